@@ -1,0 +1,50 @@
+"""RFC 8785 (JCS) canonical JSON and the sha256 digests built on it."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+import rfc8785
+
+
+class CanonicalError(ValueError):
+    """The value has no RFC 8785 form (e.g. an integer beyond 2**53)."""
+
+
+def _jcs_ready(value: Any) -> Any:
+    # JCS defines numbers by their IEEE-754 double value, so a parsed Decimal is
+    # canonicalised through float here. This is serialisation for hashing only;
+    # no money is ever compared through this path.
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise CanonicalError("non-finite number")
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _jcs_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jcs_ready(v) for v in value]
+    return value
+
+
+def canonical_bytes(value: Any) -> bytes:
+    try:
+        return bytes(rfc8785.dumps(_jcs_ready(value)))
+    except CanonicalError:
+        raise
+    except Exception as exc:  # rfc8785 raises its own domain errors
+        raise CanonicalError(str(exc)) from exc
+
+
+def canonical_text(value: Any) -> str:
+    return canonical_bytes(value).decode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_ref(data: bytes) -> str:
+    """A digest as written everywhere in a ruling: ``sha256:<hex>``."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()

@@ -1,0 +1,315 @@
+"""Clause evaluation: applicability -> pointers -> resolution -> checks -> status.
+
+Reads evidence only through ``Evidence`` (which uses the pack reader and the admission
+index); never opens files, never prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+
+from vlab import strictjson
+from vlab.admission import Admission, Pointer
+from vlab.canonical import CanonicalError, canonical_bytes, sha256_ref
+from vlab.findings import Detail, quote
+from vlab.locators import resolve_jsonptr
+from vlab.pack.limits import artifact_kind
+from vlab.pack.ndjson import is_blank, iter_records, read_line
+from vlab.pack.reader import PackAccessError, PackReader
+from vlab.ruleset.model import Check, Clause, Ruleset, Template
+
+
+class EvaluationError(RuntimeError):
+    """A ruleset expression failed at run time: an engine error (exit 70), never a verdict."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    value: Any
+    line: int | None
+    sha256: str
+
+    def ref(self, pointer: Pointer) -> dict[str, Any]:
+        return {
+            "artifact_path": pointer.artifact_path,
+            "locator": pointer.locator.text,
+            "line": self.line,
+            "sha256": self.sha256,
+        }
+
+
+@dataclass
+class ClauseResult:
+    clause: Clause
+    status: str
+    reason_code: str | None
+    details: list[Detail] = field(default_factory=list)
+    evidence_refs: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "clause_id": self.clause.clause_id,
+            "requirement_id": self.clause.requirement_id,
+            "domain": self.clause.domain,
+            "title": self.clause.title,
+            "status": self.status,
+            "reason_code": self.reason_code,
+            "details": [d.to_json() for d in self.details],
+            "evidence_refs": self.evidence_refs,
+        }
+        if self.metrics is not None:
+            out["metrics"] = self.metrics
+        return out
+
+
+class Evidence:
+    """Resolves pointers against an admitted pack."""
+
+    def __init__(self, reader: PackReader, admission: Admission) -> None:
+        self.reader = reader
+        self.admission = admission
+        self._documents: dict[str, Any] = {}
+
+    def document(self, path: str) -> Any:
+        if path in self.admission.documents:
+            return self.admission.documents[path]
+        if path not in self._documents:
+            self._documents[path] = strictjson.loads(self.reader.read_bytes(path))
+        return self._documents[path]
+
+    def resolve(self, pointer: Pointer) -> Resolved | str:
+        """What the pointer addresses, or why it is unresolvable."""
+        path = pointer.artifact_path
+        locator = pointer.locator
+        if not self.reader.has(path):
+            return f"artifact {path} is not in the pack"
+        kind = artifact_kind(path)
+        try:
+            if locator.kind in ("event_id", "line"):
+                if kind != "ndjson":
+                    return f"{locator.kind}: needs an NDJSON artifact, {path} is {kind}"
+                index = self.admission.indexes[path]
+                if locator.kind == "event_id":
+                    lines = index.wanted_events.get(locator.value, [])
+                    if len(lines) != 1:
+                        return (
+                            f"no record with event_id {locator.value!r}"
+                            if not lines
+                            else f"{len(lines)} records have event_id {locator.value!r}"
+                        )
+                    line = lines[0]
+                else:
+                    line = locator.line
+                    if line > index.line_count:
+                        return f"line {line} is past the end ({index.line_count} lines)"
+                raw = read_line(self.reader, index, line)
+                if not raw or is_blank(raw):
+                    return f"line {line} is blank"
+                return Resolved(strictjson.loads(raw), line, sha256_ref(raw))
+            if kind not in ("json", "ndjson"):
+                return f"{locator.kind}: needs a JSON artifact, {path} is {kind}"
+            if locator.kind == "file":
+                sha = "sha256:" + self.admission.hashes[path]
+                if kind == "json":
+                    return Resolved(self.document(path), None, sha)
+                index = self.admission.indexes[path]
+                records = [rec for _, _, rec in iter_records(self.reader, index)]
+                return Resolved(records, None, sha)
+            if kind != "json":
+                return f"jsonptr: needs a JSON artifact, {path} is {kind}"
+            found, target = resolve_jsonptr(self.document(path), locator.value)
+            if not found:
+                return f"JSON pointer {locator.value!r} finds nothing in {path}"
+            return Resolved(target, None, sha256_ref(canonical_bytes(target)))
+        except CanonicalError as exc:
+            return f"target has no canonical JSON form: {exc}"
+        except (PackAccessError, OSError, strictjson.StrictJSONError) as exc:
+            return f"cannot read {path}: {exc}"
+
+
+class Evaluator:
+    def __init__(self, ruleset: Ruleset, admission: Admission, evidence: Evidence) -> None:
+        self.ruleset = ruleset
+        self.admission = admission
+        self.evidence = evidence
+        self.options = jmespath.Options(custom_functions=ruleset.functions())
+        self.base: dict[str, Any] = {
+            "scenario": admission.scenario,
+            "pack": {
+                "run_id": admission.run_id,
+                "pack_id": admission.pack_id,
+                "contract_version": admission.contract_version,
+            },
+        }
+
+    def _search(self, compiled: Any, context: dict[str, Any], clause: Clause) -> Any:
+        try:
+            return compiled.search(context, options=self.options)
+        except JMESPathError as exc:
+            raise EvaluationError(
+                f"{self.ruleset.id} {clause.clause_id}: expression "
+                f"{compiled.expression!r} failed: {exc}"
+            ) from None
+
+    def _truthy(self, compiled: Any, context: dict[str, Any], clause: Clause) -> bool:
+        value = self._search(compiled, context, clause)
+        # JMESPath truthiness: false, null, "", [] and {} are false.
+        return value not in (None, False, "", [], {})
+
+    def _render(self, template: Template, context: dict[str, Any], clause: Clause) -> str:
+        out = []
+        for i, part in enumerate(template.parts):
+            if i % 2 == 0:
+                out.append(part)
+            else:
+                out.append(quote(self._search(template.compiled[i // 2], context, clause)))
+        return "".join(out)
+
+    def _run_checks(
+        self, clause: Clause, pointer: Pointer, resolved: Resolved, context: dict[str, Any]
+    ) -> list[Detail]:
+        details: list[Detail] = []
+        where = {
+            "artifact_path": pointer.artifact_path,
+            "locator": pointer.locator.text,
+            "line": resolved.line,
+        }
+        for check in clause.checks:
+            if check.when is not None and not self._truthy(check.when, context, clause):
+                continue
+            found = self._check(clause, check, context, where)
+            details += found
+            if clause.report == "first" and any(not d.advisory for d in found):
+                break
+        return details
+
+    def _check(
+        self, clause: Clause, check: Check, context: dict[str, Any], where: dict[str, Any]
+    ) -> list[Detail]:
+        if check.holds is not None:
+            if self._truthy(check.holds, context, clause):
+                return []
+            assert check.code is not None and check.message is not None
+            return [
+                Detail(
+                    check.code,
+                    self._render(check.message, context, clause),
+                    where["artifact_path"],
+                    where["locator"],
+                    where["line"],
+                    check.advisory,
+                )
+            ]
+        found = self._search(check.findings, context, clause) or []
+        details = []
+        for item in found:
+            code = item.get("code")
+            if code not in check.emits:
+                raise EvaluationError(
+                    f"{clause.clause_id}: built-in finding code {code!r} is not declared in emits"
+                )
+            details.append(
+                Detail(
+                    code,
+                    str(item.get("message", "")),
+                    item.get("artifact_path", where["artifact_path"]),
+                    item.get("locator", where["locator"]),
+                    item.get("line", where["line"]),
+                    bool(item.get("advisory", False)) or check.advisory,
+                )
+            )
+        return details
+
+    def evaluate(self, clause: Clause) -> ClauseResult:
+        codes = clause.codes
+        base = self.base
+        if clause.applies_when is not None and not self._truthy(clause.applies_when, base, clause):
+            assert codes.not_applicable is not None
+            return ClauseResult(clause, "NOT_EVALUATED", codes.not_applicable)
+        absent_allowed = clause.not_evaluated_when is not None and self._truthy(
+            clause.not_evaluated_when, base, clause
+        )
+        pointers = [
+            p
+            for p in self.admission.pointers
+            if p.requirement_id == clause.requirement_id and p.status == "PRESENT"
+        ]
+        if not pointers:
+            if absent_allowed:
+                assert codes.evidence_absent is not None
+                return ClauseResult(clause, "NOT_EVALUATED", codes.evidence_absent)
+            return ClauseResult(clause, "FAIL", codes.pointer_missing)
+
+        details: list[Detail] = []
+        refs: list[dict[str, Any]] = []
+        passing: list[tuple[dict[str, Any], list[Detail]]] = []
+        for pointer in pointers:
+            if pointer.locator.kind not in clause.locators:
+                details.append(
+                    Detail(
+                        "POINTER-LOCATOR-NOT-ALLOWED",
+                        f"{clause.clause_id} takes {', '.join(sorted(clause.locators))} "
+                        f"locators, not {pointer.locator.kind}:",
+                        pointer.artifact_path,
+                        pointer.locator.text,
+                    )
+                )
+                continue
+            resolved = self.evidence.resolve(pointer)
+            if isinstance(resolved, str):
+                details.append(
+                    Detail("POINTER-UNRESOLVABLE", resolved, pointer.artifact_path,
+                           pointer.locator.text)
+                )
+                continue
+            ref = resolved.ref(pointer)
+            refs.append(ref)
+            if pointer.content_hash is not None and pointer.content_hash != resolved.sha256:
+                details.append(
+                    Detail(
+                        "POINTER-HASH-MISMATCH",
+                        f"content_hash {pointer.content_hash} differs from {resolved.sha256}",
+                        pointer.artifact_path,
+                        pointer.locator.text,
+                        resolved.line,
+                    )
+                )
+                continue
+            context = {
+                **base,
+                "record": resolved.value,
+                "pointer": {
+                    "artifact_path": pointer.artifact_path,
+                    "locator": pointer.locator.text,
+                    "line": resolved.line,
+                },
+            }
+            found = self._run_checks(clause, pointer, resolved, context)
+            if any(not d.advisory for d in found):
+                details += found
+            else:
+                passing.append((ref, found))
+        if passing:
+            return ClauseResult(
+                clause,
+                "PASS",
+                None,
+                [d for _, found in passing for d in found],
+                [ref for ref, _ in passing],
+            )
+        if absent_allowed:
+            assert codes.evidence_absent is not None
+            return ClauseResult(clause, "NOT_EVALUATED", codes.evidence_absent, details, refs)
+        return ClauseResult(clause, "FAIL", codes.fail, details, refs)
+
+
+def evaluate(
+    ruleset: Ruleset, admission: Admission, reader: PackReader
+) -> list[ClauseResult]:
+    evaluator = Evaluator(ruleset, admission, Evidence(reader, admission))
+    return [evaluator.evaluate(clause) for clause in ruleset.clauses]

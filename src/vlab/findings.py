@@ -1,0 +1,46 @@
+"""Findings as data: every detail is a typed record with a code, a location and a message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One finding inside a gate or a clause (adjudication.md §4)."""
+
+    code: str
+    message: str
+    artifact_path: str | None = None
+    locator: str | None = None
+    line: int | None = None
+    advisory: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "artifact_path": self.artifact_path,
+            "locator": self.locator,
+            "line": self.line,
+            "message": self.message,
+            "advisory": self.advisory,
+        }
+
+
+def quote(value: Any) -> str:
+    """Deterministic rendering of a value inside a message."""
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, (dict, list)):
+        from vlab.canonical import canonical_text
+
+        text = canonical_text(value)
+        return text if len(text) <= 120 else text[:117] + "..."
+    return str(value)

@@ -1,0 +1,68 @@
+"""Locators: where inside an artifact a pointer's evidence is.
+
+``event_id:<id>`` and ``line:<N>`` address one NDJSON record, ``jsonptr:<pointer>`` an
+RFC 6901 target inside a JSON document, ``file:`` the whole artifact.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_LINE = re.compile(r"[1-9][0-9]*")
+_INDEX = re.compile(r"0|[1-9][0-9]*")
+_ESCAPE = re.compile(r"~(?![01])")
+
+
+@dataclass(frozen=True)
+class Locator:
+    kind: str  # "event_id" | "line" | "jsonptr" | "file"
+    value: str
+    text: str
+
+    @property
+    def line(self) -> int:
+        return int(self.value)
+
+
+def parse_locator(text: str) -> Locator | None:
+    """The locator, or None when ``text`` is not a well-formed locator."""
+    kind, sep, value = text.partition(":")
+    if not sep:
+        return None
+    if kind == "event_id" and value:
+        return Locator(kind, value, text)
+    if kind == "line" and _LINE.fullmatch(value):
+        return Locator(kind, value, text)
+    if kind == "jsonptr" and (value == "" or value.startswith("/")) and not _ESCAPE.search(value):
+        return Locator(kind, value, text)
+    if kind == "file" and value == "":
+        return Locator(kind, value, text)
+    return None
+
+
+def jsonptr_tokens(pointer: str) -> list[str]:
+    if pointer == "":
+        return []
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
+
+
+_MISSING = object()
+
+
+def resolve_jsonptr(document: Any, pointer: str) -> tuple[bool, Any]:
+    """(found, target) of an RFC 6901 pointer."""
+    target = document
+    for token in jsonptr_tokens(pointer):
+        if isinstance(target, dict):
+            target = target.get(token, _MISSING)
+            if target is _MISSING:
+                return False, None
+        elif isinstance(target, list):
+            if not _INDEX.fullmatch(token) or int(token) >= len(target):
+                return False, None
+            target = target[int(token)]
+        else:
+            return False, None
+    return True, target

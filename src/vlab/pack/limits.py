@@ -1,0 +1,59 @@
+"""Safety limits of evidence-pack.md, with their defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALLOWED_ENDINGS = (".json", ".ndjson", ".jsonl", ".yaml", ".yml", ".txt", ".md", ".csv")
+JSON_ENDINGS = (".json",)
+NDJSON_ENDINGS = (".ndjson", ".jsonl")
+YAML_ENDINGS = (".yaml", ".yml")
+TEXT_ENDINGS = (".txt", ".md", ".csv")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_files: int = 10_000
+    max_file_bytes: int = 4 * 1024**3
+    max_pack_bytes: int = 16 * 1024**3
+    max_line_bytes: int = 16 * 1024**2
+    max_depth: int = 64
+    # A .json/.yaml document is parsed whole, so it gets its own bound (governance/decisions.md).
+    max_document_bytes: int = 256 * 1024**2
+
+
+def artifact_kind(path: str) -> str:
+    """``json``, ``ndjson``, ``yaml``, ``text`` or ``other`` by file ending."""
+    if path.endswith(JSON_ENDINGS):
+        return "json"
+    if path.endswith(NDJSON_ENDINGS):
+        return "ndjson"
+    if path.endswith(YAML_ENDINGS):
+        return "yaml"
+    if path.endswith(TEXT_ENDINGS):
+        return "text"
+    return "other"
+
+
+def is_event_log(path: str) -> bool:
+    return path.startswith("trace/") and artifact_kind(path) == "ndjson"
+
+
+def unsafe_path_reason(path: str) -> str | None:
+    """Why a pack-relative POSIX path is unsafe, or None when it is safe."""
+    if not path:
+        return "empty path"
+    if path.startswith("/"):
+        return "absolute path"
+    if "\\" in path:
+        return "contains a backslash"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+        return "contains a control character"
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "not valid UTF-8"
+    for segment in path.split("/"):
+        if segment in ("", ".", ".."):
+            return f"has a {segment!r} segment" if segment else "has an empty segment"
+    return None

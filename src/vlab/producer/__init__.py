@@ -1,0 +1,1 @@
+"""Producer-side primitives: code a run (or a test) uses to *emit* evidence packs."""

@@ -1,0 +1,153 @@
+"""Renderings of one ruling model: rich table, Markdown, canonical JSON."""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+from vlab.ruling import ruling_json
+
+NO_ENDORSEMENT = (
+    "This ruling says whether the evidence satisfies the declared ruleset. It is not a "
+    "badge, rank or certification of the system that produced the run."
+)
+STYLE = {
+    "PASS": "green",
+    "FAIL": "red",
+    "NOT_EVALUATED": "yellow",
+    "NOT_ADMISSIBLE": "magenta",
+    "SKIPPED": "dim",
+}
+
+
+def _detail_line(d: dict[str, Any]) -> str:
+    where = " ".join(
+        str(x)
+        for x in (
+            d.get("artifact_path"),
+            d.get("locator"),
+            f"line {d['line']}" if d.get("line") is not None else None,
+        )
+        if x
+    )
+    tag = " (advisory)" if d.get("advisory") else ""
+    return f"{d['code']}{tag}: {d['message']}" + (f" [{where}]" if where else "")
+
+
+def render_markdown(ruling: dict[str, Any]) -> str:
+    rs = ruling["ruleset"]
+    pack = ruling["pack"]
+    out = [
+        f"# vlab ruling: {ruling['topline']}",
+        "",
+        f"- ruleset: `{rs['id']}` {rs['version']} (`{rs['sha256']}`)"
+        + (" — shadow run (override)" if rs["override"] else ""),
+        f"- pack: `{pack['pack_id']}`, run `{pack['run_id']}`, digest `{pack['digest']}`",
+        f"- substrate: {pack['substrate']}",
+        f"- reason codes: {', '.join(ruling['reason_codes']) or 'none'}",
+        f"- ruling digest: `{ruling['digest']}`",
+        "",
+        f"## Admission: {ruling['admission']['status']}",
+        "",
+        "| gate | status | details |",
+        "|---|---|---|",
+    ]
+    for gate in ruling["admission"]["gates"]:
+        details = "<br>".join(_md_cell(_detail_line(d)) for d in gate["details"]) or ""
+        out.append(f"| {gate['gate']} | {gate['status']} | {details} |")
+    out += ["", "## Clauses", "", "| clause | status | reason code |", "|---|---|---|"]
+    for c in ruling["clauses"]:
+        out.append(f"| {c['clause_id']} | {c['status']} | {c['reason_code'] or ''} |")
+    for c in ruling["clauses"]:
+        out += ["", f"### {c['clause_id']} — {c.get('title', '')}", ""]
+        out.append(f"- status: **{c['status']}**; reason code: {c['reason_code'] or 'none'}")
+        for d in c["details"]:
+            out.append(f"- detail {_md_cell(_detail_line(d))}")
+        for ref in c["evidence_refs"]:
+            line = f" line {ref['line']}" if ref["line"] is not None else ""
+            out.append(
+                f"- evidence `{ref['artifact_path']}` `{ref['locator']}`{line} `{ref['sha256']}`"
+            )
+        for key, value in sorted((c.get("metrics") or {}).items()):
+            out.append(f"- metric {key}: {value if value is not None else 'null'}")
+    out += ["", NO_ENDORSEMENT, ""]
+    return "\n".join(out)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _console(file: Any) -> Any:
+    from rich.console import Console
+
+    return Console(
+        file=file,
+        no_color="NO_COLOR" in os.environ,
+        highlight=False,
+        soft_wrap=False,
+        width=None if file is None else 120,
+    )
+
+
+def render_table(ruling: dict[str, Any], file: Any = None) -> None:
+    """Human table on stdout (or ``file``); colour only on a terminal without NO_COLOR."""
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console(file)
+    top = ruling["topline"]
+    rs = ruling["ruleset"]
+    pack = ruling["pack"]
+    console.print(Text.assemble("topline ", (top, f"bold {STYLE.get(top, '')}")))
+    console.print(
+        f"ruleset {rs['id']} {rs['version']}{' (override)' if rs['override'] else ''}"
+        f"  pack {pack['pack_id']}  run {pack['run_id']}"
+    )
+    gates = Table(title="admission", title_justify="left", show_lines=False)
+    for col in ("gate", "status", "details"):
+        gates.add_column(col, overflow="fold")
+    for gate in ruling["admission"]["gates"]:
+        gates.add_row(
+            gate["gate"],
+            Text(gate["status"], style=STYLE.get(gate["status"], "")),
+            "\n".join(_detail_line(d) for d in gate["details"]),
+        )
+    console.print(gates)
+    if ruling["clauses"]:
+        table = Table(title="clauses", title_justify="left")
+        for col in ("clause", "status", "reason code", "details / evidence"):
+            table.add_column(col, overflow="fold")
+        for c in ruling["clauses"]:
+            lines = [_detail_line(d) for d in c["details"]]
+            lines += [
+                f"evidence {r['artifact_path']} {r['locator']}"
+                + (f" line {r['line']}" if r["line"] is not None else "")
+                for r in c["evidence_refs"]
+            ]
+            lines += [
+                f"{k}: {v if v is not None else 'null'}"
+                for k, v in sorted((c.get("metrics") or {}).items())
+            ]
+            table.add_row(
+                c["clause_id"],
+                Text(c["status"], style=STYLE.get(c["status"], "")),
+                c["reason_code"] or "",
+                "\n".join(lines),
+            )
+        console.print(table)
+    console.print(f"digest {ruling['digest']}", style="dim")
+
+
+def render(ruling: dict[str, Any], fmt: str) -> bytes:
+    """Bytes of one rendering (used for ``--out`` files and non-table stdout)."""
+    if fmt == "json":
+        return ruling_json(ruling)
+    if fmt == "md":
+        return render_markdown(ruling).encode("utf-8")
+    if fmt == "table":
+        buf = io.StringIO()
+        render_table(ruling, buf)
+        return buf.getvalue().encode("utf-8")
+    raise ValueError(f"unknown format {fmt!r}")

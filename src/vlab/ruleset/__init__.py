@@ -1,0 +1,1 @@
+"""Ruleset loading: YAML files -> checked, resolved, digested ``Ruleset`` objects."""

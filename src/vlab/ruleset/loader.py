@@ -1,0 +1,352 @@
+"""Load a ruleset YAML file: check it, resolve ``extends``, compile it, digest it.
+
+Every problem is a ``RulesetError`` naming the file and line: unknown keys, duplicate
+ids, unregistered codes, expressions that do not compile, unknown built-ins or tables.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+
+from vlab.builtins import BUILTIN_NAMES, JMESPATH_OWN, TABLE_ARGUMENT, normalize_token
+from vlab.canonical import canonical_bytes
+from vlab.errors import RulesetError
+from vlab.registry import is_registered
+from vlab.ruleset.model import Check, Clause, Codes, Ruleset, Template
+
+RULESET_FILE = "ruleset.yaml"
+_HOLE = re.compile(r"\{([^{}]+)\}")
+
+Path_ = tuple[Any, ...]
+
+
+class _Source:
+    """One YAML file: its data and where each value sits."""
+
+    def __init__(self, path: Path) -> None:
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+        self.path = path
+        self.name = str(path)
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RulesetError(self.name, None, f"cannot read ruleset: {exc}") from None
+        yaml = YAML(typ="safe", pure=True)
+        try:
+            node = yaml.compose(text)
+            self.data: Any = YAML(typ="safe", pure=True).load(text)
+        except MarkedYAMLError as exc:
+            line = exc.problem_mark.line + 1 if exc.problem_mark else None
+            raise RulesetError(self.name, line, f"YAML: {exc.problem}") from None
+        except YAMLError as exc:
+            raise RulesetError(self.name, None, f"YAML: {exc}") from None
+        self.lines: dict[Path_, int] = {}
+        if node is not None:
+            self._map(node, ())
+
+    def _map(self, node: Any, at: Path_) -> None:
+        self.lines[at] = node.start_mark.line + 1
+        if node.id == "mapping":
+            for key, value in node.value:
+                self.lines[(*at, key.value)] = key.start_mark.line + 1
+                self._map(value, (*at, key.value))
+                self.lines[(*at, key.value)] = key.start_mark.line + 1
+        elif node.id == "sequence":
+            for i, item in enumerate(node.value):
+                self._map(item, (*at, i))
+
+    def line(self, at: Path_) -> int | None:
+        while at:
+            if at in self.lines:
+                return self.lines[at]
+            at = at[:-1]
+        return self.lines.get(())
+
+    def error(self, at: Path_, message: str) -> RulesetError:
+        return RulesetError(self.name, self.line(at), message)
+
+
+@lru_cache(maxsize=1)
+def _format_validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    text = resources.files("vlab").joinpath("data/ruleset-format.schema.json").read_text("utf-8")
+    return Draft202012Validator(json.loads(text))
+
+
+def _check_format(src: _Source) -> None:
+    if not isinstance(src.data, dict):
+        raise src.error((), "a ruleset must be a YAML mapping")
+    errors = sorted(
+        _format_validator().iter_errors(src.data),
+        key=lambda e: (src.line(tuple(e.absolute_path)) or 0, list(map(str, e.absolute_path))),
+    )
+    if errors:
+        err = errors[0]
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        if err.validator == "additionalProperties":
+            extra = sorted(
+                set(err.instance) - set(err.schema.get("properties", {}))
+            )
+            at = (*tuple(err.absolute_path), extra[0]) if extra else tuple(err.absolute_path)
+            raise src.error(at, f"unknown key {extra[0]!r} in {where}" if extra else err.message)
+        message = err.message if len(err.message) <= 200 else err.message[:197] + "..."
+        raise src.error(tuple(err.absolute_path), f"{where}: {message}")
+
+
+def _load_schema(src: _Source, at: Path_, rel: str) -> dict[str, Any]:
+    from vlab.strictjson import StrictJSONError, loads
+
+    file = src.path.parent / rel
+    try:
+        doc = loads(file.read_bytes())
+    except OSError as exc:
+        raise src.error(at, f"schema file {rel}: {exc.strerror}") from None
+    except StrictJSONError as exc:
+        raise src.error(at, f"schema file {rel}: {exc.message}") from None
+    if not isinstance(doc, dict):
+        raise src.error(at, f"schema file {rel} is not a JSON object")
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(doc)
+    except SchemaError as exc:
+        raise src.error(at, f"schema file {rel} is not a valid 2020-12 schema: {exc.message}")
+    return doc
+
+
+def _resolve(src: _Source, parent: dict[str, Any] | None) -> dict[str, Any]:
+    """The resolved document: parent + this file's changes, schemas inlined."""
+    data = src.data
+    doc: dict[str, Any] = (
+        copy.deepcopy(parent)
+        if parent is not None
+        else {
+            "accepts": {},
+            "schemas": {"manifest": {}, "extra": {}},
+            "tables": {},
+            "clauses": [],
+        }
+    )
+    for key in ("format", "id", "version", "status", "purpose"):
+        doc[key] = data[key]
+    doc.pop("extends", None)
+    for key, value in data.get("accepts", {}).items():
+        doc["accepts"][key] = list(value)
+    bundle = data.get("schema_bundle", {})
+    for version, rel in bundle.get("manifest", {}).items():
+        doc["schemas"]["manifest"][version] = _load_schema(
+            src, ("schema_bundle", "manifest", version), rel
+        )
+    for key in ("bundle_manifest", "evidence_pointers"):
+        if key in bundle:
+            doc["schemas"][key] = _load_schema(src, ("schema_bundle", key), bundle[key])
+    for name, rel in bundle.get("extra", {}).items():
+        doc["schemas"]["extra"][name] = _load_schema(src, ("schema_bundle", "extra", name), rel)
+    for name, values in data.get("tables", {}).items():
+        doc["tables"][name] = list(values)
+
+    by_id = {c["clause_id"]: c for c in doc["clauses"]}
+    for i, change in enumerate(data.get("clause_changes", [])):
+        target = by_id.get(change["clause_id"])
+        if target is None:
+            raise src.error(
+                ("clause_changes", i, "clause_id"),
+                f"clause_changes names {change['clause_id']!r}, which the parent lacks",
+            )
+        for key in ("title", "applies_when", "not_evaluated_when", "report"):
+            if key in change:
+                target[key] = change[key]
+        if "replace_checks" in change:
+            target["checks"] = copy.deepcopy(change["replace_checks"])
+        if "add_checks" in change:
+            target["checks"] = target["checks"] + copy.deepcopy(change["add_checks"])
+    for i, clause in enumerate(data.get("clauses", [])):
+        if clause["clause_id"] in by_id:
+            raise src.error(("clauses", i, "clause_id"), f"duplicate clause {clause['clause_id']}")
+        by_id[clause["clause_id"]] = clause
+        doc["clauses"].append(copy.deepcopy(clause))
+    return doc
+
+
+def _compile_expression(
+    src: _Source, at: Path_, text: str, tables: dict[str, frozenset[str]]
+) -> Any:
+    try:
+        parsed = jmespath.compile(text)
+    except JMESPathError as exc:
+        raise src.error(at, f"expression does not compile: {exc}") from None
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, dict):
+            return
+        if node.get("type") == "function_expression":
+            name = node.get("value")
+            if name not in BUILTIN_NAMES and name not in JMESPATH_OWN:
+                raise src.error(at, f"unknown built-in {name!r} in {text!r}")
+            if name in TABLE_ARGUMENT:
+                first = (node.get("children") or [None])[0]
+                if not (isinstance(first, dict) and first.get("type") == "literal"):
+                    raise src.error(at, f"{name}() needs a literal table name in {text!r}")
+                if first.get("value") not in tables:
+                    raise src.error(at, f"unknown table {first.get('value')!r} in {text!r}")
+        for child in node.get("children", []):
+            walk(child)
+
+    walk(parsed.parsed)
+    return parsed
+
+
+def _compile_template(
+    src: _Source, at: Path_, text: str, tables: dict[str, frozenset[str]]
+) -> Template:
+    parts = tuple(_HOLE.split(text))
+    compiled = tuple(
+        _compile_expression(src, at, parts[i], tables) for i in range(1, len(parts), 2)
+    )
+    return Template(parts=parts, compiled=compiled)
+
+
+def _registered(src: _Source, at: Path_, code: str) -> str:
+    if not is_registered(code):
+        raise src.error(at, f"code {code!r} is not in the reason-code registry")
+    return code
+
+
+def _compile(src: _Source, doc: dict[str, Any]) -> tuple[dict[str, frozenset[str]], list[Clause]]:
+    # Errors in inherited parts point at the child's clause list; inherited parts were
+    # already checked when the parent loaded.
+    tables = {
+        name: frozenset(normalize_token(v) for v in values)
+        for name, values in doc["tables"].items()
+    }
+    clauses: list[Clause] = []
+    for ci, c in enumerate(doc["clauses"]):
+        at: Path_ = ("clauses", ci)
+        if at not in src.lines:
+            at = ("clause_changes",)
+        expr: Callable[[str, str], Any] = lambda key, text, _at=at: _compile_expression(  # noqa: E731
+            src, (*_at, key), text, tables
+        )
+        checks: list[Check] = []
+        for k, ck in enumerate(c["checks"]):
+            cat = (*at, "checks", k)
+            checks.append(
+                Check(
+                    code=_registered(src, cat, ck["code"]) if "code" in ck else None,
+                    holds=expr("checks", ck["holds"]) if "holds" in ck else None,
+                    when=expr("checks", ck["when"]) if "when" in ck else None,
+                    findings=expr("checks", ck["findings"]) if "findings" in ck else None,
+                    message=_compile_template(src, cat, ck["message"], tables)
+                    if "message" in ck
+                    else None,
+                    advisory=bool(ck.get("advisory", False)),
+                    emits=tuple(_registered(src, cat, e) for e in ck.get("emits", [])),
+                )
+            )
+        codes = c["codes"]
+        if "applies_when" in c and "not_applicable" not in codes:
+            raise src.error((*at, "codes"), "applies_when needs codes.not_applicable")
+        if "not_evaluated_when" in c and "evidence_absent" not in codes:
+            raise src.error((*at, "codes"), "not_evaluated_when needs codes.evidence_absent")
+        clauses.append(
+            Clause(
+                clause_id=c["clause_id"],
+                requirement_id=c["requirement_id"],
+                domain=c["domain"],
+                title=c["title"],
+                applies_when=expr("applies_when", c["applies_when"])
+                if "applies_when" in c
+                else None,
+                not_evaluated_when=expr("not_evaluated_when", c["not_evaluated_when"])
+                if "not_evaluated_when" in c
+                else None,
+                locators=frozenset(c["evidence"]["locators"]),
+                report=c.get("report", "first"),
+                checks=tuple(checks),
+                codes=Codes(
+                    fail=_registered(src, (*at, "codes"), codes["fail"]),
+                    pointer_missing=_registered(src, (*at, "codes"), codes["pointer_missing"]),
+                    not_applicable=_registered(src, (*at, "codes"), codes["not_applicable"])
+                    if "not_applicable" in codes
+                    else None,
+                    evidence_absent=_registered(src, (*at, "codes"), codes["evidence_absent"])
+                    if "evidence_absent" in codes
+                    else None,
+                ),
+            )
+        )
+    seen_rq: dict[str, str] = {}
+    for cl in clauses:
+        if cl.requirement_id in seen_rq:
+            raise src.error(
+                ("clauses",), f"{cl.clause_id} and {seen_rq[cl.requirement_id]} share a requirement"
+            )
+        seen_rq[cl.requirement_id] = cl.clause_id
+    return tables, clauses
+
+
+def schema_bundle_digest(schemas: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_bytes(schemas)).hexdigest()
+
+
+def load_ruleset(path: Path, parent_of: Callable[[str], dict[str, Any]]) -> Ruleset:
+    """Load ``path`` (a ruleset.yaml); ``parent_of(id)`` gives a parent's resolved document."""
+    src = _Source(path)
+    _check_format(src)
+    data = src.data
+    parent = None
+    if "extends" in data:
+        if data["extends"] == data["id"]:
+            raise src.error(("extends",), "a ruleset cannot extend itself")
+        parent = parent_of(data["extends"])
+    doc = _resolve(src, parent)
+    for key in ("contract_versions", "protocol_pins"):
+        if not doc["accepts"].get(key):
+            raise src.error(("accepts",), f"accepts.{key} is required")
+    schemas = doc["schemas"]
+    for key in ("bundle_manifest", "evidence_pointers"):
+        if key not in schemas:
+            raise src.error(("schema_bundle",), f"schema_bundle.{key} is required")
+    for version in doc["accepts"]["contract_versions"]:
+        if version not in schemas["manifest"]:
+            raise src.error(
+                ("schema_bundle", "manifest"), f"no manifest schema for contract {version}"
+            )
+    tables, clauses = _compile(src, doc)
+    try:
+        digest = "sha256:" + hashlib.sha256(canonical_bytes(doc)).hexdigest()
+    except ValueError as exc:
+        raise src.error((), f"ruleset has no canonical JSON form: {exc}") from None
+    return Ruleset(
+        id=doc["id"],
+        version=doc["version"],
+        status=doc["status"],
+        purpose=doc["purpose"],
+        contract_versions=tuple(doc["accepts"]["contract_versions"]),
+        protocol_pins=tuple(doc["accepts"]["protocol_pins"]),
+        tables=tables,
+        clauses=tuple(clauses),
+        manifest_schemas=schemas["manifest"],
+        bundle_manifest_schema=schemas["bundle_manifest"],
+        evidence_pointers_schema=schemas["evidence_pointers"],
+        extra_schemas=schemas["extra"],
+        sha256=digest,
+        schema_bundle_sha256=schema_bundle_digest(schemas),
+        source=str(path),
+        document=doc,
+    )

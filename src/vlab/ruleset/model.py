@@ -1,0 +1,95 @@
+"""The loaded, resolved form of a ruleset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vlab.builtins import BuiltinFunctions
+
+
+@dataclass(frozen=True)
+class Template:
+    """A message with ``{expression}`` holes filled from the evaluation context."""
+
+    parts: tuple[str, ...]  # alternating literal, expression, literal, ...
+    compiled: tuple[Any, ...]  # compiled expressions for the odd parts
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str | None
+    holds: Any | None  # compiled JMESPath: truthy when the check holds
+    when: Any | None  # compiled JMESPath: the check only runs when truthy
+    findings: Any | None  # compiled JMESPath returning a list of finding objects
+    message: Template | None
+    advisory: bool
+    emits: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Codes:
+    fail: str
+    pointer_missing: str
+    not_applicable: str | None
+    evidence_absent: str | None
+
+
+@dataclass(frozen=True)
+class Clause:
+    clause_id: str
+    requirement_id: str
+    domain: str
+    title: str
+    applies_when: Any | None
+    not_evaluated_when: Any | None
+    locators: frozenset[str]
+    report: str
+    checks: tuple[Check, ...]
+    codes: Codes
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    id: str
+    version: str
+    status: str
+    purpose: str
+    contract_versions: tuple[str, ...]
+    protocol_pins: tuple[str, ...]
+    tables: dict[str, frozenset[str]]
+    clauses: tuple[Clause, ...]
+    manifest_schemas: dict[str, dict[str, Any]]  # contract version -> schema
+    bundle_manifest_schema: dict[str, Any]
+    evidence_pointers_schema: dict[str, Any]
+    extra_schemas: dict[str, dict[str, Any]]
+    sha256: str  # "sha256:<hex>"
+    schema_bundle_sha256: str  # 64 hex, what packs pin
+    source: str  # where it was loaded from, for messages only (never in a ruling)
+    document: dict[str, Any] = field(repr=False)  # the resolved document that is digested
+
+    def functions(self) -> BuiltinFunctions:
+        return BuiltinFunctions(self.tables)
+
+    def summary(self) -> dict[str, Any]:
+        """What ``vlab rulesets show --format json`` prints."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "status": self.status,
+            "purpose": self.purpose,
+            "sha256": self.sha256,
+            "schema_bundle_sha256": self.schema_bundle_sha256,
+            "protocol_pins": list(self.protocol_pins),
+            "contract_versions": list(self.contract_versions),
+            "tables": {name: sorted(values) for name, values in sorted(self.tables.items())},
+            "clauses": [
+                {
+                    "clause_id": c.clause_id,
+                    "requirement_id": c.requirement_id,
+                    "domain": c.domain,
+                    "title": c.title,
+                }
+                for c in self.clauses
+            ],
+        }
