@@ -60,7 +60,7 @@ class Pointer:
 @dataclass
 class Admission:
     gates: list[Gate] = field(default_factory=list)
-    pinned: Ruleset | None = None
+    pinned: Ruleset | None = None  # the ruleset ruleset_ref names, when installed
     run_id: str | None = None
     digest: str | None = None
     pack_id: str | None = None
@@ -167,6 +167,8 @@ class _Admitter:
         ruleset = None
         if "ruleset_ref" in pins:
             ruleset = self.find_ruleset(pins["ruleset_ref"])
+            # Known even if another pin fails: its clauses are then NOT_ADMISSIBLE.
+            self.result.pinned = ruleset
             if ruleset is None:
                 details.append(
                     Detail("PIN-UNKNOWN-RULESET",
@@ -190,7 +192,6 @@ class _Admitter:
                            BUNDLE, locator="jsonptr:/schema_bundle_sha256")
                 )
         if not details:
-            self.result.pinned = ruleset
             run_id = bundle.get("run_id")
             self.result.run_id = run_id if isinstance(run_id, str) else None
         return details

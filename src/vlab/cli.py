@@ -161,6 +161,87 @@ def validate(
     return 0 if admission.admissible else 2
 
 
+@app.command()
+def regress(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder of golden vectors.")],
+    ruleset: Annotated[
+        Optional[str],  # noqa: UP007
+        typer.Option("--ruleset", help="Run every vector under this ruleset id or path."),
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes.")] = 1,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    out: OutOpt = None,
+) -> int:
+    """Run every golden vector under DIR against its expected.json. Exit 0 all match, 1 not."""
+    from vlab import regress as rg
+    from vlab.canonical import canonical_bytes
+    from vlab.registry import registry
+
+    _check_format(fmt, ("table", "json"))
+    outs = _parse_outs(out, ("json", "junit"))
+    catalog = _catalog()
+    override = catalog.resolve(ruleset) if ruleset is not None else None
+
+    def clause_ids_of(ruleset_id: str) -> set[str] | None:
+        rs = override if override is not None else catalog.get(ruleset_id)
+        return None if rs is None else {c.clause_id for c in rs.clauses}
+
+    vectors = rg.load_vectors(directory, clause_ids_of, override.id if override else None)
+    used = sorted({override.id if override else v.expected["ruleset"] for v in vectors
+                   if override or v.expected["ruleset"]})
+    rulesets = [override] if override else [catalog.get(i) for i in used]
+    shadow = ruleset if ruleset is not None else None
+    outcomes = _run_with_progress(rg, vectors, shadow, jobs)
+    summary = rg.summarize(
+        outcomes, [r for r in rulesets if r is not None], set(registry()["detail_codes"])
+    )
+    for out_fmt, path in outs:
+        data = (
+            canonical_bytes(summary) + b"\n"
+            if out_fmt == "json"
+            else rg.junit_xml(outcomes, summary)
+        )
+        _write_out(path, data)
+    if fmt == "json":
+        _stdout(canonical_bytes(summary) + b"\n")
+    else:
+        _print_regress(summary)
+    return 0 if summary["failed"] == 0 else 1
+
+
+def _run_with_progress(rg: Any, vectors: list[Any], shadow: str | None, jobs: int) -> Any:
+    if not sys.stderr.isatty():
+        return rg.run_vectors(vectors, shadow, jobs)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("vectors", total=len(vectors))
+        return rg.run_vectors(vectors, shadow, jobs, lambda n: bar.advance(task, n))
+
+
+def _print_regress(summary: dict[str, Any]) -> None:
+    for m in summary["mismatches"]:
+        typer.echo(
+            f"MISMATCH {m['vector']}: {m['field']}: expected {m['expected']!r}, "
+            f"actual {m['actual']!r}"
+        )
+    typer.echo(
+        f"{summary['total']} vectors: {summary['passed']} passed, {summary['failed']} failed"
+    )
+    typer.echo("coverage:")
+    for rq, statuses in summary["coverage"].items():
+        typer.echo(f"  {rq}: {', '.join(statuses)}")
+    if summary["uncovered"]:
+        cells = ", ".join(f"{u['requirement_id']}/{u['status']}" for u in summary["uncovered"])
+        typer.echo(f"uncovered: {cells}")
+    else:
+        typer.echo("uncovered: none")
+    gates = ", ".join(f"{g} {n}" for g, n in summary["gates"].items())
+    typer.echo(f"NOT_ADMISSIBLE by gate: {gates}")
+    if summary["uncovered_detail_codes"]:
+        typer.echo(f"detail codes no vector shows: {', '.join(summary['uncovered_detail_codes'])}")
+
+
 @rulesets_app.command("list")
 def rulesets_list(
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",

@@ -1,0 +1,524 @@
+"""vlab benchmark: big-pack throughput against ``sha256sum -c``, and cold start.
+
+Standard library plus vlab itself. Wall time is ``time.perf_counter`` around each child;
+each child's peak RSS and CPU time come from ``os.wait4`` (``ru_maxrss`` is KiB on Linux).
+Sizes are decimal: 1 MB = 1,000,000 bytes.
+
+    .venv/bin/python benchmarks/run.py             # 1,000,000-event pack (~230 MB) + cold start
+    .venv/bin/python benchmarks/run.py --quick     # 100,000 events: a fast smoke run
+    .venv/bin/python benchmarks/run.py --only cold # or --only big
+
+Generated packs live in benchmarks/out/ (gitignored) and are reused while their
+params.json matches. Targets are reported as OK/OVER; the exit status is 0 whatever the
+numbers (a benchmark reports, it does not assert). It is non-zero only when the benchmark
+cannot run: a generated pack that does not adjudicate PASS, a tool that fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+BIN = Path(sys.executable).parent
+RULESET = "ruleset-1.1"
+GENERATOR_VERSION = 1  # bump when the generated pack's content changes
+
+FULL_EVENTS = 1_000_000
+QUICK_EVENTS = 100_000
+BIG_ROUNDS = 3
+COLD_ROUNDS = 10
+
+TARGET_BIG_RATIO = 3.0  # vlab adjudicate / sha256sum -c, wall
+TARGET_BIG_RSS_MB = 200.0
+TARGET_COLD_RATIO = 12.0  # vlab adjudicate (small pack) / python -c pass, wall
+
+MB = 1_000_000
+
+
+class BenchError(Exception):
+    """The benchmark cannot run (not a target missed)."""
+
+
+# -- running children ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    wall: float  # seconds
+    cpu: float  # user + system seconds of the child (and anything it waited for)
+    rss_kib: int  # peak resident set of the child
+    code: int
+
+
+def run_child(argv: list[str], *, cwd: Path | None = None, stdout: Any = None) -> Sample:
+    """Run one child to completion; stdout to /dev/null unless a file is given.
+
+    Linux floors a child's ``ru_maxrss`` at the RSS its parent had when it forked, so this
+    process keeps itself small (nothing big is ever held in memory here)."""
+    out = subprocess.DEVNULL if stdout is None else stdout
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped: tell Popen
+    if proc.returncode not in (0, 1, 2, 3) or (proc.returncode and err):
+        sys.stderr.write(err.decode("utf-8", "replace"))
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode)
+
+
+def vlab_argv(*args: str) -> list[str]:
+    script = BIN / "vlab"
+    if script.is_file():
+        return [str(script), *args]
+    return [sys.executable, "-m", "vlab", *args]
+
+
+def vlab_json(*args: str) -> Any:
+    done = subprocess.run(vlab_argv(*args), capture_output=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"vlab {' '.join(args)} exited {done.returncode}: {done.stderr!r}")
+    return json.loads(done.stdout)
+
+
+def seal(pack: Path) -> None:
+    done = subprocess.run(vlab_argv("pack", "seal", str(pack)), capture_output=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"vlab pack seal {pack} exited {done.returncode}: {done.stderr!r}")
+
+
+def self_rss_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+# -- pack generation -------------------------------------------------------------------
+
+RUN_ID = "run-bench-0001"
+BASE = dt.datetime(2026, 5, 29, 6, 0, 0, tzinfo=dt.timezone.utc)
+STEP_MS = 40
+TOOLS = ("http.get", "fs.read", "fs.write", "sql.query", "search.web", "code.exec", "mail.send")
+MODELS = ("gpt-large", "claude-mid", "local-7b")
+AGENTS = tuple(f"agent-{n:02d}" for n in range(1, 9))
+
+# Pre-formatted records, compact JSON in the byte form producers (and orjson) write.
+TOOL_CALL = (
+    '{{"event_id":"evt-{i:07d}","event_type":"tool_call","timestamp":"{ts}",'
+    '"target":{{"kind":"task","id":"task-{task:05d}"}},'
+    '"payload":{{"tool":"{tool}","status":"ok",'
+    '"latency_ms":{lat},"bytes_out":{size},"cache_hit":{hit}}}}}\n'
+)
+MODEL_CALL = (
+    '{{"event_id":"evt-{i:07d}","event_type":"model_call","timestamp":"{ts}",'
+    '"target":{{"kind":"agent","id":"{agent}"}},'
+    '"payload":{{"model":"{model}","prompt_tokens":{pt},"completion_tokens":{ct},'
+    '"latency_ms":{lat}}}}}\n'
+)
+MESSAGE = (
+    '{{"event_id":"evt-{i:07d}","event_type":"agent_message","timestamp":"{ts}",'
+    '"target":{{"kind":"agent","id":"{agent}"}},'
+    '"payload":{{"role":"assistant","chars":{size},"digest":"sha256:{h:016x}",'
+    '"lang":"en"}}}}\n'
+)
+TASK_UPDATE = (
+    '{{"event_id":"evt-{i:07d}","event_type":"task_update","timestamp":"{ts}",'
+    '"target":{{"kind":"task","id":"task-{task:05d}"}},'
+    '"payload":{{"from_status":"queued","to_status":"running","worker":"{agent}",'
+    '"queue_ms":{lat}}}}}\n'
+)
+TEMPLATES = (TOOL_CALL, MODEL_CALL, TOOL_CALL, MESSAGE, TOOL_CALL, TASK_UPDATE, MODEL_CALL)
+BUDGET_EVENT_ID = "evt-budget-000001"
+BUDGET = (
+    '{{"event_id":"' + BUDGET_EVENT_ID + '","event_type":"budget_decision","timestamp":"{ts}",'
+    '"decision_id":"dec-budget-000001",'
+    '"decision_kind":"budget","decision_outcome":"ALLOW",'
+    '"target":{{"kind":"run","id":"' + RUN_ID + '"}},'
+    '"payload":{{"limit_usd_cents":50000,"spent_usd_cents":31337,"window":"run"}}}}\n'
+)
+TERMINAL = (
+    '{{"event_id":"evt-{i:07d}","event_type":"run_state_transition","timestamp":"{ts}",'
+    '"target":{{"kind":"run","id":"' + RUN_ID + '"}},'
+    '"from_state":"running","to_state":"completed","is_terminal":true}}\n'
+)
+
+
+def _timestamps() -> Iterator[str]:
+    """RFC 3339 UTC timestamps STEP_MS apart, formatted without datetime per line."""
+    day0 = BASE.date()
+    base_s = BASE.hour * 3600 + BASE.minute * 60 + BASE.second
+    days: dict[int, str] = {}
+    total_ms = 0
+    while True:
+        secs, ms = divmod(total_ms, 1000)
+        d, secs = divmod(base_s + secs, 86400)
+        day = days.get(d)
+        if day is None:
+            day = days[d] = (day0 + dt.timedelta(days=d)).isoformat()
+        h, rem = divmod(secs, 3600)
+        m, s = divmod(rem, 60)
+        yield f"{day}T{h:02d}:{m:02d}:{s:02d}.{ms:03d}Z"
+        total_ms += STEP_MS
+
+
+def budget_line_number(events: int) -> int:
+    return events - max(1, min(1000, events // 10))
+
+
+def event_lines(events: int) -> Iterator[str]:
+    """Every line of trace/events.ndjson, in order (line i+1 is the i-th yielded)."""
+    budget_at = budget_line_number(events)
+    ts = _timestamps()
+    ntemplates = len(TEMPLATES)
+    for i in range(1, events + 1):
+        stamp = next(ts)
+        if i == events:
+            yield TERMINAL.format(i=i, ts=stamp)
+        elif i == budget_at:
+            yield BUDGET.format(i=i, ts=stamp)
+        else:
+            h = (i * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+            yield TEMPLATES[i % ntemplates].format(
+                i=i,
+                ts=stamp,
+                h=h,
+                task=h % 20000,
+                tool=TOOLS[h % len(TOOLS)],
+                agent=AGENTS[(h >> 8) % len(AGENTS)],
+                model=MODELS[(h >> 16) % len(MODELS)],
+                lat=5 + h % 4000,
+                size=h % 100000,
+                pt=200 + (h >> 4) % 8000,
+                ct=20 + (h >> 12) % 1500,
+                hit="true" if h & 1 else "false",
+            )
+
+
+def write_events(path: Path, events: int) -> tuple[int, str, str]:
+    """Stream the event log in batches; returns (bytes, budget line hash, last line hash)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    budget_at = budget_line_number(events)
+    budget_hash = last_hash = ""
+    written = 0
+    batch: list[str] = []
+    with path.open("w", encoding="utf-8", newline="\n", buffering=1 << 20) as fh:
+        for number, line in enumerate(event_lines(events), start=1):
+            if number == budget_at:
+                budget_hash = hashlib.sha256(line[:-1].encode()).hexdigest()
+            if number == events:
+                last_hash = hashlib.sha256(line[:-1].encode()).hexdigest()
+            batch.append(line)
+            if len(batch) == 2_000:
+                chunk = "".join(batch)
+                written += len(chunk)
+                fh.write(chunk)
+                batch.clear()
+        chunk = "".join(batch)
+        written += len(chunk)
+        fh.write(chunk)
+    return written, budget_hash, last_hash
+
+
+def schema_bundle_sha256() -> str:
+    return str(vlab_json("rulesets", "show", RULESET, "--format", "json")["schema_bundle_sha256"])
+
+
+def write_control_files(
+    pack: Path, events: int, pack_id: str, schema_sha: str, hashes: tuple[str, str]
+) -> None:
+    from vlab.producer.packwriter import PackWriter  # here: keeps the harness small
+
+    writer = PackWriter(pack)
+    trace = "trace/events.ndjson"
+    writer.control_files(
+        pack_id=pack_id,
+        run_id=RUN_ID,
+        ruleset_ref=RULESET,
+        schema_bundle_sha256=schema_sha,
+        scenario_meta={"privileged_action": False, "domain": "benchmark"},
+        pointers=[
+            {
+                "requirement_id": "RQ-D1-01",
+                "artifact_path": trace,
+                "locator": f"event_id:{BUDGET_EVENT_ID}",
+                "status": "PRESENT",
+                "content_hash": f"sha256:{hashes[0]}",
+            },
+            {
+                "requirement_id": "RQ-D2-01",
+                "artifact_path": trace,
+                "locator": f"line:{events}",
+                "status": "PRESENT",
+                "content_hash": f"sha256:{hashes[1]}",
+            },
+        ],
+    )
+
+
+def build_pack(pack: Path, events: int, pack_id: str, schema_sha: str) -> int:
+    """Generate and seal one pack from scratch; returns the event log's size in bytes."""
+    if pack.exists():
+        shutil.rmtree(pack)
+    size, *hashes = write_events(pack / "trace" / "events.ndjson", events)
+    write_control_files(pack, events, pack_id, schema_sha, (hashes[0], hashes[1]))
+    seal(pack)
+    return size
+
+
+def ensure_pack(name: str, events: int, schema_sha: str, *, force: bool = False) -> Path:
+    """The pack under out/NAME, generated unless one with the same params.json is there."""
+    pack = OUT / name
+    params_file = OUT / f"{name}.params.json"
+    params = {
+        "generator_version": GENERATOR_VERSION,
+        "events": events,
+        "ruleset": RULESET,
+        "schema_bundle_sha256": schema_sha,
+    }
+    sums = pack / "integrity" / "sha256sums.txt"
+    if not force and sums.is_file() and params_file.is_file():
+        try:
+            if json.loads(params_file.read_text()) == params:
+                print(f"  reusing {pack.relative_to(HERE.parent)} ({events:,} events)")
+                return pack
+        except ValueError:
+            pass
+    params_file.unlink(missing_ok=True)
+    print(f"  generating {pack.relative_to(HERE.parent)} ({events:,} events) ...", flush=True)
+    start = time.perf_counter()
+    size = build_pack(pack, events, f"bench-{name}", schema_sha)
+    params_file.write_text(json.dumps(params, indent=2, sort_keys=True) + "\n")
+    took = time.perf_counter() - start
+    print(
+        f"  generated and sealed in {took:.1f} s: events.ndjson {size / MB:.1f} MB, "
+        f"{size / events:.0f} bytes/line"
+    )
+    return pack
+
+
+def check_pass(pack: Path, ruling_path: Path) -> Sample:
+    """Adjudicate once (also the warm-up); the pack must rule PASS with exit 0."""
+    with ruling_path.open("wb") as fh:
+        sample = run_child(vlab_argv("adjudicate", str(pack), "--format", "json"), stdout=fh)
+    topline = None
+    with contextlib.suppress(ValueError):
+        topline = json.loads(ruling_path.read_bytes()).get("topline")
+    if sample.code != 0 or topline != "PASS":
+        raise BenchError(
+            f"{pack} does not adjudicate PASS (exit {sample.code}, topline {topline}); "
+            f"see {ruling_path}"
+        )
+    return sample
+
+
+def prepared_pack(name: str, events: int, schema_sha: str, force: bool) -> tuple[Path, Sample]:
+    """A pack that adjudicates PASS (regenerated once if a reused one does not)."""
+    pack = ensure_pack(name, events, schema_sha, force=force)
+    ruling = OUT / f"{name}.ruling.json"
+    try:
+        return pack, check_pass(pack, ruling)
+    except BenchError as exc:
+        if force:
+            raise
+        print(f"  {exc}; regenerating")
+    pack = ensure_pack(name, events, schema_sha, force=True)
+    return pack, check_pass(pack, ruling)
+
+
+# -- the two benchmarks ----------------------------------------------------------------
+
+
+def summary(samples: list[Sample]) -> dict[str, Any]:
+    return {
+        "median_wall_s": statistics.median(s.wall for s in samples),
+        "min_wall_s": min(s.wall for s in samples),
+        "max_wall_s": max(s.wall for s in samples),
+        "median_cpu_s": statistics.median(s.cpu for s in samples),
+        "peak_rss_mb": max(s.rss_kib for s in samples) * 1024 / MB,
+        "exit_codes": sorted({s.code for s in samples}),
+        "samples": [
+            {"wall_s": s.wall, "cpu_s": s.cpu, "rss_mb": s.rss_kib * 1024 / MB, "code": s.code}
+            for s in samples
+        ],
+    }
+
+
+def alternate(a: list[str], b: list[str], rounds: int, *, b_cwd: Path | None = None) -> Any:
+    """One warm-up each, then ``rounds`` A/B pairs; returns (A samples, B samples)."""
+    run_child(a)
+    run_child(b, cwd=b_cwd)
+    xs: list[Sample] = []
+    ys: list[Sample] = []
+    for n in range(rounds):
+        xs.append(run_child(a))
+        ys.append(run_child(b, cwd=b_cwd))
+        print(
+            f"    round {n + 1}/{rounds}: {xs[-1].wall:8.3f} s  vs {ys[-1].wall:8.3f} s",
+            flush=True,
+        )
+    return xs, ys
+
+
+def bench_big(events: int, rounds: int, schema_sha: str, force: bool) -> dict[str, Any]:
+    print(f"big pack: {events:,} events")
+    name = f"big-{events}"
+    pack, first = prepared_pack(name, events, schema_sha, force)
+    print(f"  adjudicates PASS (first run {first.wall:.2f} s)")
+    sha256sum = shutil.which("sha256sum")
+    if sha256sum is None:
+        raise BenchError("sha256sum not found on PATH")
+    vlab = vlab_argv("adjudicate", str(pack), "--format", "json")
+    check = [sha256sum, "-c", "--quiet", "integrity/sha256sums.txt"]
+    verify = run_child(check, cwd=pack)
+    if verify.code != 0:
+        raise BenchError(f"sha256sum -c failed in {pack} (exit {verify.code})")
+    check = [sha256sum, "-c", "integrity/sha256sums.txt"]
+    print(f"  timing vlab adjudicate vs sha256sum -c, warm-up + {rounds} alternating rounds")
+    xs, ys = alternate(vlab, check, rounds, b_cwd=pack)
+    if any(s.code != 0 for s in xs + ys):
+        raise BenchError("a timed run did not exit 0")
+    pack_bytes = sum(p.stat().st_size for p in pack.rglob("*") if p.is_file())
+    a, b = summary(xs), summary(ys)
+    return {
+        "events": events,
+        "pack_mb": pack_bytes / MB,
+        "events_mb": (pack / "trace" / "events.ndjson").stat().st_size / MB,
+        "rounds": rounds,
+        "vlab_adjudicate": a,
+        "sha256sum_check": b,
+        "ratio": a["median_wall_s"] / b["median_wall_s"],
+        "vlab_peak_rss_mb": a["peak_rss_mb"],
+        "targets": {"ratio_max": TARGET_BIG_RATIO, "vlab_peak_rss_mb_max": TARGET_BIG_RSS_MB},
+    }
+
+
+def bench_cold(rounds: int, schema_sha: str, force: bool) -> dict[str, Any]:
+    print("cold start: small pack")
+    events = 5
+    pack, _ = prepared_pack("small", events, schema_sha, force)
+    vlab = vlab_argv("adjudicate", str(pack), "--format", "json")
+    python = [sys.executable, "-c", "pass"]
+    print(f"  timing vlab adjudicate vs python -c pass, warm-up + {rounds} alternating rounds")
+    xs, ys = alternate(vlab, python, rounds)
+    if any(s.code != 0 for s in xs + ys):
+        raise BenchError("a timed run did not exit 0")
+    a, b = summary(xs), summary(ys)
+    return {
+        "events": events,
+        "rounds": rounds,
+        "vlab_adjudicate": a,
+        "python_pass": b,
+        "ratio": a["median_wall_s"] / b["median_wall_s"],
+        "targets": {"ratio_max": TARGET_COLD_RATIO},
+    }
+
+
+# -- report ----------------------------------------------------------------------------
+
+
+def verdict(value: float, limit: float) -> str:
+    return "OK" if value <= limit else "OVER"
+
+
+def report(results: dict[str, Any]) -> None:
+    rows: list[tuple[str, str, str, str]] = []
+
+    def row(
+        name: str, value: str, limit: float | None = None, unit: str = "", got: float = 0.0
+    ) -> None:
+        if limit is None:
+            rows.append((name, value, "", ""))
+        else:
+            rows.append((name, value, f"<= {limit:g}{unit}", verdict(got, limit)))
+
+    big = results.get("big")
+    if big:
+        a, b = big["vlab_adjudicate"], big["sha256sum_check"]
+        row(f"big ({big['events']:,} events, {big['pack_mb']:.0f} MB)", "")
+        row("  vlab adjudicate --format json", f"{a['median_wall_s']:.3f} s")
+        row("  vlab CPU user+sys", f"{a['median_cpu_s']:.3f} s")
+        row("  sha256sum -c", f"{b['median_wall_s']:.3f} s")
+        ratio = big["ratio"]
+        row("  ratio vlab / sha256sum", f"{ratio:.2f}x", TARGET_BIG_RATIO, "x", ratio)
+        rss = big["vlab_peak_rss_mb"]
+        row("  vlab peak RSS", f"{rss:.1f} MB", TARGET_BIG_RSS_MB, " MB", rss)
+    cold = results.get("cold")
+    if cold:
+        a, b = cold["vlab_adjudicate"], cold["python_pass"]
+        row(f"cold start ({cold['events']}-event pack)", "")
+        row("  vlab adjudicate --format json", f"{a['median_wall_s']:.3f} s")
+        row("  python -c pass", f"{b['median_wall_s']:.3f} s")
+        ratio = cold["ratio"]
+        row("  ratio vlab / python", f"{ratio:.2f}x", TARGET_COLD_RATIO, "x", ratio)
+        row("  vlab peak RSS", f"{a['peak_rss_mb']:.1f} MB")
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"{'metric':<{width}}  {'median':>10}  {'target':<11}  status")
+    for name, value, target, status in rows:
+        print(f"{name:<{width}}  {value:>10}  {target:<11}  {status}".rstrip())
+    host = results["host"]
+    print(
+        f"\nhost: {host['platform']}, {host['cpus']} CPUs, Python {host['python']}; "
+        f"harness peak RSS {host['harness_peak_rss_mb']:.1f} MB (a floor for every child's "
+        "ru_maxrss on Linux)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_EVENTS:,} events instead of {FULL_EVENTS:,}"
+    )
+    parser.add_argument("--events", type=int, help="event count of the big pack (overrides)")
+    parser.add_argument("--only", choices=("cold", "big"), help="run one benchmark only")
+    parser.add_argument("--rounds", type=int, default=BIG_ROUNDS, help="big-pack A/B rounds")
+    parser.add_argument("--cold-rounds", type=int, default=COLD_ROUNDS, help="cold A/B rounds")
+    parser.add_argument("--regenerate", action="store_true", help="rebuild packs even if cached")
+    args = parser.parse_args(argv)
+    events = args.events or (QUICK_EVENTS if args.quick else FULL_EVENTS)
+    if events < 10 or args.rounds < 1 or args.cold_rounds < 1:
+        parser.error("--events must be >= 10 and rounds >= 1")
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"benchmark_version": GENERATOR_VERSION}
+    try:
+        schema_sha = schema_bundle_sha256()
+        if args.only in (None, "big"):
+            results["big"] = bench_big(events, args.rounds, schema_sha, args.regenerate)
+        if args.only in (None, "cold"):
+            results["cold"] = bench_cold(args.cold_rounds, schema_sha, args.regenerate)
+    except BenchError as exc:
+        print(f"benchmark error: {exc}", file=sys.stderr)
+        return 1
+    results["host"] = {
+        "platform": f"{platform.system()} {platform.machine()}",
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "harness_peak_rss_mb": self_rss_kib() * 1024 / MB,
+    }
+    report(results)
+    out = OUT / "results.json"
+    out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {out.relative_to(HERE.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Build every golden vector under evidence_packs/ from the declarative cases.
+
+    python scripts/make_vectors.py [--out DIR]
+
+Each vector is ``<group>/<name>/pack/`` (sealed with ``vlab pack seal``) plus
+``<group>/<name>/expected.json`` written from the case, not from running the engine.
+The output is byte-for-byte reproducible; tests/test_vectors.py checks the committed tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from vectors.cases_11 import CASES as CASES_11  # noqa: E402
+from vectors.model import LOG, Case, base_events, base_pointers, expectation  # noqa: E402
+
+from vlab.producer.packwriter import PackWriter  # noqa: E402
+from vlab.ruleset.catalog import Catalog  # noqa: E402
+from vlab.seal import seal  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+ALL_CASES: list[Case] = [*CASES_11]
+KEEP = {"README.md"}
+
+
+def _apply(doc: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    out = dict(doc)
+    for key, value in overrides.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def build(case: Case, folder: Path, catalog: Catalog) -> None:
+    pinned = catalog.get(case.pinned)
+    assert pinned is not None, case.pinned
+    writer = PackWriter(folder / "pack")
+    if case.events_bytes is not None:
+        writer.write_bytes(LOG, case.events_bytes)
+    else:
+        writer.write_ndjson(LOG, case.events if case.events is not None else base_events())
+    for rel, content in case.files.items():
+        if isinstance(content, bytes):
+            writer.write_bytes(rel, content)
+        else:
+            writer.write_json(rel, content)
+    manifest = {
+        "pack_id": case.name,
+        "contract_version": "1.1",
+        "protocol_version": "1.0.0",
+        "created_at": "2026-05-29T10:00:00Z",
+    }
+    bundle: dict[str, Any] = {
+        "run_id": f"run-{case.name}",
+        "ruleset_ref": case.pinned,
+        "protocol_pin": "1.0.0",
+        "schema_bundle_sha256": pinned.schema_bundle_sha256,
+    }
+    if case.scenario is not None:
+        bundle["scenario_meta"] = case.scenario
+    writer.write_json("manifest.json", _apply(manifest, case.manifest))
+    writer.write_json("bundle.manifest.json", _apply(bundle, case.bundle))
+    pointers = case.pointers if case.pointers is not None else base_pointers()
+    writer.write_json("evidence_pointers.json", {"pointers": pointers})
+    if case.before_seal:
+        case.before_seal(writer.root)
+    seal(writer.root)
+    if case.after_seal:
+        case.after_seal(writer.root)
+    clause_ids = []
+    if case.ruleset is not None:
+        ruleset = catalog.get(case.ruleset)
+        assert ruleset is not None, case.ruleset
+        clause_ids = [c.clause_id for c in ruleset.clauses]
+    text = json.dumps(expectation(case, clause_ids), indent=2, ensure_ascii=False) + "\n"
+    (folder / "expected.json").write_text(text, "utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "evidence_packs")
+    args = parser.parse_args(argv)
+    out: Path = args.out
+    ids = [c.vector_id for c in ALL_CASES]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise SystemExit(f"duplicate vector ids: {duplicates}")
+    out.mkdir(parents=True, exist_ok=True)
+    for child in out.iterdir():
+        if child.name not in KEEP:
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    catalog = Catalog()
+    for case in ALL_CASES:
+        build(case, out / case.group / case.name, catalog)
+    print(f"built {len(ALL_CASES)} vectors under {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Declarative golden-vector cases; ``scripts/make_vectors.py`` builds them."""

@@ -1,0 +1,275 @@
+"""Golden-vector regression: run every vector under a folder against its expectation."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from vlab.errors import EXIT_BY_TOPLINE, UsageError
+
+EXPECTED = "expected.json"
+STATUSES = ("PASS", "FAIL", "NOT_EVALUATED", "NOT_ADMISSIBLE")
+GATES = ("ADM-GATE-SECURITY", "ADM-GATE-PIN", "ADM-GATE-INTEGRITY", "ADM-GATE-CONTRACT")
+
+
+@dataclass(frozen=True)
+class Vector:
+    id: str  # folder relative to the corpus root, POSIX
+    pack: Path
+    expected_path: Path
+    expected: dict[str, Any]
+
+
+@dataclass
+class Outcome:
+    vector: str
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+    clause_statuses: list[tuple[str, str]] = field(default_factory=list)  # (requirement, status)
+    failed_gate: str | None = None
+    codes: set[str] = field(default_factory=set)
+
+
+@lru_cache(maxsize=1)
+def _expected_validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    text = resources.files("vlab").joinpath("data/expected.schema.json").read_text("utf-8")
+    return Draft202012Validator(json.loads(text))
+
+
+def find_vectors(root: Path) -> Iterator[tuple[str, Path]]:
+    """(vector id, folder) of every folder under root holding an expected.json."""
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        if EXPECTED in files:
+            dirs[:] = []  # a vector's pack/ is not searched for further vectors
+            here = Path(folder)
+            yield (here.relative_to(root).as_posix() or "."), here
+
+
+def load_vectors(root: Path, clause_ids_of: Callable[[str], set[str] | None],
+                 override: str | None) -> list[Vector]:
+    """Validate every expectation before anything runs; any fault is a usage error."""
+    if not root.is_dir():
+        raise UsageError(f"not a folder: {root}")
+    vectors = []
+    validator = _expected_validator()
+    for vector_id, folder in find_vectors(root):
+        path = folder / EXPECTED
+        try:
+            expected = json.loads(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UsageError(f"{path}: malformed expectation: {exc}") from None
+        errors = sorted(validator.iter_errors(expected), key=lambda e: list(map(str, e.path)))
+        if errors:
+            where = "/".join(map(str, errors[0].absolute_path)) or "(top level)"
+            raise UsageError(f"{path}: malformed expectation at {where}: {errors[0].message}")
+        ruleset_id = override or expected["ruleset"]
+        if ruleset_id is not None:
+            clause_ids = clause_ids_of(ruleset_id)
+            if clause_ids is None:
+                raise UsageError(f"{path}: names unknown ruleset {ruleset_id!r}")
+            unknown = sorted(set(expected["clauses"]) - clause_ids)
+            if unknown:
+                raise UsageError(f"{path}: names clause {unknown[0]} that {ruleset_id} lacks")
+        elif expected["clauses"]:
+            raise UsageError(f"{path}: lists clauses but names no ruleset")
+        pack = folder / "pack"
+        if not pack.is_dir():
+            raise UsageError(f"{path}: no pack/ folder beside it")
+        vectors.append(Vector(vector_id, pack, path, expected))
+    if not vectors:
+        raise UsageError(f"no golden vectors (folders with {EXPECTED}) under {root}")
+    return vectors
+
+
+def _actual_clause(c: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": c["status"],
+        "reason_code": c["reason_code"],
+        "detail_codes": [d["code"] for d in c["details"]],
+        "advisory_codes": [d["code"] for d in c["details"] if d["advisory"]],
+        "evidence_locators": [r["locator"] for r in c["evidence_refs"]],
+        "metrics": c.get("metrics"),
+    }
+
+
+def compare(vector: Vector, ruling: dict[str, Any]) -> Outcome:
+    exp = vector.expected
+    out = Outcome(vector.id)
+
+    def check(field_name: str, expected: Any, actual: Any) -> None:
+        if expected != actual:
+            out.mismatches.append(
+                {"vector": vector.id, "field": field_name, "expected": expected, "actual": actual}
+            )
+
+    check("topline", exp["topline"], ruling["topline"])
+    if "exit_code" in exp:
+        check("exit_code", exp["exit_code"], EXIT_BY_TOPLINE[ruling["topline"]])
+    adm = ruling["admission"]
+    check("admission.status", exp["admission"]["status"], adm["status"])
+    check("admission.reason_code", exp["admission"]["reason_code"], adm["reason_code"])
+    failed = [g for g in adm["gates"] if g["status"] == "FAIL"]
+    if "detail_codes" in exp["admission"]:
+        actual_codes = [d["code"] for g in failed for d in g["details"]]
+        check("admission.detail_codes", exp["admission"]["detail_codes"], actual_codes)
+    actual = {c["clause_id"]: c for c in ruling["clauses"]}
+    for clause_id in sorted(set(exp["clauses"]) | set(actual)):
+        if clause_id not in actual:
+            check(f"clauses.{clause_id}", "present", "absent")
+            continue
+        if clause_id not in exp["clauses"]:
+            check(f"clauses.{clause_id}", "absent", actual[clause_id]["status"])
+            continue
+        want = exp["clauses"][clause_id]
+        got = _actual_clause(actual[clause_id])
+        for key in ("status", "reason_code", "detail_codes", "evidence_locators"):
+            check(f"clauses.{clause_id}.{key}", want[key], got[key])
+        for key in ("advisory_codes", "metrics"):
+            if key in want:
+                check(f"clauses.{clause_id}.{key}", want[key], got[key])
+    out.clause_statuses = [(c["requirement_id"], c["status"]) for c in ruling["clauses"]]
+    out.failed_gate = failed[0]["gate"] if failed else None
+    out.codes = {d["code"] for g in adm["gates"] for d in g["details"]} | {
+        d["code"] for c in ruling["clauses"] for d in c["details"]
+    }
+    return out
+
+
+# -- running (one catalog per process) ---------------------------------------------------
+
+_catalog: Any = None
+
+
+def _run_one(args: tuple[str, str, dict[str, Any], str | None]) -> dict[str, Any]:
+    """Adjudicate one vector's pack; returns the ruling (a worker-process entry point)."""
+    global _catalog
+    from dataclasses import replace
+
+    from vlab.adjudicator import adjudicate
+    from vlab.pack.limits import Limits
+    from vlab.ruleset.catalog import Catalog
+
+    pack, _, limits_doc, shadow = args
+    if _catalog is None:
+        _catalog = Catalog()
+    limits = replace(Limits(), **limits_doc)
+    override = _catalog.resolve(shadow) if shadow else None
+    return adjudicate(Path(pack), _catalog, override=override, limits=limits)
+
+
+def run_vectors(
+    vectors: list[Vector],
+    override: str | None,
+    jobs: int,
+    progress: Callable[[int], None] | None = None,
+) -> list[Outcome]:
+    tasks = [
+        (
+            str(v.pack),
+            v.id,
+            v.expected.get("limits", {}),
+            override or (v.expected["ruleset"] if v.expected.get("shadow") else None),
+        )
+        for v in vectors
+    ]
+    rulings: list[dict[str, Any]]
+    if jobs <= 1:
+        rulings = []
+        for task in tasks:
+            rulings.append(_run_one(task))
+            if progress:
+                progress(1)
+    else:
+        rulings = []
+        chunk = max(1, min(64, len(tasks) // (jobs * 8) or 1))
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for ruling in pool.map(_run_one, tasks, chunksize=chunk):
+                rulings.append(ruling)
+                if progress:
+                    progress(1)
+    return [compare(v, r) for v, r in zip(vectors, rulings)]
+
+
+def possible_cells(rulesets: list[Any]) -> dict[str, set[str]]:
+    """requirement -> statuses its clause can take under these rulesets."""
+    cells: dict[str, set[str]] = {}
+    for ruleset in rulesets:
+        for clause in ruleset.clauses:
+            can = cells.setdefault(clause.requirement_id, set())
+            can.update({"PASS", "FAIL", "NOT_ADMISSIBLE"})
+            if clause.applies_when is not None or clause.not_evaluated_when is not None:
+                can.add("NOT_EVALUATED")
+    return cells
+
+
+def summarize(
+    outcomes: list[Outcome], rulesets: list[Any], emittable_details: set[str]
+) -> dict[str, Any]:
+    coverage: dict[str, set[str]] = {}
+    gates_hit: dict[str, int] = dict.fromkeys(GATES, 0)
+    codes_seen: set[str] = set()
+    for o in outcomes:
+        for requirement, status in o.clause_statuses:
+            coverage.setdefault(requirement, set()).add(status)
+        if o.failed_gate:
+            gates_hit[o.failed_gate] += 1
+        codes_seen |= o.codes
+    cells = possible_cells(rulesets)
+    uncovered = [
+        {"requirement_id": rq, "status": st}
+        for rq in sorted(cells)
+        for st in STATUSES
+        if st in cells[rq] and st not in coverage.get(rq, set())
+    ]
+    failed = [o for o in outcomes if o.mismatches]
+    return {
+        "total": len(outcomes),
+        "passed": len(outcomes) - len(failed),
+        "failed": len(failed),
+        "failed_vectors": [o.vector for o in failed],
+        "mismatches": [m for o in outcomes for m in o.mismatches],
+        "coverage": {
+            rq: [s for s in STATUSES if s in statuses] for rq, statuses in sorted(coverage.items())
+        },
+        "uncovered": uncovered,
+        "gates": gates_hit,
+        "uncovered_gates": [g for g in GATES if not gates_hit[g]],
+        "uncovered_detail_codes": sorted(emittable_details - codes_seen),
+    }
+
+
+def junit_xml(outcomes: list[Outcome], summary: dict[str, Any]) -> bytes:
+    from xml.sax.saxutils import quoteattr
+
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<testsuites name="vlab regress" tests="{summary["total"]}" '
+        f'failures="{summary["failed"]}">',
+        f'  <testsuite name="golden-vectors" tests="{summary["total"]}" '
+        f'failures="{summary["failed"]}" errors="0" skipped="0">',
+    ]
+    for o in outcomes:
+        group, _, name = o.vector.rpartition("/")
+        classname = quoteattr("evidence_packs." + (group.replace("/", ".") or "root"))
+        lines.append(f"    <testcase classname={classname} name={quoteattr(name or o.vector)}>")
+        if o.mismatches:
+            text = "\n".join(
+                f"{m['field']}: expected {json.dumps(m['expected'])}, "
+                f"actual {json.dumps(m['actual'])}"
+                for m in o.mismatches
+            )
+            message = quoteattr(f"{len(o.mismatches)} field(s) differ")
+            body = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            lines.append(f"      <failure message={message}>{body}</failure>")
+        lines.append("    </testcase>")
+    lines += ["  </testsuite>", "</testsuites>", ""]
+    return "\n".join(lines).encode("utf-8")
