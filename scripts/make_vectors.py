@@ -18,12 +18,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from vectors.cases_11 import CASES as CASES_11  # noqa: E402
-from vectors.model import LOG, Case, base_events, base_pointers, expectation  # noqa: E402
+from vectors.cases_11 import CASES as CASES_11
+from vectors.model import LOG, Case, base_events, base_pointers, expectation
 
-from vlab.producer.packwriter import PackWriter  # noqa: E402
-from vlab.ruleset.catalog import Catalog  # noqa: E402
-from vlab.seal import seal  # noqa: E402
+from vlab.producer.packwriter import PackWriter
+from vlab.ruleset.catalog import Catalog
+from vlab.seal import seal
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL_CASES: list[Case] = [*CASES_11]

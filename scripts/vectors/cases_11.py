@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from vectors.model import AUTHZ, BUDGET, END, LOG, START, TOOL, Case, base_events, ev, ptr
+from vectors.model import BUDGET, END, LOG, START, TOOL, Case, base_events, ev, ptr
 
 SEC, PIN, INT, CON = (
     "ADM-GATE-SECURITY",
@@ -338,10 +338,10 @@ CASES: list[Case] = [
         "d1-01",
         "pass-line-locator-into-jsonl-artifact",
         "line:1 into a .jsonl artifact outside trace/ (no event_id needed there)",
-        files={"artifacts/decisions.jsonl": b'{"decision_kind":"suspend","decision_outcome":"x"}\n'},
-        pointers=pointers_with(
-            "RQ-D1-01", ptr("RQ-D1-01", "line:1", "artifacts/decisions.jsonl")
-        ),
+        files={
+            "artifacts/decisions.jsonl": b'{"decision_kind":"suspend","decision_outcome":"x"}\n'
+        },
+        pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", "line:1", "artifacts/decisions.jsonl")),
         clauses={D1: ("PASS", None, [], ["line:1"])},
     ),
     Case(
@@ -464,7 +464,12 @@ CASES: list[Case] = [
         "pass-synonyms",
         "decision_kind 'Access-Control', outcome 'PERMITTED'",
         events=events_with(
-            **{"evt-authz-001": {"decision_kind": "Access-Control", "decision_outcome": "PERMITTED"}}
+            **{
+                "evt-authz-001": {
+                    "decision_kind": "Access-Control",
+                    "decision_outcome": "PERMITTED",
+                }
+            }
         ),
     ),
     Case(
@@ -494,9 +499,7 @@ CASES: list[Case] = [
         "fail-outcome-missing",
         "the authorization record has no outcome",
         events=events_with(**{"evt-authz-001": {"decision_outcome": None}}),
-        clauses={
-            D3: ("FAIL", "REQ-FAIL-RQ-D3-01", ["FIELD-MISSING"], ["event_id:evt-authz-001"])
-        },
+        clauses={D3: ("FAIL", "REQ-FAIL-RQ-D3-01", ["FIELD-MISSING"], ["event_id:evt-authz-001"])},
     ),
     Case(
         "d3-01",
@@ -544,7 +547,10 @@ CASES: list[Case] = [
         "pass-synonyms",
         "decision_kind 'Kill', outcome 'KILLED' (line: locator)",
         scenario={"termination_case": True},
-        events=[*base_events(), ev("evt-kill", "x", decision_kind="Kill", decision_outcome="KILLED")],
+        events=[
+            *base_events(),
+            ev("evt-kill", "x", decision_kind="Kill", decision_outcome="KILLED"),
+        ],
         pointers=[*pointers_with("RQ-D4-01"), ptr("RQ-D4-01", "line:6")],
         clauses={D4: ("PASS", None, [], ["line:6"])},
     ),
@@ -563,7 +569,10 @@ CASES: list[Case] = [
         "fail-outcome-not-terminate",
         "terminate decision with outcome 'continue'",
         scenario={"termination_case": True},
-        events=[*base_events(), ev("evt-t", "x", decision_kind="stop", decision_outcome="continue")],
+        events=[
+            *base_events(),
+            ev("evt-t", "x", decision_kind="stop", decision_outcome="continue"),
+        ],
         pointers=[*pointers_with("RQ-D4-01"), ptr("RQ-D4-01", "event_id:evt-t")],
         clauses={D4: ("FAIL", "REQ-FAIL-RQ-D4-01", ["VALUE-NOT-ALLOWED"], ["event_id:evt-t"])},
     ),
@@ -621,7 +630,7 @@ CASES: list[Case] = [
             '"decision_outcome": "ALLOW", "cost": 0.25}\n'
             '{"event_id": "evt-authz-001", "decision_kind": "authz", "decision_outcome": "allow"}\n'
             '{"event_id": "evt-end", "to_state": "success", "escaped": "a\\"b\\\\c\\u00e9"}\n'
-        ).encode("utf-8"),
+        ).encode(),
     ),
     Case(
         "format",

@@ -92,9 +92,7 @@ class Admission:
 
 
 class _Admitter:
-    def __init__(
-        self, reader: PackReader, find_ruleset: Callable[[str], Ruleset | None]
-    ) -> None:
+    def __init__(self, reader: PackReader, find_ruleset: Callable[[str], Ruleset | None]) -> None:
         self.reader = reader
         self.find_ruleset = find_ruleset
         self.result = Admission()
@@ -154,13 +152,21 @@ class _Admitter:
             value = bundle.get(name)
             if not isinstance(value, str) or not value.strip():
                 details.append(
-                    Detail("PIN-MISSING", f"{name} is missing, empty or not a string", BUNDLE,
-                           locator=f"jsonptr:/{name}")
+                    Detail(
+                        "PIN-MISSING",
+                        f"{name} is missing, empty or not a string",
+                        BUNDLE,
+                        locator=f"jsonptr:/{name}",
+                    )
                 )
             elif _is_placeholder(value):
                 details.append(
-                    Detail("PIN-PLACEHOLDER", f"{name} {value!r} is a placeholder", BUNDLE,
-                           locator=f"jsonptr:/{name}")
+                    Detail(
+                        "PIN-PLACEHOLDER",
+                        f"{name} {value!r} is a placeholder",
+                        BUNDLE,
+                        locator=f"jsonptr:/{name}",
+                    )
                 )
             else:
                 pins[name] = value
@@ -171,25 +177,34 @@ class _Admitter:
             self.result.pinned = ruleset
             if ruleset is None:
                 details.append(
-                    Detail("PIN-UNKNOWN-RULESET",
-                           f"ruleset_ref {pins['ruleset_ref']!r} names no installed ruleset",
-                           BUNDLE, locator="jsonptr:/ruleset_ref")
+                    Detail(
+                        "PIN-UNKNOWN-RULESET",
+                        f"ruleset_ref {pins['ruleset_ref']!r} names no installed ruleset",
+                        BUNDLE,
+                        locator="jsonptr:/ruleset_ref",
+                    )
                 )
         if ruleset is not None:
             if "protocol_pin" in pins and pins["protocol_pin"] not in ruleset.protocol_pins:
                 details.append(
-                    Detail("PIN-PROTOCOL-NOT-ACCEPTED",
-                           f"protocol_pin {pins['protocol_pin']!r} is not accepted by "
-                           f"{ruleset.id} (accepts {', '.join(ruleset.protocol_pins)})",
-                           BUNDLE, locator="jsonptr:/protocol_pin")
+                    Detail(
+                        "PIN-PROTOCOL-NOT-ACCEPTED",
+                        f"protocol_pin {pins['protocol_pin']!r} is not accepted by "
+                        f"{ruleset.id} (accepts {', '.join(ruleset.protocol_pins)})",
+                        BUNDLE,
+                        locator="jsonptr:/protocol_pin",
+                    )
                 )
             got = pins.get("schema_bundle_sha256")
             if got is not None and got != ruleset.schema_bundle_sha256:
                 details.append(
-                    Detail("PIN-SCHEMA-BUNDLE-MISMATCH",
-                           f"schema_bundle_sha256 is not the digest of {ruleset.id}'s schema "
-                           f"bundle ({ruleset.schema_bundle_sha256})",
-                           BUNDLE, locator="jsonptr:/schema_bundle_sha256")
+                    Detail(
+                        "PIN-SCHEMA-BUNDLE-MISMATCH",
+                        f"schema_bundle_sha256 is not the digest of {ruleset.id}'s schema "
+                        f"bundle ({ruleset.schema_bundle_sha256})",
+                        BUNDLE,
+                        locator="jsonptr:/schema_bundle_sha256",
+                    )
                 )
         if not details:
             run_id = bundle.get("run_id")
@@ -211,13 +226,21 @@ class _Admitter:
         for entry in entries:
             if entry.path == SUMS_PATH:
                 details.append(
-                    Detail("INTEGRITY-SELF-LISTED", "the integrity file lists itself", SUMS_PATH,
-                           line=entry.line)
+                    Detail(
+                        "INTEGRITY-SELF-LISTED",
+                        "the integrity file lists itself",
+                        SUMS_PATH,
+                        line=entry.line,
+                    )
                 )
             elif entry.path in listed:
                 details.append(
-                    Detail("INTEGRITY-DUPLICATE-ENTRY", f"{entry.path} is listed twice",
-                           SUMS_PATH, line=entry.line)
+                    Detail(
+                        "INTEGRITY-DUPLICATE-ENTRY",
+                        f"{entry.path} is listed twice",
+                        SUMS_PATH,
+                        line=entry.line,
+                    )
                 )
             elif entry.path not in hashes:
                 details.append(
@@ -228,13 +251,17 @@ class _Admitter:
                 listed[entry.path] = entry.hexdigest
                 if hashes[entry.path] != entry.hexdigest:
                     details.append(
-                        Detail("INTEGRITY-HASH-MISMATCH",
-                               f"sha256 is {hashes[entry.path]}, listed {entry.hexdigest}",
-                               entry.path)
+                        Detail(
+                            "INTEGRITY-HASH-MISMATCH",
+                            f"sha256 is {hashes[entry.path]}, listed {entry.hexdigest}",
+                            entry.path,
+                        )
                     )
         for path in sorted(hashes, key=lambda p: p.encode("utf-8")):
             if path != SUMS_PATH and path not in listed:
-                details.append(Detail("INTEGRITY-UNLISTED-FILE", "in the pack but not listed", path))
+                details.append(
+                    Detail("INTEGRITY-UNLISTED-FILE", "in the pack but not listed", path)
+                )
         if not details:
             self.result.digest = pack_digest(listed)
         return details
@@ -255,8 +282,12 @@ class _Admitter:
             )
             message = err.message if len(err.message) <= 200 else err.message[:197] + "..."
             details.append(
-                Detail("CONTRACT-SCHEMA-INVALID", f"{pointer or '/'}: {message}", path,
-                       locator=f"jsonptr:{pointer}")
+                Detail(
+                    "CONTRACT-SCHEMA-INVALID",
+                    f"{pointer or '/'}: {message}",
+                    path,
+                    locator=f"jsonptr:{pointer}",
+                )
             )
         return details
 
@@ -280,10 +311,13 @@ class _Admitter:
             version = manifest.get("contract_version") if isinstance(manifest, dict) else None
             if isinstance(version, str) and version not in ruleset.contract_versions:
                 details.append(
-                    Detail("CONTRACT-VERSION-NOT-ACCEPTED",
-                           f"contract_version {version!r} is not accepted by {ruleset.id} "
-                           f"(accepts {', '.join(ruleset.contract_versions)})",
-                           MANIFEST, locator="jsonptr:/contract_version")
+                    Detail(
+                        "CONTRACT-VERSION-NOT-ACCEPTED",
+                        f"contract_version {version!r} is not accepted by {ruleset.id} "
+                        f"(accepts {', '.join(ruleset.contract_versions)})",
+                        MANIFEST,
+                        locator="jsonptr:/contract_version",
+                    )
                 )
             else:
                 schema = ruleset.manifest_schemas.get(
@@ -325,14 +359,21 @@ class _Admitter:
             reason = unsafe_path_reason(p["artifact_path"])
             if reason is not None:
                 details.append(
-                    Detail("CONTRACT-UNSAFE-PATH", f"pointer {i}: artifact_path {reason}",
-                           POINTERS, locator=where + "/artifact_path")
+                    Detail(
+                        "CONTRACT-UNSAFE-PATH",
+                        f"pointer {i}: artifact_path {reason}",
+                        POINTERS,
+                        locator=where + "/artifact_path",
+                    )
                 )
             if locator is None:
                 details.append(
-                    Detail("CONTRACT-LOCATOR-INVALID",
-                           f"pointer {i}: {p['locator']!r} is not a well-formed locator",
-                           POINTERS, locator=where + "/locator")
+                    Detail(
+                        "CONTRACT-LOCATOR-INVALID",
+                        f"pointer {i}: {p['locator']!r} is not a well-formed locator",
+                        POINTERS,
+                        locator=where + "/locator",
+                    )
                 )
             if reason is None and locator is not None:
                 self.result.pointers.append(

@@ -36,26 +36,26 @@ def is_present(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and value.strip() == "")
 
 
-class BuiltinFunctions(functions.Functions):  # type: ignore[misc]
+class BuiltinFunctions(functions.Functions):
     """The JMESPath face of the built-ins, bound to one ruleset's tables."""
 
     def __init__(self, tables: Mapping[str, frozenset[str]]) -> None:
         super().__init__()
         self.tables = tables
 
-    @functions.signature({"types": []})  # type: ignore[misc]
+    @functions.signature({"types": []})
     def _func_normalize(self, value: Any) -> str | None:
         return normalize_token(value) if isinstance(value, str) else None
 
-    @functions.signature({"types": ["string"]}, {"types": []})  # type: ignore[misc]
+    @functions.signature({"types": ["string"]}, {"types": []})
     def _func_in_table(self, name: str, value: Any) -> bool:
         return table_contains(self.tables[name], value)
 
-    @functions.signature({"types": []})  # type: ignore[misc]
+    @functions.signature({"types": []})
     def _func_present(self, value: Any) -> bool:
         return is_present(value)
 
-    @functions.signature({"types": []})  # type: ignore[misc]
+    @functions.signature({"types": []})
     def _func_nonempty_string(self, value: Any) -> bool:
         return is_nonempty_string(value)
 
@@ -63,8 +63,9 @@ class BuiltinFunctions(functions.Functions):  # type: ignore[misc]
 JMESPATH_OWN = frozenset(
     name[len("_func_") :] for name in dir(functions.Functions) if name.startswith("_func_")
 )
-BUILTIN_NAMES = frozenset(
-    name[len("_func_") :] for name in dir(BuiltinFunctions) if name.startswith("_func_")
-) - JMESPATH_OWN
+BUILTIN_NAMES = (
+    frozenset(name[len("_func_") :] for name in dir(BuiltinFunctions) if name.startswith("_func_"))
+    - JMESPATH_OWN
+)
 # Built-ins whose first argument must be a literal naming one of the ruleset's tables.
 TABLE_ARGUMENT = frozenset({"in_table"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -31,13 +31,13 @@ FORMATS = ("table", "json", "md")
 PackArg = Annotated[Path, typer.Argument(help="Evidence pack directory.", show_default=False)]
 FormatOpt = Annotated[str, typer.Option("--format", help="table, json or md.")]
 OutOpt = Annotated[
-    Optional[list[str]],  # noqa: UP007 - typer needs Optional here on 3.10
+    list[str] | None,
     typer.Option("--out", help="Also write FMT=PATH (json, md, table); repeatable."),
 ]
-MaxFiles = Annotated[Optional[int], typer.Option("--max-files", min=1)]  # noqa: UP007
-MaxFileBytes = Annotated[Optional[int], typer.Option("--max-file-bytes", min=1)]  # noqa: UP007
-MaxPackBytes = Annotated[Optional[int], typer.Option("--max-pack-bytes", min=1)]  # noqa: UP007
-MaxLineBytes = Annotated[Optional[int], typer.Option("--max-line-bytes", min=1)]  # noqa: UP007
+MaxFiles = Annotated[int | None, typer.Option("--max-files", min=1)]
+MaxFileBytes = Annotated[int | None, typer.Option("--max-file-bytes", min=1)]
+MaxPackBytes = Annotated[int | None, typer.Option("--max-pack-bytes", min=1)]
+MaxLineBytes = Annotated[int | None, typer.Option("--max-line-bytes", min=1)]
 
 
 def _catalog() -> Catalog:
@@ -99,7 +99,7 @@ def _stdout(data: bytes) -> None:
 def adjudicate(
     pack: PackArg,
     ruleset: Annotated[
-        Optional[str],  # noqa: UP007
+        str | None,
         typer.Option("--ruleset", help="Shadow run under this ruleset id or path."),
     ] = None,
     fmt: FormatOpt = "table",
@@ -165,7 +165,7 @@ def validate(
 def regress(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder of golden vectors.")],
     ruleset: Annotated[
-        Optional[str],  # noqa: UP007
+        str | None,
         typer.Option("--ruleset", help="Run every vector under this ruleset id or path."),
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes.")] = 1,
@@ -187,8 +187,13 @@ def regress(
         return None if rs is None else {c.clause_id for c in rs.clauses}
 
     vectors = rg.load_vectors(directory, clause_ids_of, override.id if override else None)
-    used = sorted({override.id if override else v.expected["ruleset"] for v in vectors
-                   if override or v.expected["ruleset"]})
+    used = sorted(
+        {
+            override.id if override else v.expected["ruleset"]
+            for v in vectors
+            if override or v.expected["ruleset"]
+        }
+    )
     rulesets = [override] if override else [catalog.get(i) for i in used]
     shadow = ruleset if ruleset is not None else None
     outcomes = _run_with_progress(rg, vectors, shadow, jobs)
@@ -255,8 +260,15 @@ def rulesets_list(
     for ruleset_id in catalog.ids():
         rs = catalog.get(ruleset_id)
         assert rs is not None
-        rows.append({"id": rs.id, "version": rs.version, "status": rs.status,
-                     "sha256": rs.sha256, "purpose": rs.purpose})
+        rows.append(
+            {
+                "id": rs.id,
+                "version": rs.version,
+                "status": rs.status,
+                "sha256": rs.sha256,
+                "purpose": rs.purpose,
+            }
+        )
     if fmt == "json":
         _stdout(canonical_bytes(rows) + b"\n")
     else:
@@ -334,6 +346,4 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"vlab: internal error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
         sys.exit(EXIT_INTERNAL)
-    if type(exc_abort := code).__name__ == "Abort":  # pragma: no cover - interactive only
-        sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

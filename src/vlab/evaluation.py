@@ -263,8 +263,12 @@ class Evaluator:
             resolved = self.evidence.resolve(pointer)
             if isinstance(resolved, str):
                 details.append(
-                    Detail("POINTER-UNRESOLVABLE", resolved, pointer.artifact_path,
-                           pointer.locator.text)
+                    Detail(
+                        "POINTER-UNRESOLVABLE",
+                        resolved,
+                        pointer.artifact_path,
+                        pointer.locator.text,
+                    )
                 )
                 continue
             ref = resolved.ref(pointer)
@@ -308,8 +312,6 @@ class Evaluator:
         return ClauseResult(clause, "FAIL", codes.fail, details, refs)
 
 
-def evaluate(
-    ruleset: Ruleset, admission: Admission, reader: PackReader
-) -> list[ClauseResult]:
+def evaluate(ruleset: Ruleset, admission: Admission, reader: PackReader) -> list[ClauseResult]:
     evaluator = Evaluator(ruleset, admission, Evidence(reader, admission))
     return [evaluator.evaluate(clause) for clause in ruleset.clauses]

@@ -54,8 +54,9 @@ def find_vectors(root: Path) -> Iterator[tuple[str, Path]]:
             yield (here.relative_to(root).as_posix() or "."), here
 
 
-def load_vectors(root: Path, clause_ids_of: Callable[[str], set[str] | None],
-                 override: str | None) -> list[Vector]:
+def load_vectors(
+    root: Path, clause_ids_of: Callable[[str], set[str] | None], override: str | None
+) -> list[Vector]:
     """Validate every expectation before anything runs; any fault is a usage error."""
     if not root.is_dir():
         raise UsageError(f"not a folder: {root}")
@@ -196,7 +197,7 @@ def run_vectors(
                 rulings.append(ruling)
                 if progress:
                     progress(1)
-    return [compare(v, r) for v, r in zip(vectors, rulings)]
+    return [compare(v, r) for v, r in zip(vectors, rulings, strict=True)]
 
 
 def possible_cells(rulesets: list[Any]) -> dict[str, set[str]]:

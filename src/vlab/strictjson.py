@@ -73,9 +73,7 @@ def loads(data: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise StrictJSONError(
-            "CONTRACT-ENCODING", f"not valid UTF-8 at byte {exc.start}"
-        ) from None
+        raise StrictJSONError("CONTRACT-ENCODING", f"not valid UTF-8 at byte {exc.start}") from None
     # Only documents with enough brackets to matter pay for the exact depth scan.
     if data.count(b"{") + data.count(b"[") > max_depth:
         depth = nesting_depth(data)

@@ -119,8 +119,9 @@ def scan(
                 continue
             if not isinstance(value, dict):
                 details.append(
-                    Detail("CONTRACT-NDJSON-NOT-OBJECT", "line is not a JSON object", path,
-                           line=number)
+                    Detail(
+                        "CONTRACT-NDJSON-NOT-OBJECT", "line is not a JSON object", path, line=number
+                    )
                 )
                 continue
             obj = value
@@ -129,14 +130,22 @@ def scan(
         if event_log:
             if not isinstance(event_id, str) or not event_id:
                 details.append(
-                    Detail("CONTRACT-EVENT-ID-MISSING",
-                           "event record lacks a non-empty string event_id", path, line=number)
+                    Detail(
+                        "CONTRACT-EVENT-ID-MISSING",
+                        "event record lacks a non-empty string event_id",
+                        path,
+                        line=number,
+                    )
                 )
                 continue
             if event_id in seen:
                 details.append(
-                    Detail("CONTRACT-DUPLICATE-EVENT-ID",
-                           f"event_id {event_id!r} appears more than once", path, line=number)
+                    Detail(
+                        "CONTRACT-DUPLICATE-EVENT-ID",
+                        f"event_id {event_id!r} appears more than once",
+                        path,
+                        line=number,
+                    )
                 )
                 continue
             seen.add(event_id)

@@ -68,8 +68,11 @@ class PackReader:
                     entries = sorted(it, key=lambda e: _utf8_sort_key(e.name))
             except OSError as exc:
                 inv.refusals.append(
-                    Detail("SECURITY-UNREADABLE", f"cannot list folder: {exc.strerror}",
-                           rel_dir or None)
+                    Detail(
+                        "SECURITY-UNREADABLE",
+                        f"cannot list folder: {exc.strerror}",
+                        rel_dir or None,
+                    )
                 )
                 continue
             for entry in entries:
@@ -93,8 +96,10 @@ class PackReader:
                     stack.append(rel)
                 elif not stat.S_ISREG(mode):
                     kind = (
-                        "FIFO" if stat.S_ISFIFO(mode)
-                        else "socket" if stat.S_ISSOCK(mode)
+                        "FIFO"
+                        if stat.S_ISFIFO(mode)
+                        else "socket"
+                        if stat.S_ISSOCK(mode)
                         else "device file"
                     )
                     inv.refusals.append(Detail("SECURITY-SPECIAL-FILE", f"{kind} refused", rel))
@@ -167,9 +172,7 @@ class PackReader:
                 os.close(dir_fd)
                 dir_fd = next_fd
             try:
-                fd = os.open(
-                    parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd
-                )
+                fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
             except OSError as exc:
                 raise PackAccessError(f"{path}: {exc.strerror}") from None
         finally:
@@ -216,7 +219,7 @@ class PackReader:
         view = memoryview(buf)
         with self.open(path) as fh:
             while True:
-                n = fh.readinto(buf)
+                n = fh.readinto(buf)  # type: ignore[attr-defined]
                 if not n:
                     break
                 chunk = view[:n]

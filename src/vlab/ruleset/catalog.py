@@ -32,9 +32,7 @@ class Catalog:
     def ids(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(
-            p.name for p in self.root.iterdir() if (p / RULESET_FILE).is_file()
-        )
+        return sorted(p.name for p in self.root.iterdir() if (p / RULESET_FILE).is_file())
 
     def get(self, ruleset_id: str) -> Ruleset | None:
         """The installed ruleset with this id, or None."""

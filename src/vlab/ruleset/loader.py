@@ -61,9 +61,10 @@ class _Source:
         self.lines[at] = node.start_mark.line + 1
         if node.id == "mapping":
             for key, value in node.value:
-                self.lines[(*at, key.value)] = key.start_mark.line + 1
-                self._map(value, (*at, key.value))
-                self.lines[(*at, key.value)] = key.start_mark.line + 1
+                here = (*at, key.value)
+                self._map(value, here)
+                # An error about a key points at the key's own line.
+                self.lines[here] = key.start_mark.line + 1
         elif node.id == "sequence":
             for i, item in enumerate(node.value):
                 self._map(item, (*at, i))
@@ -98,9 +99,7 @@ def _check_format(src: _Source) -> None:
         err = errors[0]
         where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
         if err.validator == "additionalProperties":
-            extra = sorted(
-                set(err.instance) - set(err.schema.get("properties", {}))
-            )
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
             at = (*tuple(err.absolute_path), extra[0]) if extra else tuple(err.absolute_path)
             raise src.error(at, f"unknown key {extra[0]!r} in {where}" if extra else err.message)
         message = err.message if len(err.message) <= 200 else err.message[:197] + "..."
@@ -125,7 +124,9 @@ def _load_schema(src: _Source, at: Path_, rel: str) -> dict[str, Any]:
     try:
         Draft202012Validator.check_schema(doc)
     except SchemaError as exc:
-        raise src.error(at, f"schema file {rel} is not a valid 2020-12 schema: {exc.message}")
+        raise src.error(
+            at, f"schema file {rel} is not a valid 2020-12 schema: {exc.message}"
+        ) from None
     return doc
 
 
@@ -239,23 +240,27 @@ def _compile(src: _Source, doc: dict[str, Any]) -> tuple[dict[str, frozenset[str
         at: Path_ = ("clauses", ci)
         if at not in src.lines:
             at = ("clause_changes",)
-        expr: Callable[[str, str], Any] = lambda key, text, _at=at: _compile_expression(  # noqa: E731
-            src, (*_at, key), text, tables
-        )
+
+        def expr(where: Path_, text: str) -> Any:
+            return _compile_expression(src, where, text, tables)
+
         checks: list[Check] = []
         for k, ck in enumerate(c["checks"]):
             cat = (*at, "checks", k)
             checks.append(
                 Check(
-                    code=_registered(src, cat, ck["code"]) if "code" in ck else None,
-                    holds=expr("checks", ck["holds"]) if "holds" in ck else None,
-                    when=expr("checks", ck["when"]) if "when" in ck else None,
-                    findings=expr("checks", ck["findings"]) if "findings" in ck else None,
-                    message=_compile_template(src, cat, ck["message"], tables)
+                    code=_registered(src, (*cat, "code"), ck["code"]) if "code" in ck else None,
+                    holds=expr((*cat, "holds"), ck["holds"]) if "holds" in ck else None,
+                    when=expr((*cat, "when"), ck["when"]) if "when" in ck else None,
+                    findings=expr((*cat, "findings"), ck["findings"]) if "findings" in ck else None,
+                    message=_compile_template(src, (*cat, "message"), ck["message"], tables)
                     if "message" in ck
                     else None,
                     advisory=bool(ck.get("advisory", False)),
-                    emits=tuple(_registered(src, cat, e) for e in ck.get("emits", [])),
+                    emits=tuple(
+                        _registered(src, (*cat, "emits", i), e)
+                        for i, e in enumerate(ck.get("emits", []))
+                    ),
                 )
             )
         codes = c["codes"]
@@ -269,22 +274,28 @@ def _compile(src: _Source, doc: dict[str, Any]) -> tuple[dict[str, frozenset[str
                 requirement_id=c["requirement_id"],
                 domain=c["domain"],
                 title=c["title"],
-                applies_when=expr("applies_when", c["applies_when"])
+                applies_when=expr((*at, "applies_when"), c["applies_when"])
                 if "applies_when" in c
                 else None,
-                not_evaluated_when=expr("not_evaluated_when", c["not_evaluated_when"])
+                not_evaluated_when=expr((*at, "not_evaluated_when"), c["not_evaluated_when"])
                 if "not_evaluated_when" in c
                 else None,
                 locators=frozenset(c["evidence"]["locators"]),
                 report=c.get("report", "first"),
                 checks=tuple(checks),
                 codes=Codes(
-                    fail=_registered(src, (*at, "codes"), codes["fail"]),
-                    pointer_missing=_registered(src, (*at, "codes"), codes["pointer_missing"]),
-                    not_applicable=_registered(src, (*at, "codes"), codes["not_applicable"])
+                    fail=_registered(src, (*at, "codes", "fail"), codes["fail"]),
+                    pointer_missing=_registered(
+                        src, (*at, "codes", "pointer_missing"), codes["pointer_missing"]
+                    ),
+                    not_applicable=_registered(
+                        src, (*at, "codes", "not_applicable"), codes["not_applicable"]
+                    )
                     if "not_applicable" in codes
                     else None,
-                    evidence_absent=_registered(src, (*at, "codes"), codes["evidence_absent"])
+                    evidence_absent=_registered(
+                        src, (*at, "codes", "evidence_absent"), codes["evidence_absent"]
+                    )
                     if "evidence_absent" in codes
                     else None,
                 ),

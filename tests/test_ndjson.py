@@ -1,0 +1,102 @@
+"""The NDJSON scanner: the orjson hot path must never accept what the strict parser refuses."""
+
+from pathlib import Path
+
+import pytest
+
+from vlab.pack.ndjson import _fast_object, iter_records, read_line, scan
+from vlab.pack.reader import PackReader
+from vlab.strictjson import StrictJSONError, loads
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"a":1,"a":2}',
+        b'{"a": 1, "a": 2}',
+        b'{"a":1, "a" :2}',
+        b'{"a\\\\":1,"b":1,"b":2}',
+        b'{"k":":","k":1}',
+        b'{"x":{"a":1,"a":1}}',
+        b'{"a":NaN}',
+        b'{"a":1e999}',
+        b'{"a":123456789012345678901234567890}',
+        b"[1,2]",
+        b'"str"',
+        b'{"a":"\\ud800"}',
+        b'{"a":1.50}',
+        b"{" + b'"a":' * 1 + b"[" * 70 + b"]" * 70 + b"}",
+    ],
+)
+def test_fast_path_accepts_only_what_strict_accepts_identically(line: bytes) -> None:
+    fast = _fast_object(line, 64)
+    try:
+        strict = loads(line)
+    except StrictJSONError:
+        assert fast is None
+        return
+    if fast is not None:
+        assert fast == strict
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"event_id":"e1","n":1,"t":{"kind":"run","id":"r"}}',
+        b'{"event_id": "e1", "n": 1, "ok": true, "v": null}',
+    ],
+)
+def test_fast_path_takes_common_producer_formats(line: bytes) -> None:
+    assert _fast_object(line, 64) is not None
+
+
+def _reader(tmp_path: Path, data: bytes) -> PackReader:
+    (tmp_path / "trace").mkdir()
+    (tmp_path / "trace" / "events.ndjson").write_bytes(data)
+    reader = PackReader(tmp_path)
+    reader.inventory()
+    return reader
+
+
+def test_scan_indexes_physical_lines_with_crlf_and_blanks(tmp_path: Path) -> None:
+    data = b'{"event_id":"a"}\r\n\r\n  \n{"event_id":"b","x":1}\n{"event_id":"c"}'
+    reader = _reader(tmp_path, data)
+    index, details = scan(
+        reader, "trace/events.ndjson", event_log=True, wanted_ids={"b", "zz"}, max_depth=64
+    )
+    assert details == []
+    assert index.line_count == 5
+    assert index.records == 3
+    assert index.wanted_events == {"b": [4]}
+    assert read_line(reader, index, 1) == b'{"event_id":"a"}'
+    assert read_line(reader, index, 2) == b""
+    assert read_line(reader, index, 4) == b'{"event_id":"b","x":1}'
+    assert read_line(reader, index, 5) == b'{"event_id":"c"}'
+    assert [n for n, _, _ in iter_records(reader, index)] == [1, 4, 5]
+    assert [r["event_id"] for _, _, r in iter_records(reader, index, 4)] == ["b", "c"]
+
+
+def test_scan_reports_each_fault_with_its_line(tmp_path: Path) -> None:
+    data = b'{"event_id":"a"}\n{"event_id":"a"}\n{"x":1}\n[1]\n{"event_id":"d","k":1,"k":2}\n'
+    reader = _reader(tmp_path, data)
+    _, details = scan(reader, "trace/events.ndjson", event_log=True, wanted_ids=set(), max_depth=64)
+    assert [(d.code, d.line) for d in details] == [
+        ("CONTRACT-DUPLICATE-EVENT-ID", 2),
+        ("CONTRACT-EVENT-ID-MISSING", 3),
+        ("CONTRACT-NDJSON-NOT-OBJECT", 4),
+        ("CONTRACT-DUPLICATE-KEY", 5),
+    ]
+
+
+def test_scan_handles_lines_split_across_read_chunks(tmp_path: Path, monkeypatch) -> None:
+    import vlab.pack.reader as reader_mod
+
+    monkeypatch.setattr(reader_mod, "CHUNK", 7)
+    lines = [b'{"event_id":"evt-%d","pad":"%s"}' % (i, b"x" * i) for i in range(40)]
+    reader = _reader(tmp_path, b"\n".join(lines) + b"\n")
+    index, details = scan(
+        reader, "trace/events.ndjson", event_log=True, wanted_ids={"evt-33"}, max_depth=64
+    )
+    assert details == [] and index.line_count == 40
+    assert index.wanted_events == {"evt-33": [34]}
+    assert read_line(reader, index, 34) == lines[33]
