@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SRC := src tests scripts benchmarks
 
-.PHONY: setup demo test lint bench vectors clean
+.PHONY: setup demo test lint bench vectors rulesets clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,7 +30,10 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
-vectors: $(STAMP)
+rulesets: $(STAMP)
+	$(BIN)/python scripts/compile_rulesets.py
+
+vectors: rulesets
 	$(BIN)/python scripts/make_vectors.py
 
 clean:

@@ -151,3 +151,35 @@ def test_clause_change_for_unknown_clause_is_an_error(copy_11: Path) -> None:
     with pytest.raises(RulesetError, match="CL-D9-01") as err:
         Catalog(copy_11).get("ruleset-y")
     assert err.value.line == 8
+
+
+def test_compiled_rulesets_are_fresh_and_equal_to_the_yaml() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, str(root / "scripts" / "compile_rulesets.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    catalog = Catalog()
+    from vlab.ruleset.loader import RULESET_FILE, load_ruleset
+
+    for ruleset_id in catalog.ids():
+        compiled = catalog.get(ruleset_id)
+        fresh = Catalog()
+        fresh._from_compiled = lambda _path: None  # type: ignore[method-assign]
+        from_yaml = load_ruleset(catalog.root / ruleset_id / RULESET_FILE, fresh._parent_document)
+        assert compiled.sha256 == from_yaml.sha256
+        assert compiled.schema_bundle_sha256 == from_yaml.schema_bundle_sha256
+
+
+def test_a_stale_compiled_ruleset_is_ignored(copy_11: Path) -> None:
+    # Edit the YAML without recompiling: the engine must judge by the YAML.
+    _edit(copy_11, "throttle]", "throttle, pause]")
+    rs = Catalog(copy_11).get("ruleset-1.1")
+    assert rs.sha256 != RULESET_11_SHA256
+    assert "pause" in rs.tables["budget_kinds"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 from typing import Any
+
+from vlab.data import DATA
 
 
 @lru_cache(maxsize=1)
@@ -12,7 +13,7 @@ def registry() -> dict[str, dict[str, str]]:
     """``{"reason_codes": {code: meaning}, "detail_codes": {code: meaning}}``."""
     from ruamel.yaml import YAML
 
-    text = resources.files("vlab").joinpath("data/reason_codes.yaml").read_text("utf-8")
+    text = (DATA / "reason_codes.yaml").read_text("utf-8")
     data: Any = YAML(typ="safe", pure=True).load(text)
     return {
         "reason_codes": dict(data["reason_codes"]),

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from vlab.data import DATA
 from vlab.errors import EXIT_BY_TOPLINE, UsageError
 
 EXPECTED = "expected.json"
@@ -40,7 +40,7 @@ class Outcome:
 def _expected_validator() -> Any:
     from jsonschema import Draft202012Validator
 
-    text = resources.files("vlab").joinpath("data/expected.schema.json").read_text("utf-8")
+    text = (DATA / "expected.schema.json").read_text("utf-8")
     return Draft202012Validator(json.loads(text))
 
 

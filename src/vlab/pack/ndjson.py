@@ -10,12 +10,11 @@ through the strict parser, which is the authority and produces the detail code.
 
 from __future__ import annotations
 
+import os
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
-
-import orjson
 
 from vlab import strictjson
 from vlab.findings import Detail
@@ -55,7 +54,10 @@ def is_blank(line: bytes) -> bool:
 
 
 def _fast_object(raw: bytes, max_depth: int) -> dict[str, Any] | None:
-    """The parsed line when the hot path can vouch for it, else None (go strict)."""
+    """The hot path's test of one line, for tests: the parsed line when it can vouch for it,
+    else None (go strict). ``_scan_range`` inlines the same steps."""
+    import orjson
+
     if raw.count(b"{") + raw.count(b"[") > max_depth:
         return None
     try:
@@ -87,6 +89,25 @@ def iter_raw_lines(reader: PackReader, path: str) -> Iterator[tuple[int, int, by
         yield number, offset, _strip_cr(carry)
 
 
+# NDJSON artifacts at least this large take the orjson hot path.
+FAST_PATH_MIN_BYTES = 256 * 1024
+# Event logs at least this large are scanned by two processes, one per half.
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class _Range:
+    """What one scan of a byte range found; line numbers are local to the range."""
+
+    offsets: array[int]
+    details: list[Detail]
+    wanted: dict[str, list[int]]
+    records: int
+    seen: set[str]  # event_ids seen in this range
+    ids: list[str]  # the same, in order, with their lines (only when asked)
+    id_lines: array[int]
+
+
 def scan(
     reader: PackReader,
     path: str,
@@ -96,63 +117,204 @@ def scan(
     max_depth: int,
 ) -> tuple[NdjsonIndex, list[Detail]]:
     """Validate every line of one NDJSON artifact and index it."""
-    index = NdjsonIndex(path=path, size=reader.size(path))
-    details: list[Detail] = []
-    offsets_append = index.offsets.append
-    seen: set[str] = set()
-    records = 0
-    for number, offset, raw in iter_raw_lines(reader, path):
-        offsets_append(offset)
-        if len(details) >= MAX_FINDINGS_PER_FILE:
-            continue
-        if number == 1 and raw.startswith(strictjson.BOM):
-            details.append(Detail("CONTRACT-BOM", "starts with a byte order mark", path, line=1))
-            continue
-        if not raw or is_blank(raw):
-            continue
-        obj = _fast_object(raw, max_depth)
-        if obj is None:
-            try:
-                value = strictjson.loads(raw, max_depth=max_depth)
-            except strictjson.StrictJSONError as err:
-                details.append(Detail(err.code, err.message, path, line=number))
-                continue
-            if not isinstance(value, dict):
-                details.append(
-                    Detail(
-                        "CONTRACT-NDJSON-NOT-OBJECT", "line is not a JSON object", path, line=number
-                    )
-                )
-                continue
-            obj = value
-        records += 1
-        event_id = obj.get("event_id")
-        if event_log:
-            if not isinstance(event_id, str) or not event_id:
-                details.append(
-                    Detail(
-                        "CONTRACT-EVENT-ID-MISSING",
-                        "event record lacks a non-empty string event_id",
-                        path,
-                        line=number,
-                    )
-                )
-                continue
+    size = reader.size(path)
+    split = _split_point(reader, path, size) if size >= PARALLEL_MIN_BYTES else None
+    if split is None:
+        part = _scan_range(reader, path, 0, size, event_log, wanted_ids, max_depth, False)
+        return _index(path, size, [part], {}), part.details
+    return _scan_halves(reader, path, size, split, event_log, wanted_ids, max_depth)
+
+
+def _index(
+    path: str, size: int, parts: list[_Range], extra_wanted: dict[str, list[int]]
+) -> NdjsonIndex:
+    index = NdjsonIndex(path=path, size=size)
+    base = 0
+    for part in parts:
+        index.offsets.extend(part.offsets)
+        for event_id, lines in part.wanted.items():
+            index.wanted_events.setdefault(event_id, []).extend(n + base for n in lines)
+        index.records += part.records
+        base += len(part.offsets)
+    return index
+
+
+def _split_point(reader: PackReader, path: str, size: int) -> int | None:
+    """A line start near the middle of the file, or None for a one-process scan."""
+    if (os.cpu_count() or 1) < 2:
+        return None
+    middle = size // 2
+    with reader.open(path) as fh:
+        fh.seek(middle)
+        tail = fh.readline()
+    split = middle + len(tail)
+    return split if 0 < split < size else None
+
+
+def _scan_halves(
+    reader: PackReader,
+    path: str,
+    size: int,
+    split: int,
+    event_log: bool,
+    wanted_ids: set[str],
+    max_depth: int,
+) -> tuple[NdjsonIndex, list[Detail]]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        future = pool.submit(
+            _scan_range, reader, path, split, size, event_log, wanted_ids, max_depth, True
+        )
+        first = _scan_range(reader, path, 0, split, event_log, wanted_ids, max_depth, False)
+        second = future.result()
+    base = len(first.offsets)
+    details = list(first.details)
+    for d in second.details:
+        details.append(replace(d, line=d.line + base if d.line is not None else None))
+    if event_log:
+        # An id the first half has seen is a duplicate wherever the second half repeats it.
+        seen = first.seen
+        for event_id, line in zip(second.ids, second.id_lines, strict=True):
             if event_id in seen:
-                details.append(
-                    Detail(
-                        "CONTRACT-DUPLICATE-EVENT-ID",
-                        f"event_id {event_id!r} appears more than once",
-                        path,
-                        line=number,
-                    )
-                )
+                details.append(_duplicate(event_id, path, line + base))
+    details.sort(key=lambda d: d.line or 0)
+    return _index(path, size, [first, second], {}), details[:MAX_FINDINGS_PER_FILE]
+
+
+def _duplicate(event_id: str, path: str, line: int) -> Detail:
+    return Detail(
+        "CONTRACT-DUPLICATE-EVENT-ID",
+        f"event_id {event_id!r} appears more than once",
+        path,
+        line=line,
+    )
+
+
+def _scan_range(
+    reader: PackReader,
+    path: str,
+    start: int,
+    end: int,
+    event_log: bool,
+    wanted_ids: set[str],
+    max_depth: int,
+    keep_ids: bool,
+) -> _Range:
+    """Validate the lines of ``[start, end)``; ``start`` must be a line start."""
+    offsets: array[int] = array("q")
+    offsets_append = offsets.append
+    details: list[Detail] = []
+    seen: set[str] = set()
+    seen_add = seen.add
+    ids: list[str] = []
+    id_lines: array[int] = array("q")
+    wanted: dict[str, list[int]] = {}
+    records = 0
+    number = 0
+    offset = start
+    first_line_of_file = start == 0
+    # Lines shorter than this cannot nest deeper than max_depth, so skip the bracket count.
+    deep_possible = 2 * max_depth + 2
+    # orjson costs more to import than a small artifact costs to parse strictly.
+    fast = end - start >= FAST_PATH_MIN_BYTES
+    if fast:
+        import orjson
+
+        loads, dumps, decode_error = orjson.loads, orjson.dumps, orjson.JSONDecodeError
+    carry = b""
+    for block in _blocks_with_final(reader, path, start, end):
+        if block is None:  # end of range: a last line without its newline
+            if not carry:
+                break
+            pieces = [carry]
+            carry = b""
+        else:
+            pieces = (carry + block).split(b"\n") if carry else block.split(b"\n")
+            carry = pieces.pop()
+        for raw in pieces:
+            number += 1
+            offsets_append(offset)
+            offset += len(raw) + 1
+            if raw[-1:] == b"\r":
+                raw = raw[:-1]
+            if not raw or (raw[0] in _BLANK_START and not raw.strip(b" \t")):
                 continue
-            seen.add(event_id)
-        if isinstance(event_id, str) and event_id in wanted_ids:
-            index.wanted_events.setdefault(event_id, []).append(number)
-    index.records = records
-    return index, details
+            if len(details) >= MAX_FINDINGS_PER_FILE:
+                continue
+            # Hot path (see module docstring); the strict parser decides everything else.
+            obj = None
+            if (
+                fast
+                and not (first_line_of_file and number == 1)
+                and (len(raw) < deep_possible or raw.count(b"{") + raw.count(b"[") <= max_depth)
+            ):
+                try:
+                    obj = loads(raw)
+                except decode_error:
+                    obj = None
+                if type(obj) is dict:
+                    again = dumps(obj)
+                    if again != raw and again != raw.replace(b'": ', b'":').replace(b', "', b',"'):
+                        obj = None
+                else:
+                    obj = None
+            if obj is None:
+                found = _strict_record(raw, number if first_line_of_file else 2, path, max_depth)
+                if isinstance(found, Detail):
+                    details.append(replace(found, line=number))
+                    continue
+                obj = found
+            records += 1
+            event_id = obj.get("event_id")
+            if event_log:
+                if type(event_id) is not str or not event_id:
+                    details.append(
+                        Detail(
+                            "CONTRACT-EVENT-ID-MISSING",
+                            "event record lacks a non-empty string event_id",
+                            path,
+                            line=number,
+                        )
+                    )
+                    continue
+                if event_id in seen:
+                    details.append(_duplicate(event_id, path, number))
+                    continue
+                seen_add(event_id)
+                if keep_ids:
+                    ids.append(event_id)
+                    id_lines.append(number)
+            if wanted_ids and type(event_id) is str and event_id in wanted_ids:
+                wanted.setdefault(event_id, []).append(number)
+    if keep_ids:
+        seen = set()  # the other half looks ids up in its own set; do not ship this one
+    return _Range(offsets, details, wanted, records, seen, ids, id_lines)
+
+
+_BLANK_START = frozenset(b" \t")
+
+
+def _blocks_with_final(
+    reader: PackReader, path: str, start: int, end: int
+) -> Iterator[bytes | None]:
+    yield from reader.chunks(path, start, end)
+    yield None
+
+
+def _strict_record(raw: bytes, number: int, path: str, max_depth: int) -> Any:
+    """The strictly parsed record, or the Detail saying why the line is not one."""
+    if number == 1 and raw.startswith(strictjson.BOM):
+        return Detail("CONTRACT-BOM", "starts with a byte order mark", path, line=1)
+    try:
+        value = strictjson.loads(raw, max_depth=max_depth)
+    except strictjson.StrictJSONError as err:
+        return Detail(err.code, err.message, path, line=number)
+    if not isinstance(value, dict):
+        return Detail("CONTRACT-NDJSON-NOT-OBJECT", "line is not a JSON object", path, line=number)
+    return value
 
 
 def read_line(reader: PackReader, index: NdjsonIndex, line: int) -> bytes:

@@ -196,23 +196,29 @@ class PackReader:
             fh.seek(offset)
             return fh.read(length)
 
-    def chunks(self, path: str, start: int = 0) -> Iterator[bytes]:
+    def chunks(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The bytes of ``[start, end)`` of a file, in chunks."""
         with self.open(path) as fh:
             if start:
                 fh.seek(start)
-            while True:
-                block = fh.read(CHUNK)
+            left = None if end is None else end - start
+            while left is None or left > 0:
+                block = fh.read(CHUNK if left is None else min(CHUNK, left))
                 if not block:
                     return
+                if left is not None:
+                    left -= len(block)
                 yield block
 
     # -- hashing and line-length scan (no parsing) -------------------------------------
 
     def hash_and_scan(self, path: str, max_line: int | None) -> tuple[str, int | None]:
         """sha256 hex of the file and, when ``max_line`` is given, the 1-based number of the
-        first line longer than it (None if none). One pass, in chunks."""
+        first line longer than it (None if none). One pass, in chunks. A line's length
+        excludes its terminator, ``\\r\\n`` included."""
         digest = hashlib.sha256()
         run = 0  # bytes of the current line seen so far
+        last_cr = False  # the last byte seen was a carriage return
         line_no = 1
         too_long: int | None = None
         buf = bytearray(CHUNK)
@@ -222,28 +228,28 @@ class PackReader:
                 n = fh.readinto(buf)  # type: ignore[attr-defined]
                 if not n:
                     break
-                chunk = view[:n]
-                digest.update(chunk)
+                digest.update(view[:n])
                 if max_line is None or too_long is not None:
                     continue
-                data = bytes(chunk) if max_line < n else None
                 first = buf.find(b"\n", 0, n)
                 if first == -1:
                     run += n
-                    if run > max_line:
+                    last_cr = buf[n - 1] == 13
+                    if run > max_line + 1:  # even a final \r cannot bring it back
                         too_long = line_no
                     continue
-                if run + first > max_line:
+                ends_cr = buf[first - 1] == 13 if first else last_cr
+                if run + first - ends_cr > max_line:
                     too_long = line_no
                     continue
                 last = buf.rfind(b"\n", 0, n)
-                if data is not None:
+                if max_line < last - first:
                     # Lines inside this chunk can only exceed a limit smaller than the chunk.
                     pos = first + 1
                     inner_line = line_no + 1
                     while pos <= last:
-                        nl = data.find(b"\n", pos, last + 1)
-                        if nl - pos > max_line:
+                        nl = buf.find(b"\n", pos, last + 1)
+                        if nl - pos - (nl > pos and buf[nl - 1] == 13) > max_line:
                             too_long = inner_line
                             break
                         pos = nl + 1
@@ -252,6 +258,7 @@ class PackReader:
                         continue
                 line_no += buf.count(b"\n", 0, n)
                 run = n - last - 1
+                last_cr = run > 0 and buf[n - 1] == 13
             if too_long is None and max_line is not None and run > max_line:
                 too_long = line_no
         return digest.hexdigest(), too_long

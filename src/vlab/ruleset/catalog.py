@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from vlab.errors import RulesetError, UsageError
-from vlab.ruleset.loader import RULESET_FILE, load_ruleset
+from vlab.ruleset.loader import (
+    RULESET_FILE,
+    fingerprint,
+    from_compiled,
+    load_ruleset,
+    read_compiled,
+)
 from vlab.ruleset.model import Ruleset
 
 
@@ -28,6 +34,7 @@ class Catalog:
         self.root = root or default_root()
         self._loaded: dict[str, Ruleset] = {}
         self._loading: set[str] = set()
+        self._fingerprints: dict[str, str] = {}
 
     def ids(self) -> list[str]:
         if not self.root.is_dir():
@@ -45,13 +52,34 @@ class Catalog:
             raise RulesetError(str(path), None, f"extends cycle through {ruleset_id}")
         self._loading.add(ruleset_id)
         try:
-            ruleset = load_ruleset(path, self._parent_document)
+            ruleset = self._from_compiled(path) or load_ruleset(path, self._parent_document)
         finally:
             self._loading.discard(ruleset_id)
         if ruleset.id != ruleset_id:
             raise RulesetError(str(path), None, f"id {ruleset.id!r} differs from its folder name")
         self._loaded[ruleset_id] = ruleset
         return ruleset
+
+    def fingerprint(self, ruleset_id: str) -> str:
+        """Fingerprint of an installed ruleset's inputs (its parents' included)."""
+        if ruleset_id not in self._fingerprints:
+            path = self.root / ruleset_id / RULESET_FILE
+            record = read_compiled(path)
+            parent = record.get("extends") if record else None
+            parent_fp = self.fingerprint(parent) if isinstance(parent, str) else None
+            self._fingerprints[ruleset_id] = fingerprint(path, parent_fp)
+        return self._fingerprints[ruleset_id]
+
+    def _from_compiled(self, path: Path) -> Ruleset | None:
+        record = read_compiled(path)
+        if record is None or record.get("compiled_format") != 1:
+            return None
+        parent = record.get("extends")
+        if parent is not None and (not isinstance(parent, str) or parent not in self.ids()):
+            return None
+        if record.get("fingerprint") != self.fingerprint(path.parent.name):
+            return None
+        return from_compiled(path, record)
 
     def _parent_document(self, parent_id: str) -> dict[str, Any]:
         parent = self.get(parent_id)

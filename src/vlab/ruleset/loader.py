@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from jmespath.exceptions import JMESPathError
 
 from vlab.builtins import BUILTIN_NAMES, JMESPATH_OWN, TABLE_ARGUMENT, normalize_token
 from vlab.canonical import canonical_bytes
+from vlab.data import DATA
 from vlab.errors import RulesetError
 from vlab.registry import is_registered
 from vlab.ruleset.model import Check, Clause, Codes, Ruleset, Template
@@ -57,6 +57,13 @@ class _Source:
         if node is not None:
             self._map(node, ())
 
+    @classmethod
+    def bare(cls, path: Path) -> _Source:
+        """A source known only by name (a compiled ruleset: nothing to point into)."""
+        src = cls.__new__(cls)
+        src.path, src.name, src.data, src.lines = path, str(path), None, {}
+        return src
+
     def _map(self, node: Any, at: Path_) -> None:
         self.lines[at] = node.start_mark.line + 1
         if node.id == "mapping":
@@ -84,7 +91,7 @@ class _Source:
 def _format_validator() -> Any:
     from jsonschema import Draft202012Validator
 
-    text = resources.files("vlab").joinpath("data/ruleset-format.schema.json").read_text("utf-8")
+    text = (DATA / "ruleset-format.schema.json").read_text("utf-8")
     return Draft202012Validator(json.loads(text))
 
 
@@ -223,7 +230,7 @@ def _compile_template(
 
 
 def _registered(src: _Source, at: Path_, code: str) -> str:
-    if not is_registered(code):
+    if src.data is not None and not is_registered(code):
         raise src.error(at, f"code {code!r} is not in the reason-code registry")
     return code
 
@@ -338,11 +345,16 @@ def load_ruleset(path: Path, parent_of: Callable[[str], dict[str, Any]]) -> Rule
             raise src.error(
                 ("schema_bundle", "manifest"), f"no manifest schema for contract {version}"
             )
+    return _build(src, doc)
+
+
+def _build(src: _Source, doc: dict[str, Any]) -> Ruleset:
     tables, clauses = _compile(src, doc)
     try:
         digest = "sha256:" + hashlib.sha256(canonical_bytes(doc)).hexdigest()
     except ValueError as exc:
         raise src.error((), f"ruleset has no canonical JSON form: {exc}") from None
+    schemas = doc["schemas"]
     return Ruleset(
         id=doc["id"],
         version=doc["version"],
@@ -358,6 +370,57 @@ def load_ruleset(path: Path, parent_of: Callable[[str], dict[str, Any]]) -> Rule
         extra_schemas=schemas["extra"],
         sha256=digest,
         schema_bundle_sha256=schema_bundle_digest(schemas),
-        source=str(path),
+        source=str(src.path),
         document=doc,
     )
+
+
+# -- compiled rulesets: the checked, resolved document, cached beside the YAML ------------
+#
+# Loading YAML and re-running every load-time check costs more than the rest of a small
+# adjudication, so ``scripts/compile_rulesets.py`` writes ``ruleset.compiled.json``. It is
+# used only while its fingerprint (every input byte: the YAML, its schemas, the parent's
+# fingerprint, the registry, the format schema) still matches; otherwise the YAML is loaded.
+
+COMPILED_FILE = "ruleset.compiled.json"
+_FINGERPRINT_SALT = b"vlab-ruleset-compiled/1\0"
+
+
+def fingerprint(path: Path, parent_fingerprint: str | None) -> str:
+    digest = hashlib.sha256(_FINGERPRINT_SALT)
+    schema_dir = path.parent / "schemas"
+    inputs = [path, *(sorted(schema_dir.glob("*.json")) if schema_dir.is_dir() else [])]
+    for name, data in [
+        *((f.relative_to(path.parent).as_posix(), f.read_bytes()) for f in inputs),
+        ("registry", (DATA / "reason_codes.yaml").read_bytes()),
+        ("format", (DATA / "ruleset-format.schema.json").read_bytes()),
+        ("parent", (parent_fingerprint or "").encode()),
+    ]:
+        digest.update(f"{name}\0{len(data)}\0".encode() + data)
+    return digest.hexdigest()
+
+
+def read_compiled(path: Path) -> dict[str, Any] | None:
+    """The compiled record beside ``path`` (a ruleset.yaml), if there is one."""
+    from vlab.strictjson import StrictJSONError, loads
+
+    try:
+        record = loads((path.parent / COMPILED_FILE).read_bytes())
+    except (OSError, StrictJSONError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def from_compiled(path: Path, record: dict[str, Any]) -> Ruleset:
+    return _build(_Source.bare(path), record["document"])
+
+
+def compiled_record(ruleset: Ruleset, fp: str, extends: str | None) -> bytes:
+    record = {
+        "compiled_format": 1,
+        "id": ruleset.id,
+        "extends": extends,
+        "fingerprint": fp,
+        "document": ruleset.document,
+    }
+    return canonical_bytes(record) + b"\n"
