@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SRC := src tests scripts benchmarks
 
-.PHONY: setup demo test lint bench vectors rulesets clean
+.PHONY: setup demo test lint bench vectors rulesets receipts clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,7 +25,11 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
-	$(BIN)/vlab regress evidence_packs
+	$(BIN)/vlab regress evidence_packs --jobs 2
+	$(BIN)/python scripts/receipt_fixtures.py check
+
+receipts: $(STAMP)
+	$(BIN)/python scripts/receipt_fixtures.py check
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

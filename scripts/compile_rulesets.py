@@ -13,7 +13,13 @@ import argparse
 import sys
 
 from vlab.ruleset.catalog import Catalog
-from vlab.ruleset.loader import COMPILED_FILE, RULESET_FILE, compiled_record, load_ruleset
+from vlab.ruleset.loader import (
+    COMPILED_FILE,
+    RULESET_FILE,
+    compiled_record,
+    fingerprint,
+    load_ruleset,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         fresh._from_compiled = lambda _path: None  # type: ignore[method-assign]
         ruleset = load_ruleset(path, fresh._parent_document)
         extends = fresh_extends(path)
-        data = compiled_record(ruleset, catalog.fingerprint(ruleset_id), extends)
+        # From the YAML's own extends, never from a compiled file that may be absent or old.
+        parent_fp = catalog.fingerprint(extends) if extends else None
+        data = compiled_record(ruleset, fingerprint(path, parent_fp), extends)
         target = path.parent / COMPILED_FILE
         if args.check:
             if not target.exists() or target.read_bytes() != data:

@@ -19,6 +19,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from vectors.cases_11 import CASES as CASES_11
+from vectors.cases_12 import CASES as CASES_12
 from vectors.model import LOG, Case, base_events, base_pointers, expectation
 
 from vlab.producer.packwriter import PackWriter
@@ -26,7 +27,7 @@ from vlab.ruleset.catalog import Catalog
 from vlab.seal import seal
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_CASES: list[Case] = [*CASES_11]
+ALL_CASES: list[Case] = [*CASES_11, *CASES_12]
 KEEP = {"README.md"}
 
 

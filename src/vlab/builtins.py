@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from jmespath import functions
 
@@ -36,12 +37,105 @@ def is_present(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and value.strip() == "")
 
 
-class BuiltinFunctions(functions.Functions):
-    """The JMESPath face of the built-ins, bound to one ruleset's tables."""
+_RFC3339 = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?"
+    r"(?:[Zz]|[+-]([0-9]{2}):([0-9]{2}))"
+)
 
-    def __init__(self, tables: Mapping[str, frozenset[str]]) -> None:
+
+def is_rfc3339(value: Any) -> bool:
+    """An RFC 3339 date-time: a real calendar date, a valid time, an explicit offset."""
+    match = _RFC3339.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return False
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    off_h, off_m = (int(g) if g else 0 for g in match.groups()[7:9])
+    try:
+        datetime(year, month, day, hour, minute, min(second, 59))  # 60: a leap second
+    except ValueError:
+        return False
+    return second <= 60 and off_h <= 23 and off_m <= 59
+
+
+def is_bookkeeping(event_type: Any, types: frozenset[str], prefixes: frozenset[str]) -> bool:
+    """An event that records governance rather than doing work (not an execution event)."""
+    if not isinstance(event_type, str):
+        return False
+    token = normalize_token(event_type)
+    return token in types or any(token.startswith(p) for p in prefixes)
+
+
+class EvidenceView(Protocol):
+    """What a built-in may ask of the pack (implemented in ``vlab.evaluation``)."""
+
+    def json_artifact(self, path: str) -> dict[str, Any]: ...
+
+    def first_after(
+        self, path: str, line: int, action: Any, types: frozenset[str], prefixes: frozenset[str]
+    ) -> dict[str, Any] | None: ...
+
+
+class BuiltinFunctions(functions.Functions):
+    """The JMESPath face of the built-ins, bound to one ruleset's tables and schemas and,
+    during evaluation, to one admitted pack's evidence."""
+
+    def __init__(
+        self,
+        tables: Mapping[str, frozenset[str]],
+        schemas: Mapping[str, dict[str, Any]] | None = None,
+        evidence: EvidenceView | None = None,
+    ) -> None:
         super().__init__()
         self.tables = tables
+        self.schemas = schemas or {}
+        self.evidence = evidence
+
+    def _view(self) -> EvidenceView:
+        if self.evidence is None:
+            raise RuntimeError("this built-in needs pack evidence")
+        return self.evidence
+
+    @functions.signature({"types": []})
+    def _func_rfc3339(self, value: Any) -> bool:
+        return is_rfc3339(value)
+
+    @functions.signature({"types": []}, {"types": []}, {"types": ["string"]}, {"types": ["string"]})
+    def _func_first_execution_after(
+        self, pointer: Any, action: Any, types: str, prefixes: str
+    ) -> dict[str, Any] | None:
+        """First execution event after the pointed log line (optionally with this action)."""
+        if not isinstance(pointer, dict) or not isinstance(pointer.get("line"), int):
+            return None
+        return self._view().first_after(
+            pointer["artifact_path"],
+            pointer["line"],
+            action,
+            self.tables[types],
+            self.tables[prefixes],
+        )
+
+    @functions.signature({"types": ["string"]})
+    def _func_pack_json(self, path: str) -> dict[str, Any]:
+        """``{found, sha256, value}`` of a JSON artifact at a conventional path."""
+        return self._view().json_artifact(path)
+
+    @functions.signature({"types": []}, {"types": ["string"]})
+    def _func_settlement_receipt_findings(self, receipt: Any, schema: str) -> list[Any]:
+        from vlab.settlement import receipt_findings
+
+        return receipt_findings(receipt, self.schemas.get(schema))
+
+    @functions.signature({"types": []}, {"types": []})
+    def _func_counters_equal(self, a: Any, b: Any) -> bool:
+        from vlab.settlement import counters_equal
+
+        return counters_equal(a, b)
+
+    @functions.signature({"types": []})
+    def _func_has_measured(self, block: Any) -> bool:
+        from vlab.settlement import has_measured
+
+        return has_measured(block)
 
     @functions.signature({"types": []})
     def _func_normalize(self, value: Any) -> str | None:
@@ -68,4 +162,6 @@ BUILTIN_NAMES = (
     - JMESPATH_OWN
 )
 # Built-ins whose first argument must be a literal naming one of the ruleset's tables.
-TABLE_ARGUMENT = frozenset({"in_table"})
+TABLE_ARGUMENTS: dict[str, tuple[int, ...]] = {"in_table": (0,), "first_execution_after": (2, 3)}
+# Built-ins whose argument must be a literal naming one of the ruleset's schemas.
+SCHEMA_ARGUMENTS: dict[str, tuple[int, ...]] = {"settlement_receipt_findings": (1,)}

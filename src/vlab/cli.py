@@ -230,6 +230,40 @@ def cmd_pack_seal(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_receipt_check(args: argparse.Namespace) -> int:
+    from vlab import strictjson
+    from vlab.canonical import canonical_bytes
+    from vlab.settlement import receipt_findings
+
+    ruleset = _catalog().resolve(args.ruleset)
+    schema = ruleset.extra_schemas.get("budget_settlement_receipt")
+    if schema is None:
+        raise UsageError(f"{ruleset.id} ships no BudgetSettlementReceipt schema")
+    rows: list[dict[str, Any]] = []
+    for path in args.files:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        try:
+            receipt = strictjson.loads(data)
+        except strictjson.StrictJSONError as err:
+            found = [{"code": "RCPT-SCHEMA-INVALID", "message": f"{err.code}: {err.message}"}]
+        else:
+            found = receipt_findings(receipt, schema)
+        codes = list(dict.fromkeys(f["code"] for f in found))
+        rows.append({"file": str(path), "valid": not found, "codes": codes, "findings": found})
+    if args.format == "json":
+        _stdout(canonical_bytes([{k: r[k] for k in ("file", "valid", "codes")} for r in rows]))
+        _stdout(b"\n")
+    else:
+        for r in rows:
+            _echo(f"{'VALID' if r['valid'] else 'INVALID'} {r['file']}")
+            for f in r["findings"]:
+                _echo(f"  {f['code']}: {f['message']}")
+    return 0 if all(r["valid"] for r in rows) else 1
+
+
 # -- the parser -----------------------------------------------------------------------------
 
 
@@ -302,6 +336,19 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("id", metavar="ID")
     q.add_argument("--format", choices=("table", "json"), default="table")
     q.set_defaults(run=cmd_rulesets_show)
+
+    p = command("receipt", lambda a: _missing(a, "receipt check FILE..."), "Receipt tools.")
+    rc = p.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser)
+    q = rc.add_parser("check", help="validate standalone BudgetSettlementReceipt files")
+    q.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    q.add_argument("--format", choices=("table", "json"), default="table")
+    q.add_argument(
+        "--ruleset",
+        default="ruleset-1.2",
+        metavar="ID_OR_PATH",
+        help="ruleset whose receipt schema to use (default ruleset-1.2)",
+    )
+    q.set_defaults(run=cmd_receipt_check)
 
     p = command("pack", lambda a: _missing(a, "pack seal DIR"), "Producer-side pack tools.")
     pk = p.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser)

@@ -82,6 +82,37 @@ class Evidence:
             self._documents[path] = strictjson.loads(self.reader.read_bytes(path))
         return self._documents[path]
 
+    def json_artifact(self, path: str) -> dict[str, Any]:
+        """``{found, sha256, value}`` of a JSON artifact by its conventional path."""
+        if not self.reader.has(path) or artifact_kind(path) != "json":
+            return {"found": False, "sha256": None, "value": None}
+        try:
+            value = self.document(path)
+        except (PackAccessError, OSError, strictjson.StrictJSONError):
+            value = None
+        return {"found": True, "sha256": "sha256:" + self.admission.hashes[path], "value": value}
+
+    def first_after(
+        self, path: str, line: int, action: Any, types: frozenset[str], prefixes: frozenset[str]
+    ) -> dict[str, Any] | None:
+        """The first execution event after ``line`` of an NDJSON artifact (streamed)."""
+        from vlab.builtins import is_bookkeeping
+
+        index = self.admission.indexes.get(path)
+        if index is None:
+            return None
+        for number, _, record in iter_records(self.reader, index, line + 1):
+            if is_bookkeeping(record.get("event_type"), types, prefixes):
+                continue
+            if action is not None and record.get("action") != action:
+                continue
+            return {
+                "event_id": record.get("event_id"),
+                "event_type": record.get("event_type"),
+                "line": number,
+            }
+        return None
+
     def resolve(self, pointer: Pointer) -> Resolved | str:
         """What the pointer addresses, or why it is unresolvable."""
         path = pointer.artifact_path
@@ -137,7 +168,7 @@ class Evaluator:
         self.ruleset = ruleset
         self.admission = admission
         self.evidence = evidence
-        self.options = jmespath.Options(custom_functions=ruleset.functions())
+        self.options = jmespath.Options(custom_functions=ruleset.functions(evidence))
         self.base: dict[str, Any] = {
             "scenario": admission.scenario,
             "pack": {

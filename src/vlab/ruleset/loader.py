@@ -18,7 +18,13 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-from vlab.builtins import BUILTIN_NAMES, JMESPATH_OWN, TABLE_ARGUMENT, normalize_token
+from vlab.builtins import (
+    BUILTIN_NAMES,
+    JMESPATH_OWN,
+    SCHEMA_ARGUMENTS,
+    TABLE_ARGUMENTS,
+    normalize_token,
+)
 from vlab.canonical import canonical_bytes
 from vlab.data import DATA
 from vlab.errors import RulesetError
@@ -192,7 +198,11 @@ def _resolve(src: _Source, parent: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _compile_expression(
-    src: _Source, at: Path_, text: str, tables: dict[str, frozenset[str]]
+    src: _Source,
+    at: Path_,
+    text: str,
+    tables: dict[str, frozenset[str]],
+    schemas: frozenset[str] = frozenset(),
 ) -> Any:
     try:
         parsed = jmespath.compile(text)
@@ -206,12 +216,17 @@ def _compile_expression(
             name = node.get("value")
             if name not in BUILTIN_NAMES and name not in JMESPATH_OWN:
                 raise src.error(at, f"unknown built-in {name!r} in {text!r}")
-            if name in TABLE_ARGUMENT:
-                first = (node.get("children") or [None])[0]
-                if not (isinstance(first, dict) and first.get("type") == "literal"):
-                    raise src.error(at, f"{name}() needs a literal table name in {text!r}")
-                if first.get("value") not in tables:
-                    raise src.error(at, f"unknown table {first.get('value')!r} in {text!r}")
+            children = node.get("children") or []
+            for kind, known, positions in (
+                ("table", tables, TABLE_ARGUMENTS.get(name, ())),
+                ("schema", schemas, SCHEMA_ARGUMENTS.get(name, ())),
+            ):
+                for i in positions:
+                    arg = children[i] if i < len(children) else None
+                    if not (isinstance(arg, dict) and arg.get("type") == "literal"):
+                        raise src.error(at, f"{name}() needs a literal {kind} name in {text!r}")
+                    if arg.get("value") not in known:
+                        raise src.error(at, f"unknown {kind} {arg.get('value')!r} in {text!r}")
         for child in node.get("children", []):
             walk(child)
 
@@ -220,11 +235,15 @@ def _compile_expression(
 
 
 def _compile_template(
-    src: _Source, at: Path_, text: str, tables: dict[str, frozenset[str]]
+    src: _Source,
+    at: Path_,
+    text: str,
+    tables: dict[str, frozenset[str]],
+    schemas: frozenset[str] = frozenset(),
 ) -> Template:
     parts = tuple(_HOLE.split(text))
     compiled = tuple(
-        _compile_expression(src, at, parts[i], tables) for i in range(1, len(parts), 2)
+        _compile_expression(src, at, parts[i], tables, schemas) for i in range(1, len(parts), 2)
     )
     return Template(parts=parts, compiled=compiled)
 
@@ -242,6 +261,7 @@ def _compile(src: _Source, doc: dict[str, Any]) -> tuple[dict[str, frozenset[str
         name: frozenset(normalize_token(v) for v in values)
         for name, values in doc["tables"].items()
     }
+    schema_names = frozenset(doc["schemas"]["extra"])
     clauses: list[Clause] = []
     for ci, c in enumerate(doc["clauses"]):
         at: Path_ = ("clauses", ci)
@@ -249,7 +269,7 @@ def _compile(src: _Source, doc: dict[str, Any]) -> tuple[dict[str, frozenset[str
             at = ("clause_changes",)
 
         def expr(where: Path_, text: str) -> Any:
-            return _compile_expression(src, where, text, tables)
+            return _compile_expression(src, where, text, tables, schema_names)
 
         checks: list[Check] = []
         for k, ck in enumerate(c["checks"]):
@@ -260,7 +280,9 @@ def _compile(src: _Source, doc: dict[str, Any]) -> tuple[dict[str, frozenset[str
                     holds=expr((*cat, "holds"), ck["holds"]) if "holds" in ck else None,
                     when=expr((*cat, "when"), ck["when"]) if "when" in ck else None,
                     findings=expr((*cat, "findings"), ck["findings"]) if "findings" in ck else None,
-                    message=_compile_template(src, (*cat, "message"), ck["message"], tables)
+                    message=_compile_template(
+                        src, (*cat, "message"), ck["message"], tables, schema_names
+                    )
                     if "message" in ck
                     else None,
                     advisory=bool(ck.get("advisory", False)),

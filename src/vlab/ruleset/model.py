@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vlab.builtins import BuiltinFunctions
+from vlab.builtins import BuiltinFunctions, EvidenceView
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,8 @@ class Ruleset:
     source: str  # where it was loaded from, for messages only (never in a ruling)
     document: dict[str, Any] = field(repr=False)  # the resolved document that is digested
 
-    def functions(self) -> BuiltinFunctions:
-        return BuiltinFunctions(self.tables)
+    def functions(self, evidence: EvidenceView | None = None) -> BuiltinFunctions:
+        return BuiltinFunctions(self.tables, self.extra_schemas, evidence)
 
     def summary(self) -> dict[str, Any]:
         """What ``vlab rulesets show --format json`` prints."""
