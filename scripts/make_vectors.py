@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from vectors.cases_11 import CASES as CASES_11
 from vectors.cases_12 import CASES as CASES_12
+from vectors.cases_caps import CASES as CASES_CAPS
 from vectors.model import LOG, Case, base_events, base_pointers, expectation
 
 from vlab.producer.packwriter import PackWriter
@@ -27,7 +28,7 @@ from vlab.ruleset.catalog import Catalog
 from vlab.seal import seal
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_CASES: list[Case] = [*CASES_11, *CASES_12]
+ALL_CASES: list[Case] = [*CASES_11, *CASES_12, *CASES_CAPS]
 KEEP = {"README.md"}
 
 
@@ -45,7 +46,9 @@ def build(case: Case, folder: Path, catalog: Catalog) -> None:
     pinned = catalog.get(case.pinned)
     assert pinned is not None, case.pinned
     writer = PackWriter(folder / "pack")
-    if case.events_bytes is not None:
+    if case.produce is not None:
+        case.produce(writer.root)
+    elif case.events_bytes is not None:
         writer.write_bytes(LOG, case.events_bytes)
     else:
         writer.write_ndjson(LOG, case.events if case.events is not None else base_events())

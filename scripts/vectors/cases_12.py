@@ -95,7 +95,12 @@ def receipts(receipt: Any = None, admission: dict[str, Any] | None = ADMISSION) 
     return files
 
 
-PASS_12 = {**PASS_11, D12: ("PASS", None, [], [FILE])}
+PASS_12 = {
+    **PASS_11,
+    D12: ("PASS", None, [], [FILE]),
+    "CL-D1-03": ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-03", [], []),
+    "CL-D1-04": ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-04", [], []),
+}
 
 
 def pointers12(*extra: dict) -> list[dict]:

@@ -97,6 +97,7 @@ class Case:
     manifest: dict = field(default_factory=dict)  # overrides of manifest.json fields
     bundle: dict = field(default_factory=dict)  # overrides of bundle.manifest.json fields
     files: dict[str, Any] = field(default_factory=dict)  # extra artifacts (bytes or JSON)
+    produce: Callable[[Path], None] | None = None  # writes artifacts with the producer library
     before_seal: Callable[[Path], None] | None = None
     after_seal: Callable[[Path], None] | None = None
     limits: dict = field(default_factory=dict)

@@ -9,7 +9,7 @@ pack evidence — never files, never the clock.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -70,6 +70,8 @@ class EvidenceView(Protocol):
 
     def json_artifact(self, path: str) -> dict[str, Any]: ...
 
+    def ndjson_records(self, path: str) -> Iterator[tuple[int, dict[str, Any]]]: ...
+
     def first_after(
         self, path: str, line: int, action: Any, types: frozenset[str], prefixes: frozenset[str]
     ) -> dict[str, Any] | None: ...
@@ -124,6 +126,32 @@ class BuiltinFunctions(functions.Functions):
         from vlab.settlement import receipt_findings
 
         return receipt_findings(receipt, self.schemas.get(schema))
+
+    @functions.signature({"types": ["object"]}, {"types": ["string"]}, {"types": ["string"]})
+    def _func_spending_cap_findings(
+        self, pointer: dict[str, Any], budget_path: str, log_path: str
+    ) -> list[Any]:
+        """Replay the spend ledger the pointer names against the budget and the checks."""
+        from vlab.replay.ledger import replay
+
+        view = self._view()
+        ledger_path = pointer["artifact_path"]
+        return replay(
+            view.json_artifact(budget_path)["value"],
+            view.ndjson_records(log_path),
+            lambda: view.ndjson_records(ledger_path),
+            log_path=log_path,
+            ledger_path=ledger_path,
+            budget_path=budget_path,
+        )
+
+    @functions.signature({"types": ["object"]})
+    def _func_run_budget_findings(self, pointer: dict[str, Any]) -> list[Any]:
+        """Replay the eval-matrix log the pointer names against its run-wide cap."""
+        from vlab.replay.runbudget import replay
+
+        path = pointer["artifact_path"]
+        return replay(self._view().ndjson_records(path), log_path=path)
 
     @functions.signature({"types": []}, {"types": []})
     def _func_counters_equal(self, a: Any, b: Any) -> bool:

@@ -6,6 +6,7 @@ index); never opens files, never prints.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ from vlab.canonical import CanonicalError, canonical_bytes, sha256_ref
 from vlab.findings import Detail, quote
 from vlab.locators import resolve_jsonptr
 from vlab.pack.limits import artifact_kind
-from vlab.pack.ndjson import is_blank, iter_records, read_line
+from vlab.pack.ndjson import is_blank, iter_exact_records, iter_records, read_line
 from vlab.pack.reader import PackAccessError, PackReader
 from vlab.ruleset.model import Check, Clause, Ruleset, Template
 
@@ -101,7 +102,7 @@ class Evidence:
         index = self.admission.indexes.get(path)
         if index is None:
             return None
-        for number, _, record in iter_records(self.reader, index, line + 1):
+        for number, record in iter_exact_records(self.reader, index, line + 1):
             if is_bookkeeping(record.get("event_type"), types, prefixes):
                 continue
             if action is not None and record.get("action") != action:
@@ -113,7 +114,13 @@ class Evidence:
             }
         return None
 
-    def resolve(self, pointer: Pointer) -> Resolved | str:
+    def ndjson_records(self, path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Every record of an NDJSON artifact with its line, streamed (money exact)."""
+        index = self.admission.indexes.get(path)
+        if index is not None:
+            yield from iter_exact_records(self.reader, index)
+
+    def resolve(self, pointer: Pointer, materialize: bool = True) -> Resolved | str:
         """What the pointer addresses, or why it is unresolvable."""
         path = pointer.artifact_path
         locator = pointer.locator
@@ -148,6 +155,8 @@ class Evidence:
                 sha = "sha256:" + self.admission.hashes[path]
                 if kind == "json":
                     return Resolved(self.document(path), None, sha)
+                if not materialize:  # a streaming clause reads it through its built-ins
+                    return Resolved(None, None, sha)
                 index = self.admission.indexes[path]
                 records = [rec for _, _, rec in iter_records(self.reader, index)]
                 return Resolved(records, None, sha)
@@ -291,7 +300,7 @@ class Evaluator:
                     )
                 )
                 continue
-            resolved = self.evidence.resolve(pointer)
+            resolved = self.evidence.resolve(pointer, materialize=not clause.stream)
             if isinstance(resolved, str):
                 details.append(
                     Detail(

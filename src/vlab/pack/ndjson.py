@@ -324,6 +324,48 @@ def read_line(reader: PackReader, index: NdjsonIndex, line: int) -> bytes:
     return _strip_cr(data[:-1] if data.endswith(b"\n") else data)
 
 
+def iter_exact_records(
+    reader: PackReader, index: NdjsonIndex, start_line: int = 1
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line, record) for every record from start_line, streamed, for replays.
+
+    Records are parsed by orjson when the artifact is large; a record with a top-level
+    float (where money lives) is parsed again strictly, so money is always an exact
+    Decimal. The artifact passed the CONTRACT gate, so every record is a strict object.
+    """
+    if index.size < FAST_PATH_MIN_BYTES:
+        for number, _, record in iter_records(reader, index, start_line):
+            yield number, record
+        return
+    import orjson
+
+    for number, raw in _iter_lines(reader, index, start_line):
+        record = orjson.loads(raw)
+        if any(type(v) is float for v in record.values()):
+            record = strictjson.loads(raw)
+        yield number, record
+
+
+def _iter_lines(
+    reader: PackReader, index: NdjsonIndex, start_line: int
+) -> Iterator[tuple[int, bytes]]:
+    if start_line > index.line_count:
+        return
+    carry = b""
+    number = start_line - 1
+    for block in _blocks_with_final(reader, index.path, index.offsets[start_line - 1], index.size):
+        if block is None:
+            pieces = [carry] if carry else []
+        else:
+            pieces = (carry + block).split(b"\n") if carry else block.split(b"\n")
+            carry = pieces.pop()
+        for piece in pieces:
+            number += 1
+            raw = _strip_cr(piece)
+            if raw and not is_blank(raw):
+                yield number, raw
+
+
 def iter_records(
     reader: PackReader, index: NdjsonIndex, start_line: int = 1
 ) -> Iterator[tuple[int, bytes, dict[str, Any]]]:

@@ -310,6 +310,7 @@ def _compile(src: _Source, doc: dict[str, Any]) -> tuple[dict[str, frozenset[str
                 if "not_evaluated_when" in c
                 else None,
                 locators=frozenset(c["evidence"]["locators"]),
+                stream=bool(c["evidence"].get("stream", False)),
                 report=c.get("report", "first"),
                 checks=tuple(checks),
                 codes=Codes(

@@ -44,6 +44,7 @@ class Clause:
     applies_when: Any | None
     not_evaluated_when: Any | None
     locators: frozenset[str]
+    stream: bool  # a file: NDJSON artifact is read through built-ins, never materialized
     report: str
     checks: tuple[Check, ...]
     codes: Codes

@@ -1,0 +1,196 @@
+"""Run-wide budget replay (RQ-D1-04): walk an eval matrix's event log in order, recompute
+spend, exhaustion, skipped trials and the run's own final report
+(domains/D1-04-run-wide-budget.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from vlab.replay.common import finding, fmt, money
+
+EXHAUSTED = "run_budget_exhausted"
+
+
+def _tuple(event: dict[str, Any]) -> tuple[Any, Any, Any]:
+    return (_key(event.get("target")), _key(event.get("test")), event.get("trial"))
+
+
+def _key(value: Any) -> Any:
+    """Targets and tests are usually strings; other JSON values are compared by identity
+    of their canonical text."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return value
+    from vlab.canonical import CanonicalError, canonical_text
+
+    try:
+        return "json:" + canonical_text(value)
+    except CanonicalError:
+        return repr(value)
+
+
+def replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+
+    def add(code: str, message: str, line: int | None = None, advisory: bool = False) -> None:
+        found.append(finding(code, message, line=line, artifact_path=log_path, advisory=advisory))
+
+    configs: list[tuple[int, dict[str, Any]]] = []
+    cap: Decimal | None = None
+    spent = Decimal(0)
+    exhausted_line: int | None = None
+    completed = 0
+    dispatched: dict[Any, tuple[Any, Any, Any]] = {}  # trial_id -> tuple
+    dispatched_tuples: set[tuple[Any, Any, Any]] = set()
+    skipped: list[tuple[int, tuple[Any, Any, Any], Any]] = []
+    reported = False
+    exhaustion_decision = False
+    final: tuple[int, dict[str, Any]] | None = None
+    completed_tuples: set[tuple[Any, Any, Any]] = set()
+    for line, event in events:
+        kind = event.get("event_type")
+        if kind == "run.config":
+            configs.append((line, event))
+            if len(configs) == 1:
+                cap = money(event.get("total_budget_usd"))
+        elif kind == "trial.dispatched":
+            if exhausted_line is not None:
+                add(
+                    "RUNBUDGET-DISPATCH-AFTER-EXHAUSTION",
+                    f"trial {event.get('trial_id')!r} dispatched after the budget was exhausted "
+                    f"(line {exhausted_line})",
+                    line,
+                )
+            dispatched[event.get("trial_id")] = _tuple(event)
+            dispatched_tuples.add(_tuple(event))
+        elif kind == "trial.completed":
+            cost = money(event.get("cost_usd"))
+            if cost is None:
+                add(
+                    "RUNBUDGET-SPEND-MISREPORTED",
+                    f"trial {event.get('trial_id')!r} completed without a money cost_usd",
+                    line,
+                )
+                cost = Decimal(0)
+            completed += 1
+            if event.get("trial_id") in dispatched:
+                completed_tuples.add(dispatched[event.get("trial_id")])
+            if exhausted_line is not None:
+                add(
+                    "RUNBUDGET-INFLIGHT-OVERSHOOT",
+                    f"trial {event.get('trial_id')!r} dispatched before exhaustion completed "
+                    f"after it (cost {fmt(cost)})",
+                    line,
+                    advisory=True,
+                )
+            spent += cost
+            if exhausted_line is None and cap is not None and spent >= cap:
+                exhausted_line = line
+        elif kind == "budget.decision":
+            if event.get("reason") == EXHAUSTED:
+                reported = exhaustion_decision = True
+        elif kind == "trial.skipped":
+            skipped.append((line, _tuple(event), event.get("reason")))
+            if event.get("reason") == EXHAUSTED:
+                reported = True
+        elif kind == "run.completed":
+            final = (line, event)
+            if event.get("status") == "budget_exhausted":
+                reported = True
+
+    if len(configs) != 1:
+        add(
+            "RUNBUDGET-CONFIG-MISSING",
+            "no run.config event" if not configs else f"{len(configs)} run.config events",
+            configs[1][0] if len(configs) > 1 else None,
+        )
+        return found
+    config_line, config = configs[0]
+    targets, tests, trials = config.get("targets"), config.get("tests"), config.get("trials")
+    raw_cap = config.get("total_budget_usd")
+    if (
+        not isinstance(targets, list)
+        or not targets
+        or not isinstance(tests, list)
+        or not tests
+        or not isinstance(trials, int)
+        or isinstance(trials, bool)
+        or trials < 1
+        or (raw_cap is not None and (cap is None or cap < 0))
+    ):
+        add(
+            "RUNBUDGET-CONFIG-MISSING",
+            "run.config needs non-empty targets and tests, trials >= 1 and a money or null "
+            "total_budget_usd",
+            config_line,
+        )
+        return found
+    planned = {(_key(t), _key(s), n) for t in targets for s in tests for n in range(1, trials + 1)}
+    never_dispatched = planned - dispatched_tuples
+    exhausted = exhausted_line is not None
+    stopped = exhausted and bool(never_dispatched)
+    skipped_tuples = {t for _, t, _ in skipped}
+
+    if stopped:
+        missing_skips = never_dispatched - skipped_tuples
+        if not exhaustion_decision or missing_skips:
+            why = (
+                "no budget.decision with reason run_budget_exhausted"
+                if not exhaustion_decision
+                else f"{len(missing_skips)} never-dispatched trial(s) have no trial.skipped record"
+            )
+            add(
+                "RUNBUDGET-TERMINATION-NOT-SURFACED",
+                f"{len(never_dispatched)} planned trial(s) never ran: {why}",
+            )
+        if final is None or final[1].get("status") != "budget_exhausted":
+            add(
+                "RUNBUDGET-STATUS-NOT-SURFACED",
+                "budget stopped the run but run.completed.status is not budget_exhausted",
+                final[0] if final else None,
+            )
+    if reported and not exhausted:
+        add(
+            "RUNBUDGET-SPURIOUS-TERMINATION",
+            "the run reports budget exhaustion but the cap was never reached"
+            if cap is not None
+            else "the run reports budget exhaustion but no cap is configured",
+        )
+    for line, tup, _reason in skipped:
+        if tup not in never_dispatched:
+            add(
+                "RUNBUDGET-SPEND-MISREPORTED",
+                f"trial.skipped names {list(tup)!r}, which was dispatched or is not planned",
+                line,
+            )
+    if final is None:
+        add("RUNBUDGET-SPEND-MISREPORTED", "no run.completed report")
+    else:
+        line, report = final
+        stated = {
+            "spent_usd": money(report.get("spent_usd")),
+            "trials_run": report.get("trials_run"),
+            "trials_skipped": report.get("trials_skipped"),
+        }
+        actual = {
+            "spent_usd": spent,
+            "trials_run": completed,
+            "trials_skipped": len(never_dispatched),
+        }
+        wrong = [
+            f"{k} {report.get(k)!r} (recomputed {fmt(v) if isinstance(v, Decimal) else v})"
+            for k, v in actual.items()
+            if stated[k] is None or stated[k] != v or isinstance(stated[k], bool)
+        ]
+        if wrong:
+            add("RUNBUDGET-SPEND-MISREPORTED", "run.completed reports " + "; ".join(wrong), line)
+    not_run = planned - completed_tuples
+    unaccounted = not_run - skipped_tuples
+    if not exhausted and not_run and unaccounted:
+        add(
+            "RUNBUDGET-INCOMPLETE-MATRIX",
+            f"{len(planned) - len(not_run)} of {len(planned)} planned trials ran, the cap was "
+            f"not hit, and {len(unaccounted)} trial(s) are not accounted for",
+        )
+    return found
