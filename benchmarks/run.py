@@ -1,12 +1,13 @@
-"""vlab benchmark: big-pack throughput against ``sha256sum -c``, and cold start.
+"""vlab benchmark: big-pack throughput against ``sha256sum -c``, cold start, and the
+spending-cap / run-wide budget replays (CL-D1-03, CL-D1-04) at two sizes each.
 
 Standard library plus vlab itself. Wall time is ``time.perf_counter`` around each child;
 each child's peak RSS and CPU time come from ``os.wait4`` (``ru_maxrss`` is KiB on Linux).
 Sizes are decimal: 1 MB = 1,000,000 bytes.
 
-    .venv/bin/python benchmarks/run.py             # 1,000,000-event pack (~230 MB) + cold start
-    .venv/bin/python benchmarks/run.py --quick     # 100,000 events: a fast smoke run
-    .venv/bin/python benchmarks/run.py --only cold # or --only big
+    .venv/bin/python benchmarks/run.py               # big (1,000,000 events), cold, replay
+    .venv/bin/python benchmarks/run.py --quick       # every size / 10: a fast smoke run
+    .venv/bin/python benchmarks/run.py --only replay # or --only big, --only cold
 
 Generated packs live in benchmarks/out/ (gitignored) and are reused while their
 params.json matches. Targets are reported as OK/OVER; the exit status is 0 whatever the
@@ -29,8 +30,9 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,14 @@ COLD_ROUNDS = 10
 TARGET_BIG_RATIO = 3.0  # vlab adjudicate / sha256sum -c, wall
 TARGET_BIG_RSS_MB = 200.0
 TARGET_COLD_RATIO = 12.0  # vlab adjudicate (small pack) / python -c pass, wall
+
+# replay group (ruleset-1.2): two sizes, 10x apart, per replay
+REPLAY_RULESET = "ruleset-1.2"
+REPLAY_GENERATOR_VERSION = 1  # bump when a generated replay pack's content changes
+LEDGER_CHARGES = (100_000, 1_000_000)  # charges; budget.check events = charges / 10
+MATRIX_TRIALS = (10_000, 100_000)  # planned trials = 10 targets x 100 tests x trials
+TARGET_REPLAY_GROWTH = 11.0  # vlab wall at 10x the entries / at 1x
+TARGET_REPLAY_RSS_MB = 200.0  # vlab peak RSS, strictly below
 
 MB = 1_000_000
 
@@ -236,8 +246,8 @@ def write_events(path: Path, events: int) -> tuple[int, str, str]:
     return written, budget_hash, last_hash
 
 
-def schema_bundle_sha256() -> str:
-    return str(vlab_json("rulesets", "show", RULESET, "--format", "json")["schema_bundle_sha256"])
+def schema_bundle_sha256(ruleset: str = RULESET) -> str:
+    return str(vlab_json("rulesets", "show", ruleset, "--format", "json")["schema_bundle_sha256"])
 
 
 def write_control_files(
@@ -282,64 +292,94 @@ def build_pack(pack: Path, events: int, pack_id: str, schema_sha: str) -> int:
     return size
 
 
-def ensure_pack(name: str, events: int, schema_sha: str, *, force: bool = False) -> Path:
+# A builder makes and seals out/NAME from scratch and returns what to print about it.
+Builder = Callable[[Path], str]
+
+
+def ensure_pack(
+    name: str, params: dict[str, Any], what: str, build: Builder, *, force: bool = False
+) -> Path:
     """The pack under out/NAME, generated unless one with the same params.json is there."""
     pack = OUT / name
     params_file = OUT / f"{name}.params.json"
+    sums = pack / "integrity" / "sha256sums.txt"
+    if not force and sums.is_file() and params_file.is_file():
+        try:
+            if json.loads(params_file.read_text()) == params:
+                print(f"  reusing {pack.relative_to(HERE.parent)} ({what})")
+                return pack
+        except ValueError:
+            pass
+    params_file.unlink(missing_ok=True)
+    print(f"  generating {pack.relative_to(HERE.parent)} ({what}) ...", flush=True)
+    start = time.perf_counter()
+    if pack.exists():
+        shutil.rmtree(pack)
+    note = build(pack)
+    params_file.write_text(json.dumps(params, indent=2, sort_keys=True) + "\n")
+    print(f"  generated and sealed in {time.perf_counter() - start:.1f} s: {note}")
+    return pack
+
+
+def ensure_big_pack(name: str, events: int, schema_sha: str, *, force: bool = False) -> Path:
     params = {
         "generator_version": GENERATOR_VERSION,
         "events": events,
         "ruleset": RULESET,
         "schema_bundle_sha256": schema_sha,
     }
-    sums = pack / "integrity" / "sha256sums.txt"
-    if not force and sums.is_file() and params_file.is_file():
-        try:
-            if json.loads(params_file.read_text()) == params:
-                print(f"  reusing {pack.relative_to(HERE.parent)} ({events:,} events)")
-                return pack
-        except ValueError:
-            pass
-    params_file.unlink(missing_ok=True)
-    print(f"  generating {pack.relative_to(HERE.parent)} ({events:,} events) ...", flush=True)
-    start = time.perf_counter()
-    size = build_pack(pack, events, f"bench-{name}", schema_sha)
-    params_file.write_text(json.dumps(params, indent=2, sort_keys=True) + "\n")
-    took = time.perf_counter() - start
-    print(
-        f"  generated and sealed in {took:.1f} s: events.ndjson {size / MB:.1f} MB, "
-        f"{size / events:.0f} bytes/line"
-    )
-    return pack
+
+    def build(pack: Path) -> str:
+        size = build_pack(pack, events, f"bench-{name}", schema_sha)
+        return f"events.ndjson {size / MB:.1f} MB, {size / events:.0f} bytes/line"
+
+    return ensure_pack(name, params, f"{events:,} events", build, force=force)
 
 
-def check_pass(pack: Path, ruling_path: Path) -> Sample:
-    """Adjudicate once (also the warm-up); the pack must rule PASS with exit 0."""
+def check_pass(pack: Path, ruling_path: Path, clause: str | None = None) -> Sample:
+    """Adjudicate once (also the warm-up); the pack must rule PASS with exit 0 (and, when
+    given, CLAUSE must be PASS)."""
     with ruling_path.open("wb") as fh:
         sample = run_child(vlab_argv("adjudicate", str(pack), "--format", "json"), stdout=fh)
-    topline = None
+    ruling: dict[str, Any] = {}
     with contextlib.suppress(ValueError):
-        topline = json.loads(ruling_path.read_bytes()).get("topline")
+        ruling = json.loads(ruling_path.read_bytes())
+    topline = ruling.get("topline")
     if sample.code != 0 or topline != "PASS":
         raise BenchError(
             f"{pack} does not adjudicate PASS (exit {sample.code}, topline {topline}); "
             f"see {ruling_path}"
         )
+    if clause is not None:
+        status = {c.get("clause_id"): c.get("status") for c in ruling.get("clauses", [])}
+        if status.get(clause) != "PASS":
+            raise BenchError(
+                f"{pack}: {clause} is {status.get(clause)}, not PASS; see {ruling_path}"
+            )
     return sample
 
 
-def prepared_pack(name: str, events: int, schema_sha: str, force: bool) -> tuple[Path, Sample]:
+def prepared(
+    name: str, ensure: Callable[[bool], Path], force: bool, clause: str | None = None
+) -> tuple[Path, Sample]:
     """A pack that adjudicates PASS (regenerated once if a reused one does not)."""
-    pack = ensure_pack(name, events, schema_sha, force=force)
+    pack = ensure(force)
     ruling = OUT / f"{name}.ruling.json"
     try:
-        return pack, check_pass(pack, ruling)
+        return pack, check_pass(pack, ruling, clause)
     except BenchError as exc:
         if force:
             raise
         print(f"  {exc}; regenerating")
-    pack = ensure_pack(name, events, schema_sha, force=True)
-    return pack, check_pass(pack, ruling)
+    pack = ensure(True)
+    return pack, check_pass(pack, ruling, clause)
+
+
+def prepared_pack(name: str, events: int, schema_sha: str, force: bool) -> tuple[Path, Sample]:
+    def ensure(again: bool) -> Path:
+        return ensure_big_pack(name, events, schema_sha, force=again)
+
+    return prepared(name, ensure, force)
 
 
 # -- the two benchmarks ----------------------------------------------------------------

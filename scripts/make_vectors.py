@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from vectors.cases_11 import CASES as CASES_11
 from vectors.cases_12 import CASES as CASES_12
 from vectors.cases_caps import CASES as CASES_CAPS
+from vectors.cases_mission import CASES as CASES_MISSION
 from vectors.model import LOG, Case, base_events, base_pointers, expectation
 
 from vlab.producer.packwriter import PackWriter
@@ -28,7 +29,7 @@ from vlab.ruleset.catalog import Catalog
 from vlab.seal import seal
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_CASES: list[Case] = [*CASES_11, *CASES_12, *CASES_CAPS]
+ALL_CASES: list[Case] = [*CASES_11, *CASES_12, *CASES_CAPS, *CASES_MISSION]
 KEEP = {"README.md"}
 
 

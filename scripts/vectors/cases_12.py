@@ -100,6 +100,7 @@ PASS_12 = {
     D12: ("PASS", None, [], [FILE]),
     "CL-D1-03": ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-03", [], []),
     "CL-D1-04": ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-04", [], []),
+    "CL-D5-01": ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D5-01", [], []),
 }
 
 

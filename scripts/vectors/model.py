@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-Clause = tuple[str, str | None, list[str], list[str]]  # status, reason, detail codes, locators
+# status, reason, detail codes, evidence locators[, metrics]
+Clause = tuple[Any, ...]
 
 LOG = "trace/events.ndjson"
 
@@ -139,13 +140,15 @@ def expectation(case: Case, clause_ids: list[str]) -> dict[str, Any]:
     declared = {**(case.base if case.base is not None else PASS_11), **case.clauses}
     clauses = {}
     for cid in clause_ids:
-        status, reason, details, locators = declared[cid]
+        status, reason, details, locators, *metrics = declared[cid]
         clauses[cid] = {
             "status": status,
             "reason_code": reason,
             "detail_codes": list(details),
             "evidence_locators": list(locators),
         }
+        if metrics:
+            clauses[cid]["metrics"] = metrics[0]
     statuses = {c["status"] for c in clauses.values()}
     topline = "FAIL" if "FAIL" in statuses else "PASS" if "PASS" in statuses else "NOT_EVALUATED"
     exp.update(

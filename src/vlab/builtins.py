@@ -72,6 +72,8 @@ class EvidenceView(Protocol):
 
     def ndjson_records(self, path: str) -> Iterator[tuple[int, dict[str, Any]]]: ...
 
+    def artifact_bytes(self, path: str) -> tuple[bytes, str] | None: ...
+
     def first_after(
         self, path: str, line: int, action: Any, types: frozenset[str], prefixes: frozenset[str]
     ) -> dict[str, Any] | None: ...
@@ -152,6 +154,22 @@ class BuiltinFunctions(functions.Functions):
 
         path = pointer["artifact_path"]
         return replay(self._view().ndjson_records(path), log_path=path)
+
+    @functions.signature({"types": []}, {"types": ["string"]})
+    def _func_mission_findings(self, receipt: Any, policy_path: str) -> list[Any]:
+        """Recompute grade and verdict from the policy at its conventional path."""
+        from vlab.mission import findings
+
+        policy = self._view().artifact_bytes(policy_path)
+        data, sha = policy if policy is not None else (None, None)
+        return findings(receipt, data, sha, policy_path)
+
+    @functions.signature({"types": []})
+    def _func_decimal_text(self, value: Any) -> str | None:
+        """Money as an exact decimal string (for metrics), or null."""
+        from vlab.mission import decimal_text
+
+        return decimal_text(value)
 
     @functions.signature({"types": []}, {"types": []})
     def _func_counters_equal(self, a: Any, b: Any) -> bool:

@@ -114,6 +114,16 @@ class Evidence:
             }
         return None
 
+    def artifact_bytes(self, path: str) -> tuple[bytes, str] | None:
+        """The exact bytes of an artifact and their ``sha256:<hex>``, or None if absent."""
+        if not self.reader.has(path):
+            return None
+        try:
+            data = self.reader.read_bytes(path)
+        except (PackAccessError, OSError):
+            return None
+        return data, "sha256:" + self.admission.hashes[path]
+
     def ndjson_records(self, path: str) -> Iterator[tuple[int, dict[str, Any]]]:
         """Every record of an NDJSON artifact with its line, streamed (money exact)."""
         index = self.admission.indexes.get(path)
@@ -270,7 +280,9 @@ class Evaluator:
         base = self.base
         if clause.applies_when is not None and not self._truthy(clause.applies_when, base, clause):
             assert codes.not_applicable is not None
-            return ClauseResult(clause, "NOT_EVALUATED", codes.not_applicable)
+            return ClauseResult(
+                clause, "NOT_EVALUATED", codes.not_applicable, metrics=null_metrics(clause)
+            )
         absent_allowed = clause.not_evaluated_when is not None and self._truthy(
             clause.not_evaluated_when, base, clause
         )
@@ -282,12 +294,15 @@ class Evaluator:
         if not pointers:
             if absent_allowed:
                 assert codes.evidence_absent is not None
-                return ClauseResult(clause, "NOT_EVALUATED", codes.evidence_absent)
-            return ClauseResult(clause, "FAIL", codes.pointer_missing)
+                return ClauseResult(
+                    clause, "NOT_EVALUATED", codes.evidence_absent, metrics=null_metrics(clause)
+                )
+            return ClauseResult(clause, "FAIL", codes.pointer_missing, metrics=null_metrics(clause))
 
         details: list[Detail] = []
         refs: list[dict[str, Any]] = []
         passing: list[tuple[dict[str, Any], list[Detail]]] = []
+        first_context: dict[str, Any] | None = None
         for pointer in pointers:
             if pointer.locator.kind not in clause.locators:
                 details.append(
@@ -338,18 +353,34 @@ class Evaluator:
                 details += found
             else:
                 passing.append((ref, found))
+                first_context = first_context or context
         if passing:
+            assert first_context is not None
             return ClauseResult(
                 clause,
                 "PASS",
                 None,
                 [d for _, found in passing for d in found],
                 [ref for ref, _ in passing],
+                self._metrics(clause, first_context),
             )
         if absent_allowed:
             assert codes.evidence_absent is not None
-            return ClauseResult(clause, "NOT_EVALUATED", codes.evidence_absent, details, refs)
-        return ClauseResult(clause, "FAIL", codes.fail, details, refs)
+            return ClauseResult(
+                clause, "NOT_EVALUATED", codes.evidence_absent, details, refs, null_metrics(clause)
+            )
+        return ClauseResult(clause, "FAIL", codes.fail, details, refs, null_metrics(clause))
+
+    def _metrics(self, clause: Clause, context: dict[str, Any]) -> dict[str, Any] | None:
+        """A PASS clause's metrics, computed from its (first) satisfying evidence."""
+        if not clause.metrics:
+            return None
+        return {name: self._search(expr, context, clause) for name, expr in clause.metrics}
+
+
+def null_metrics(clause: Clause) -> dict[str, Any] | None:
+    """Metrics are only measured on PASS; every other status carries them as null."""
+    return {name: None for name, _ in clause.metrics} if clause.metrics else None
 
 
 def evaluate(ruleset: Ruleset, admission: Admission, reader: PackReader) -> list[ClauseResult]:

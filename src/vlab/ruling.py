@@ -8,7 +8,7 @@ from typing import Any
 from vlab import __version__
 from vlab.admission import Admission
 from vlab.canonical import canonical_bytes
-from vlab.evaluation import ClauseResult
+from vlab.evaluation import ClauseResult, null_metrics
 from vlab.ruleset.model import Ruleset
 
 RULING_VERSION = "1"
@@ -52,6 +52,7 @@ def build_ruling(
                 "reason_code": code,
                 "details": [],
                 "evidence_refs": [],
+                **({"metrics": null_metrics(c)} if c.metrics else {}),
             }
             for c in (ruleset.clauses if ruleset is not None else ())
         ]

@@ -313,6 +313,10 @@ def _compile(src: _Source, doc: dict[str, Any]) -> tuple[dict[str, frozenset[str
                 stream=bool(c["evidence"].get("stream", False)),
                 report=c.get("report", "first"),
                 checks=tuple(checks),
+                metrics=tuple(
+                    (name, expr((*at, "metrics", name), text))
+                    for name, text in c.get("metrics", {}).items()
+                ),
                 codes=Codes(
                     fail=_registered(src, (*at, "codes", "fail"), codes["fail"]),
                     pointer_missing=_registered(

@@ -48,6 +48,7 @@ class Clause:
     report: str
     checks: tuple[Check, ...]
     codes: Codes
+    metrics: tuple[tuple[str, Any], ...] = ()  # name -> compiled expression (PASS only)
 
 
 @dataclass(frozen=True)

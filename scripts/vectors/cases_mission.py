@@ -1,0 +1,364 @@
+"""CL-D5-01 vectors: every grade and blocking reason, the policy hash, grade inflation, an
+unsupported verdict, and the path-pattern edge cases."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from typing import Any
+
+from vectors.cases_12 import PASS_12
+from vectors.model import Case, ptr
+
+POLICY_PATH = "artifacts/mission/policy.yaml"
+RECEIPT_PATH = "artifacts/mission/outcome_receipt.json"
+D5 = "CL-D5-01"
+METRIC = "verified_outcome_cost_usd"
+
+POLICY = """\
+version: v1
+identity: {project: checkout, team: payments}
+mission: {name: Fix the failing checkout test, task_class: bugfix}
+budget:
+  mission_hard_limit_usd: 10      # required
+  max_llm_calls: 12               # optional
+  max_runtime_minutes: 30         # optional
+verification:
+  command: "pnpm test && pnpm build"   # recorded, never run by vlab
+  guard: strict
+  protect: ["tests/**", "package.json"]
+  allow: ["src/checkout/**"]
+"""
+
+RECEIPT: dict[str, Any] = {
+    "policy_sha256": None,  # filled from the exact policy bytes
+    "spend": {
+        "cost_usd": "0.000677",
+        "llm_calls": 2,
+        "runtime_seconds": 140,
+        "budget_guard_tripped": False,
+    },
+    "verification": {
+        "baseline_failed": True,
+        "passed": True,
+        "clean_replay_passed": True,
+        "protected_files": [
+            {"path": "tests/sum.test.mjs", "sha256_before": "aa" * 32, "sha256_after": "aa" * 32}
+        ],
+        "changed_files": ["src/checkout/sum.mjs"],
+    },
+    "integrity_grade": "VERIFIED_STRONG",
+    "verdict": "PASS",
+    "blocked_reasons": [],
+}
+
+
+def sha(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def receipt(policy: str = POLICY, **changes: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(RECEIPT)
+    doc["policy_sha256"] = sha(policy)
+    for dotted, value in changes.items():
+        *parents, last = dotted.split("__")
+        target = doc
+        for key in parents:
+            target = target[key]
+        target[last] = value
+    return doc
+
+
+def files(doc: dict[str, Any] | None = None, policy: str | None = POLICY) -> dict[str, bytes]:
+    out = {RECEIPT_PATH: (json.dumps(doc or receipt(), indent=2) + "\n").encode("utf-8")}
+    if policy is not None:
+        out[POLICY_PATH] = policy.encode("utf-8")
+    return out
+
+
+BASE = {
+    **PASS_12,
+    "CL-D3-01": ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D3-01", [], []),
+    "CL-D1-02": ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-02", [], []),
+}
+
+
+def mcase(name: str, description: str, result: tuple[Any, ...], **kw: Any) -> Case:
+    status = result[0]
+    locators = [] if status == "NOT_EVALUATED" or "POINTER-MISSING" in str(result[1]) else ["file:"]
+    expected = (*result[:3], locators, {METRIC: result[3] if len(result) > 3 else None})
+    return Case(
+        "r12-d5-01",
+        name,
+        description,
+        ruleset="ruleset-1.2",
+        pinned="ruleset-1.2",
+        base=BASE,
+        scenario=kw.pop(
+            "scenario",
+            {"mission_policy": True, "settlement_expected": False, "privileged_action": False},
+        ),
+        files=kw.pop("files", files()),
+        pointers=kw.pop(
+            "pointers",
+            [
+                ptr("RQ-D1-01", "event_id:evt-budget-001"),
+                ptr("RQ-D2-01", "event_id:evt-end"),
+                ptr("RQ-D5-01", "file:", RECEIPT_PATH),
+            ],
+        ),
+        clauses={D5: expected},
+        bundle={"run_id": "run-0001"},
+        **kw,
+    )
+
+
+def fail(*codes: str) -> tuple[Any, ...]:
+    return ("FAIL", "REQ-FAIL-RQ-D5-01", list(codes))
+
+
+def with_policy(old: str, new: str) -> str:
+    assert old in POLICY
+    return POLICY.replace(old, new)
+
+
+WEAK = {"verification__clean_replay_passed": False, "integrity_grade": "VERIFIED_WEAK"}
+EDITED_TEST = {
+    "verification__changed_files": ["src/checkout/sum.mjs", "tests/sum.test.mjs"],
+    "verification__protected_files": [
+        {"path": "tests/sum.test.mjs", "sha256_before": "aa" * 32, "sha256_after": "bb" * 32}
+    ],
+}
+
+CASES = [
+    mcase(
+        "pass-verified-strong",
+        "unchanged verifier, clean replay: VERIFIED_STRONG; the "
+        "verified outcome cost is the run's cost",
+        ("PASS", None, [], "0.000677"),
+    ),
+    mcase(
+        "pass-verified-weak",
+        "passed without a clean replay: VERIFIED_WEAK, honestly claimed",
+        ("PASS", None, [], "0.000677"),
+        files=files(receipt(**WEAK)),
+    ),
+    mcase(
+        "fail-test-file-edited",
+        "the agent edited the test that proves its success and still claims PASS",
+        fail(
+            "MISSION-VERIFIER-COMPROMISED",
+            "MISSION-SCOPE-VIOLATION",
+            "MISSION-GRADE-INFLATED",
+            "MISSION-VERDICT-UNSUPPORTED",
+        ),
+        files=files(receipt(**EDITED_TEST)),
+    ),
+    mcase(
+        "fail-protected-hash-changed-honest",
+        "a protected file's hash changed; the receipt says VERIFIER_COMPROMISED and BLOCKED",
+        fail("MISSION-VERIFIER-COMPROMISED"),
+        files=files(
+            receipt(
+                verification__protected_files=EDITED_TEST["verification__protected_files"],
+                integrity_grade="VERIFIER_COMPROMISED",
+                verdict="BLOCKED",
+                blocked_reasons=["verifier_compromised"],
+            )
+        ),
+    ),
+    mcase(
+        "fail-unverified",
+        "verification did not pass (honest receipt)",
+        fail("MISSION-UNVERIFIED"),
+        files=files(
+            receipt(verification__passed=False, integrity_grade="UNVERIFIED", verdict="BLOCKED")
+        ),
+    ),
+    mcase(
+        "fail-scope-violation",
+        "a change outside allow (honest receipt)",
+        fail("MISSION-SCOPE-VIOLATION"),
+        files=files(
+            receipt(verification__changed_files=["src/payments/refund.mjs"], verdict="BLOCKED")
+        ),
+    ),
+    mcase(
+        "fail-over-hard-limit",
+        "cost 12.50 above the 10 hard limit, claimed PASS",
+        fail("MISSION-OVER-BUDGET", "MISSION-VERDICT-UNSUPPORTED"),
+        files=files(receipt(spend__cost_usd="12.50")),
+    ),
+    mcase(
+        "fail-budget-guard-tripped",
+        "the budget guard tripped",
+        fail("MISSION-OVER-BUDGET"),
+        files=files(receipt(spend__budget_guard_tripped=True, verdict="BLOCKED")),
+    ),
+    mcase(
+        "fail-too-many-calls",
+        "13 LLM calls against a maximum of 12",
+        fail("MISSION-TOO-MANY-CALLS"),
+        files=files(receipt(spend__llm_calls=13, verdict="BLOCKED")),
+    ),
+    mcase(
+        "fail-over-time",
+        "1801 s against 30 minutes",
+        fail("MISSION-OVER-TIME"),
+        files=files(receipt(spend__runtime_seconds=1801, verdict="BLOCKED")),
+    ),
+    mcase(
+        "pass-exactly-at-limits",
+        "cost, calls and runtime exactly at their limits",
+        ("PASS", None, [], "10"),
+        files=files(receipt(spend__cost_usd=10, spend__llm_calls=12, spend__runtime_seconds=1800)),
+    ),
+    mcase(
+        "fail-policy-hash-mismatch",
+        "the receipt was graded under another policy",
+        fail("MISSION-POLICY-HASH-MISMATCH"),
+        files=files(receipt(policy=POLICY + "# edited\n")),
+    ),
+    mcase(
+        "fail-grade-inflated",
+        "WEAK evidence claimed as STRONG",
+        fail("MISSION-GRADE-INFLATED"),
+        files=files(receipt(verification__clean_replay_passed=False)),
+    ),
+    mcase(
+        "fail-policy-invalid",
+        "the policy lacks verification.command",
+        fail("MISSION-POLICY-INVALID"),
+        files=files(
+            receipt(
+                policy=with_policy(
+                    '  command: "pnpm test && pnpm build"   # recorded, never run by vlab\n', ""
+                )
+            ),
+            with_policy(
+                '  command: "pnpm test && pnpm build"   # recorded, never run by vlab\n', ""
+            ),
+        ),
+    ),
+    mcase(
+        "fail-policy-missing",
+        "no policy file in the pack",
+        fail("MISSION-POLICY-INVALID"),
+        files=files(policy=None),
+    ),
+    mcase(
+        "fail-policy-not-yaml",
+        "the policy file is not YAML",
+        fail("MISSION-POLICY-INVALID"),
+        files=files(receipt(policy="budget: [unclosed\n"), "budget: [unclosed\n"),
+    ),
+    # -- path-pattern edge cases ----------------------------------------------------------------
+    mcase(
+        "pattern-doublestar-at-start",
+        "protect **/secrets.json catches a nested file",
+        fail("MISSION-VERIFIER-COMPROMISED"),
+        files=files(
+            receipt(
+                with_policy(
+                    'protect: ["tests/**", "package.json"]', 'protect: ["**/secrets.json"]'
+                ),
+                verification__changed_files=["src/checkout/deep/secrets.json"],
+                integrity_grade="VERIFIER_COMPROMISED",
+                verdict="BLOCKED",
+            ),
+            with_policy('protect: ["tests/**", "package.json"]', 'protect: ["**/secrets.json"]'),
+        ),
+    ),
+    mcase(
+        "pattern-doublestar-in-middle-zero-segments",
+        "protect tests/**/fixtures/* catches tests/fixtures/a.json (** matches zero segments)",
+        fail("MISSION-VERIFIER-COMPROMISED", "MISSION-SCOPE-VIOLATION"),
+        files=files(
+            receipt(
+                with_policy(
+                    'protect: ["tests/**", "package.json"]', 'protect: ["tests/**/fixtures/*"]'
+                ),
+                verification__changed_files=["tests/fixtures/a.json"],
+                integrity_grade="VERIFIER_COMPROMISED",
+                verdict="BLOCKED",
+            ),
+            with_policy(
+                'protect: ["tests/**", "package.json"]', 'protect: ["tests/**/fixtures/*"]'
+            ),
+        ),
+    ),
+    mcase(
+        "pattern-doublestar-at-end",
+        "allow src/** admits a deep change",
+        ("PASS", None, [], "0.000677"),
+        files=files(
+            receipt(
+                with_policy('allow: ["src/checkout/**"]', 'allow: ["src/**"]'),
+                verification__changed_files=["src/a/b/c.ts"],
+            ),
+            with_policy('allow: ["src/checkout/**"]', 'allow: ["src/**"]'),
+        ),
+    ),
+    mcase(
+        "pattern-trailing-slash",
+        "allow src/checkout/ admits everything below the folder",
+        ("PASS", None, [], "0.000677"),
+        files=files(
+            receipt(
+                with_policy('allow: ["src/checkout/**"]', 'allow: ["src/checkout/"]'),
+                verification__changed_files=["src/checkout/a/b.mjs"],
+            ),
+            with_policy('allow: ["src/checkout/**"]', 'allow: ["src/checkout/"]'),
+        ),
+    ),
+    mcase(
+        "pattern-file-named-like-a-folder",
+        "allow build/ does not admit a file named build",
+        fail("MISSION-SCOPE-VIOLATION"),
+        files=files(
+            receipt(
+                with_policy('allow: ["src/checkout/**"]', 'allow: ["build/"]'),
+                verification__changed_files=["build"],
+                verdict="BLOCKED",
+            ),
+            with_policy('allow: ["src/checkout/**"]', 'allow: ["build/"]'),
+        ),
+    ),
+    mcase(
+        "pattern-root-file-only",
+        "protect package.json covers only the root file",
+        ("PASS", None, [], "0.000677"),
+        files=files(
+            receipt(
+                with_policy('allow: ["src/checkout/**"]', 'allow: ["packages/**"]'),
+                verification__changed_files=["packages/ui/package.json"],
+            ),
+            with_policy('allow: ["src/checkout/**"]', 'allow: ["packages/**"]'),
+        ),
+    ),
+    mcase(
+        "pattern-dot-segments-do-not-escape",
+        "./tests/../tests/x still matches tests/**",
+        fail("MISSION-VERIFIER-COMPROMISED", "MISSION-SCOPE-VIOLATION"),
+        files=files(
+            receipt(
+                verification__changed_files=["./tests/../tests/sum.test.mjs"],
+                integrity_grade="VERIFIER_COMPROMISED",
+                verdict="BLOCKED",
+            )
+        ),
+    ),
+    mcase(
+        "not-evaluated-no-mission-policy",
+        "mission_policy absent: not applicable",
+        ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D5-01", []),
+        scenario={"settlement_expected": False, "privileged_action": False},
+    ),
+    mcase(
+        "fail-pointer-missing",
+        "mission_policy true but no RQ-D5-01 pointer",
+        ("FAIL", "BUNDLE-POINTER-MISSING-RQ-D5-01", []),
+        pointers=[ptr("RQ-D1-01", "event_id:evt-budget-001"), ptr("RQ-D2-01", "event_id:evt-end")],
+    ),
+]
