@@ -382,7 +382,290 @@ def prepared_pack(name: str, events: int, schema_sha: str, force: bool) -> tuple
     return prepared(name, ensure, force)
 
 
-# -- the two benchmarks ----------------------------------------------------------------
+# -- replay packs (ruleset-1.2): spending-cap ledger and eval-matrix run budget --------
+#
+# Generated in a child process (``run.py --generate KIND SIZE PACK SHA``) so the harness,
+# whose peak RSS floors every child's ``ru_maxrss``, never holds a generator's state.
+
+REPLAY_RUN_ID = "run-bench-replay"
+LOG = "trace/events.ndjson"
+BUDGET_PATH = "artifacts/budget/persona_budget.json"
+LEDGER_PATH = "artifacts/budget/spend.jsonl"
+DAILY_USD, PER_CALL_USD = "250.00", "0.50"
+LEDGER_BUDGET = {"daily_usd": DAILY_USD, "per_call_usd": PER_CALL_USD, "hard_cap": True}
+LEDGER_DAYS = 5  # UTC calendar days the charges are spread over
+LEDGER_DAY0 = dt.date(2026, 5, 29)
+LEDGER_FILL = 1.1  # the day's unclamped charges would total 1.1x daily_usd
+CHECK_EVERY = 10  # one budget.check before every 10th charge
+DAY_MS = 86_400_000
+MATRIX_TARGETS = 10
+MATRIX_TESTS = 100
+MASK64 = 0xFFFFFFFFFFFFFFFF
+PROLOGUE = {
+    "event_id": "evt-budget-001",
+    "event_type": "budget.decision",
+    "timestamp": "2026-05-29T00:00:00Z",
+    "decision_id": "persona-budget-loaded",
+    "decision_kind": "budget",
+    "decision_outcome": "allow",
+    "target": {"kind": "agent", "id": "hermes"},
+}
+CHECK = (
+    '{{"event_id":"evt-{j:07d}","event_type":"budget.check","timestamp":"{ts}",'
+    '"decision_id":"chk-{j:07d}","decision_kind":"budget","decision_outcome":"{outcome}",'
+    '"estimate_usd":"{estimate}","call_id":"{call}","target":{{"kind":"agent","id":"hermes"}}}}\n'
+)
+CHARGE = '{{"entry_id":"c-{k:07d}","ts":"{ts}","amount_usd":"{amount}","call_id":"{call}"}}\n'
+
+
+def epilogue(timestamp: str) -> dict[str, Any]:
+    return {
+        "event_id": "evt-end",
+        "event_type": "run_state_transition",
+        "timestamp": timestamp,
+        "from_state": "running",
+        "to_state": "completed",
+    }
+
+
+def replay_name(kind: str, size: int) -> str:
+    return f"{kind}-{size}"
+
+
+def _jsonline(record: dict[str, Any]) -> str:
+    return json.dumps(record, separators=(",", ":")) + "\n"
+
+
+def _units(units: int) -> str:
+    """Money in 1/10,000 USD as an exact decimal string: 123 -> "0.0123"."""
+    return f"{units // 10_000}.{units % 10_000:04d}"
+
+
+def _ms_stamp(days: list[str], ms: int) -> str:
+    d, rem = divmod(ms, DAY_MS)
+    h, rem = divmod(rem, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    s, rem = divmod(rem, 1000)
+    return f"{days[d]}T{h:02d}:{m:02d}:{s:02d}.{rem:03d}Z"
+
+
+def write_ledger_files(pack: Path, charges: int) -> dict[str, Any]:
+    """spend.jsonl (CHARGES lines) and the budget.check events (one per CHECK_EVERY charges),
+    streamed; each check's outcome is the replay's own rule, in exact Decimal: spent = the
+    sum of that UTC day's charges before it. The day's charges are clamped at daily_usd, so
+    checks late in a day are DENY (over the day) and no day ends above the cap; estimates
+    above per_call_usd are DENY (over the call). Returns counts for the report."""
+    per_day = charges // LEDGER_DAYS
+    if per_day * LEDGER_DAYS != charges or per_day % CHECK_EVERY:
+        raise BenchError(f"charges must be a multiple of {LEDGER_DAYS * CHECK_EVERY}")
+    step = DAY_MS // per_day  # ms between charges; the day's first is at step/4
+    if step < 4:
+        raise BenchError("too many charges per day for millisecond timestamps")
+    daily, per_call = Decimal(DAILY_USD), Decimal(PER_CALL_USD)
+    mean = int(Decimal(LEDGER_FILL) * daily * 10_000 / per_day)  # 1/10,000 USD per charge
+    days = [(LEDGER_DAY0 + dt.timedelta(days=d)).isoformat() for d in range(LEDGER_DAYS + 1)]
+    stats = {"allow": 0, "deny_per_call": 0, "deny_daily": 0, "clamped_charges": 0}
+    day_max = Decimal(0)
+    ledger_path, log_path = pack / LEDGER_PATH, pack / LOG
+    ledger_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    (pack / BUDGET_PATH).write_text(json.dumps(LEDGER_BUDGET, indent=2) + "\n", "utf-8")
+    with (
+        ledger_path.open("w", encoding="utf-8", newline="\n", buffering=1 << 20) as ledger,
+        log_path.open("w", encoding="utf-8", newline="\n", buffering=1 << 20) as log,
+    ):
+        log.write(_jsonline(PROLOGUE))
+        lines: list[str] = []
+        checks: list[str] = []
+        j = 0
+        for d in range(LEDGER_DAYS):
+            spent = Decimal(0)  # today's charges so far (a new UTC day starts at zero)
+            for i in range(per_day):
+                k = d * per_day + i + 1
+                at = d * DAY_MS + step // 4 + i * step
+                call = f"call-{k:07d}"
+                if i % CHECK_EVERY == CHECK_EVERY // 2:  # never the day's first charge
+                    j += 1
+                    h = (j * 0xD1B54A32D192ED03) & MASK64
+                    estimate = _units(100 + (h >> 8) % 5_400)  # 0.0100 .. 0.5499
+                    e = Decimal(estimate)
+                    if e > per_call:
+                        outcome = "DENY"
+                        stats["deny_per_call"] += 1
+                    elif spent + e > daily:
+                        outcome = "DENY"
+                        stats["deny_daily"] += 1
+                    else:
+                        outcome = "ALLOW"
+                        stats["allow"] += 1
+                    check_call = f"chk-call-{j:07d}"
+                    ts = _ms_stamp(days, at - step // 2)
+                    checks.append(
+                        CHECK.format(
+                            j=j, ts=ts, outcome=outcome, estimate=estimate, call=check_call
+                        )
+                    )
+                    if outcome == "ALLOW":
+                        call = check_call  # the allowed call is the one charged next
+                h = (k * 0x9E3779B97F4A7C15) & MASK64
+                amount = _units(max(1, mean * (500 + (h >> 24) % 1_000) // 1_000))
+                value = Decimal(amount)
+                if spent + value > daily:
+                    value = daily - spent
+                    amount = format(value, "f")
+                    stats["clamped_charges"] += 1
+                spent += value
+                lines.append(CHARGE.format(k=k, ts=_ms_stamp(days, at), amount=amount, call=call))
+                if len(lines) == 4_000:
+                    ledger.write("".join(lines))
+                    lines.clear()
+                    log.write("".join(checks))
+                    checks.clear()
+            day_max = max(day_max, spent)
+        ledger.write("".join(lines))
+        log.write("".join(checks))
+        log.write(_jsonline(epilogue(f"{days[LEDGER_DAYS]}T00:00:00Z")))
+    if not stats["allow"] or not stats["deny_per_call"] or not stats["deny_daily"]:
+        raise BenchError(f"the ledger pack needs ALLOW and both kinds of DENY: {stats}")
+    return {
+        "charges": charges,
+        "checks": j,
+        "days": LEDGER_DAYS,
+        "max_day_total_usd": format(day_max, "f"),
+        **stats,
+    }
+
+
+def write_matrix_log(pack: Path, trials: int) -> dict[str, Any]:
+    """The eval-matrix log, written by vlab's own RunGuard (sequential dispatch/complete;
+    the cap, 0.009 USD x planned trials, is reached at ~90% of a matrix whose trials cost
+    0.0050 .. 0.0149). EventLog's records byte for byte, buffered instead of one
+    flock + fsync per line (~250 us each: a minute for the larger matrix)."""
+    from vlab.producer.appendlog import encode_line
+    from vlab.producer.runguard import RunGuard
+    from vlab.producer.spendcap import EventLog, StepClock, stamp
+
+    class BufferedEventLog(EventLog):
+        def __init__(self, path: Path) -> None:
+            super().__init__(path)  # the file does not exist yet: numbering starts at 1
+            self.fh = path.open("wb", buffering=1 << 20)
+
+        def append(self, record: dict[str, Any]) -> None:
+            self.fh.write(encode_line(record))
+
+    path = pack / LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log = BufferedEventLog(path)
+    planned = MATRIX_TARGETS * MATRIX_TESTS * trials
+    clock = StepClock("2026-05-29T10:00:00Z")
+    try:
+        log.append(PROLOGUE)
+        guard = RunGuard(
+            log,
+            total_budget_usd=f"{planned * 9 // 1_000}.00",
+            targets=[f"model-{t:02d}" for t in range(MATRIX_TARGETS)],
+            tests=[f"test-{s:03d}" for s in range(MATRIX_TESTS)],
+            trials=trials,
+            clock=clock,
+        )
+        for n, (target, test, trial) in enumerate(guard.plan(), start=1):
+            trial_id = guard.dispatch(target, test, trial)
+            if trial_id is not None:
+                h = (n * 0x9E3779B97F4A7C15) & MASK64
+                status = "failed" if h % 7 == 0 else "passed"
+                guard.complete(trial_id, cost_usd=_units(50 + (h >> 16) % 100), status=status)
+        report = guard.finish()
+        log.append(epilogue(stamp(clock())))
+    finally:
+        log.fh.close()
+    if report["status"] != "budget_exhausted":
+        raise BenchError(f"the matrix run was not stopped by its cap: {report}")
+    return {
+        "planned_trials": planned,
+        "matrix": f"{MATRIX_TARGETS} x {MATRIX_TESTS} x {trials}",
+        "total_budget_usd": format(guard.cap, "f") if guard.cap is not None else None,
+        "trials_run": report["trials_run"],
+        "trials_skipped": report["trials_skipped"],
+        "spent_usd": report["spent_usd"],
+        "events": log._count + 2,
+    }
+
+
+def generate_replay(kind: str, size: int, pack: Path, schema_sha: str) -> None:
+    """The child's job: write, describe (out/NAME.stats.json) and seal one replay pack."""
+    from vlab.producer.packwriter import PackWriter
+
+    if kind == "ledger":
+        stats = write_ledger_files(pack, size)
+        scenario = {"spend_cap": True, "settlement_expected": False, "privileged_action": False}
+        evidence = ("RQ-D1-03", LEDGER_PATH)
+    else:
+        stats = write_matrix_log(pack, size // (MATRIX_TARGETS * MATRIX_TESTS))
+        scenario = {"eval_matrix": True, "settlement_expected": False, "privileged_action": False}
+        evidence = ("RQ-D1-04", LOG)
+    PackWriter(pack).control_files(
+        pack_id=f"bench-{pack.name}",
+        run_id=REPLAY_RUN_ID,
+        ruleset_ref=REPLAY_RULESET,
+        schema_bundle_sha256=schema_sha,
+        scenario_meta=scenario,
+        pointers=[
+            {
+                "requirement_id": "RQ-D1-01",
+                "artifact_path": LOG,
+                "locator": "event_id:evt-budget-001",
+                "status": "PRESENT",
+            },
+            {
+                "requirement_id": "RQ-D2-01",
+                "artifact_path": LOG,
+                "locator": "event_id:evt-end",
+                "status": "PRESENT",
+            },
+            {
+                "requirement_id": evidence[0],
+                "artifact_path": evidence[1],
+                "locator": "file:",
+                "status": "PRESENT",
+            },
+        ],
+    )
+    seal(pack)
+    stats["files_mb"] = {
+        str(p.relative_to(pack)): p.stat().st_size / MB
+        for p in sorted(pack.rglob("*"))
+        if p.is_file() and p.stat().st_size > 100_000
+    }
+    (pack.parent / f"{pack.name}.stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+
+
+def ensure_replay_pack(kind: str, size: int, schema_sha: str, *, force: bool = False) -> Path:
+    name = replay_name(kind, size)
+    stats_file = OUT / f"{name}.stats.json"
+    params = {
+        "generator_version": REPLAY_GENERATOR_VERSION,
+        "kind": kind,
+        "size": size,
+        "ruleset": REPLAY_RULESET,
+        "schema_bundle_sha256": schema_sha,
+    }
+
+    def build(pack: Path) -> str:
+        stats_file.unlink(missing_ok=True)
+        argv = [sys.executable, str(Path(__file__).resolve())]
+        argv += ["--generate", kind, str(size), str(pack), schema_sha]
+        done = subprocess.run(argv, capture_output=True, check=False)
+        if done.returncode != 0:
+            raise BenchError(f"generating {pack} failed: {done.stderr.decode(errors='replace')}")
+        stats = json.loads(stats_file.read_text())
+        files = ", ".join(f"{k} {v:.1f} MB" for k, v in stats["files_mb"].items())
+        return files or "all files small"
+
+    what = f"{size:,} charges" if kind == "ledger" else f"{size:,} planned trials"
+    return ensure_pack(name, params, what, build, force=force or not stats_file.is_file())
+
+
+# -- the benchmarks --------------------------------------------------------------------
 
 
 def summary(samples: list[Sample]) -> dict[str, Any]:
@@ -416,11 +699,8 @@ def alternate(a: list[str], b: list[str], rounds: int, *, b_cwd: Path | None = N
     return xs, ys
 
 
-def bench_big(events: int, rounds: int, schema_sha: str, force: bool) -> dict[str, Any]:
-    print(f"big pack: {events:,} events")
-    name = f"big-{events}"
-    pack, first = prepared_pack(name, events, schema_sha, force)
-    print(f"  adjudicates PASS (first run {first.wall:.2f} s)")
+def against_sha256sum(pack: Path, rounds: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Summaries of ``vlab adjudicate PACK`` and ``sha256sum -c`` (cwd = PACK), alternating."""
     sha256sum = shutil.which("sha256sum")
     if sha256sum is None:
         raise BenchError("sha256sum not found on PATH")
@@ -434,11 +714,22 @@ def bench_big(events: int, rounds: int, schema_sha: str, force: bool) -> dict[st
     xs, ys = alternate(vlab, check, rounds, b_cwd=pack)
     if any(s.code != 0 for s in xs + ys):
         raise BenchError("a timed run did not exit 0")
-    pack_bytes = sum(p.stat().st_size for p in pack.rglob("*") if p.is_file())
-    a, b = summary(xs), summary(ys)
+    return summary(xs), summary(ys)
+
+
+def pack_mb(pack: Path) -> float:
+    return sum(p.stat().st_size for p in pack.rglob("*") if p.is_file()) / MB
+
+
+def bench_big(events: int, rounds: int, schema_sha: str, force: bool) -> dict[str, Any]:
+    print(f"big pack: {events:,} events")
+    name = f"big-{events}"
+    pack, first = prepared_pack(name, events, schema_sha, force)
+    print(f"  adjudicates PASS (first run {first.wall:.2f} s)")
+    a, b = against_sha256sum(pack, rounds)
     return {
         "events": events,
-        "pack_mb": pack_bytes / MB,
+        "pack_mb": pack_mb(pack),
         "events_mb": (pack / "trace" / "events.ndjson").stat().st_size / MB,
         "rounds": rounds,
         "vlab_adjudicate": a,
@@ -470,11 +761,73 @@ def bench_cold(rounds: int, schema_sha: str, force: bool) -> dict[str, Any]:
     }
 
 
+REPLAYS = {
+    # kind: (clause, sizes at full scale, unit)
+    "ledger": ("CL-D1-03", LEDGER_CHARGES, "charges"),
+    "matrix": ("CL-D1-04", MATRIX_TRIALS, "trials"),
+}
+
+
+def bench_replay(scale: int, rounds: int, force: bool) -> dict[str, Any]:
+    """Both replays at two sizes 10x apart (full sizes / SCALE): time, ratio, RSS, growth."""
+    schema_sha = schema_bundle_sha256(REPLAY_RULESET)
+    out: dict[str, Any] = {
+        "ruleset": REPLAY_RULESET,
+        "rounds": rounds,
+        "targets": {
+            "growth_10x_max": TARGET_REPLAY_GROWTH,
+            "vlab_peak_rss_mb_below": TARGET_REPLAY_RSS_MB,
+        },
+    }
+    for kind, (clause, full_sizes, unit) in REPLAYS.items():
+        runs = []
+        for size in (n // scale for n in full_sizes):
+            print(f"replay {kind}: {size:,} {unit} ({clause})")
+            name = replay_name(kind, size)
+
+            def ensure(again: bool, kind: str = kind, size: int = size) -> Path:
+                return ensure_replay_pack(kind, size, schema_sha, force=again)
+
+            pack, first = prepared(name, ensure, force, clause)
+            print(f"  adjudicates PASS, {clause} PASS (first run {first.wall:.2f} s)")
+            ruling = json.loads((OUT / f"{name}.ruling.json").read_bytes())
+            details = next(c for c in ruling["clauses"] if c["clause_id"] == clause)["details"]
+            a, b = against_sha256sum(pack, rounds)
+            runs.append(
+                {
+                    "size": size,
+                    "unit": unit,
+                    "pack_mb": pack_mb(pack),
+                    "generated": json.loads((OUT / f"{name}.stats.json").read_text()),
+                    "clause": clause,
+                    "clause_details": len(details),
+                    "vlab_adjudicate": a,
+                    "sha256sum_check": b,
+                    "ratio": a["median_wall_s"] / b["median_wall_s"],
+                    "vlab_peak_rss_mb": a["peak_rss_mb"],
+                }
+            )
+        small, large = runs
+        wall = "median_wall_s"
+        out[kind] = {
+            "clause": clause,
+            "runs": runs,
+            "growth": {
+                "size_factor": large["size"] / small["size"],
+                "vlab_wall": large["vlab_adjudicate"][wall] / small["vlab_adjudicate"][wall],
+                "vlab_cpu": large["vlab_adjudicate"]["median_cpu_s"]
+                / small["vlab_adjudicate"]["median_cpu_s"],
+                "sha256sum_wall": large["sha256sum_check"][wall] / small["sha256sum_check"][wall],
+            },
+        }
+    return out
+
+
 # -- report ----------------------------------------------------------------------------
 
 
-def verdict(value: float, limit: float) -> str:
-    return "OK" if value <= limit else "OVER"
+def verdict(value: float, limit: float, strict: bool = False) -> str:
+    return "OK" if value < limit or (value == limit and not strict) else "OVER"
 
 
 def floored(rss_mb: float, results: dict[str, Any]) -> str:
@@ -486,12 +839,18 @@ def report(results: dict[str, Any]) -> None:
     rows: list[tuple[str, str, str, str]] = []
 
     def row(
-        name: str, value: str, limit: float | None = None, unit: str = "", got: float = 0.0
+        name: str,
+        value: str,
+        limit: float | None = None,
+        unit: str = "",
+        got: float = 0.0,
+        strict: bool = False,
     ) -> None:
         if limit is None:
             rows.append((name, value, "", ""))
         else:
-            rows.append((name, value, f"<= {limit:g}{unit}", verdict(got, limit)))
+            bound = "<" if strict else "<="
+            rows.append((name, value, f"{bound} {limit:g}{unit}", verdict(got, limit, strict)))
 
     big = results.get("big")
     if big:
@@ -519,6 +878,39 @@ def report(results: dict[str, Any]) -> None:
         ratio = cold["ratio"]
         row("  ratio vlab / python", f"{ratio:.2f}x", TARGET_COLD_RATIO, "x", ratio)
         row(f"  vlab peak RSS{floored(a['peak_rss_mb'], results)}", f"{a['peak_rss_mb']:.1f} MB")
+    replay = results.get("replay")
+    for kind in REPLAYS if replay else ():
+        group = replay[kind]
+        for run in group["runs"]:
+            a, b = run["vlab_adjudicate"], run["sha256sum_check"]
+            row(
+                f"replay {kind} ({run['size']:,} {run['unit']}, {run['pack_mb']:.0f} MB, "
+                f"{group['clause']})",
+                "",
+            )
+            row("  vlab adjudicate --format json", f"{a['median_wall_s']:.3f} s")
+            row("  vlab CPU user+sys", f"{a['median_cpu_s']:.3f} s")
+            row("  sha256sum -c", f"{b['median_wall_s']:.3f} s")
+            row("  ratio vlab / sha256sum", f"{run['ratio']:.2f}x")
+            rss = run["vlab_peak_rss_mb"]
+            row(
+                f"  vlab peak RSS{floored(rss, results)}",
+                f"{rss:.1f} MB",
+                TARGET_REPLAY_RSS_MB,
+                " MB",
+                rss,
+                strict=True,
+            )
+        growth = group["growth"]
+        row(
+            f"replay {kind}: vlab wall at {growth['size_factor']:g}x the {run['unit']}",
+            f"{growth['vlab_wall']:.2f}x",
+            TARGET_REPLAY_GROWTH,
+            "x",
+            growth["vlab_wall"],
+        )
+        row("  (vlab CPU growth)", f"{growth['vlab_cpu']:.2f}x")
+        row("  (sha256sum -c growth)", f"{growth['sha256sum_wall']:.2f}x")
     width = max(len(r[0]) for r in rows)
     print()
     print(f"{'metric':<{width}}  {'median':>10}  {'target':<11}  status")
@@ -535,14 +927,25 @@ def report(results: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--quick", action="store_true", help=f"{QUICK_EVENTS:,} events instead of {FULL_EVENTS:,}"
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_EVENTS:,} events instead of {FULL_EVENTS:,}; replay sizes / 10",
     )
     parser.add_argument("--events", type=int, help="event count of the big pack (overrides)")
-    parser.add_argument("--only", choices=("cold", "big"), help="run one benchmark only")
-    parser.add_argument("--rounds", type=int, default=BIG_ROUNDS, help="big-pack A/B rounds")
+    parser.add_argument("--only", choices=("big", "cold", "replay"), help="run one group only")
+    parser.add_argument("--rounds", type=int, default=BIG_ROUNDS, help="big and replay A/B rounds")
     parser.add_argument("--cold-rounds", type=int, default=COLD_ROUNDS, help="cold A/B rounds")
     parser.add_argument("--regenerate", action="store_true", help="rebuild packs even if cached")
+    parser.add_argument("--generate", nargs=4, help=argparse.SUPPRESS)  # KIND SIZE PACK SHA
     args = parser.parse_args(argv)
+    if args.generate:  # the child that writes one replay pack (see ensure_replay_pack)
+        kind, size, pack, sha = args.generate
+        try:
+            generate_replay(kind, int(size), Path(pack), sha)
+        except BenchError as exc:
+            print(f"benchmark error: {exc}", file=sys.stderr)
+            return 1
+        return 0
     events = args.events or (QUICK_EVENTS if args.quick else FULL_EVENTS)
     if events < 10 or args.rounds < 1 or args.cold_rounds < 1:
         parser.error("--events must be >= 10 and rounds >= 1")
@@ -550,11 +953,14 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"benchmark_version": GENERATOR_VERSION}
     try:
-        schema_sha = schema_bundle_sha256()
+        schema_sha = schema_bundle_sha256() if args.only != "replay" else ""
         if args.only in (None, "big"):
             results["big"] = bench_big(events, args.rounds, schema_sha, args.regenerate)
         if args.only in (None, "cold"):
             results["cold"] = bench_cold(args.cold_rounds, schema_sha, args.regenerate)
+        if args.only in (None, "replay"):
+            scale = 10 if args.quick else 1
+            results["replay"] = bench_replay(scale, args.rounds, args.regenerate)
     except BenchError as exc:
         print(f"benchmark error: {exc}", file=sys.stderr)
         return 1

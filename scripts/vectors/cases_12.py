@@ -474,6 +474,28 @@ CASES: list[Case] = [
         shadow_clauses={D4: ("PASS", None, [], ["event_id:evt-term"])},
     ),
     c12(
+        "pass-termination-with-reason",
+        "a termination decision with a reason and nothing executed after it",
+        group="stricter",
+        scenario={"termination_case": True},
+        events=with_events(
+            START,
+            BUDGET,
+            AUTHZ,
+            TOOL,
+            ev(
+                "evt-term",
+                "termination.decision",
+                decision_kind="terminate",
+                decision_outcome="terminated",
+                terminate_reason="operator stop",
+            ),
+            END,
+        ),
+        pointers=pointers12(ptr("RQ-D4-01", "event_id:evt-term")),
+        clauses={D4: ("PASS", None, [], ["event_id:evt-term"])},
+    ),
+    c12(
         "pass-deny-then-other-action",
         "after a deny of 'deploy', only other actions run",
         group="stricter",

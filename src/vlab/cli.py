@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from vlab.ruleset.catalog import Catalog
 
 FORMATS = ("table", "json", "md")
+OUT_FORMATS = ("json", "md", "table", "junit")
 EPILOG = "exit: 0 PASS, 1 FAIL, 2 NOT_ADMISSIBLE, 3 NOT_EVALUATED, 64 usage error, 70 internal"
 
 
@@ -68,6 +69,22 @@ def _write_out(path: Path, data: bytes) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
+def _step_summary(markdown: str) -> None:
+    """Append a Markdown summary for GitHub Actions when it asks for one."""
+    import os
+
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    try:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    except OSError as exc:
+        print(
+            f"vlab: warning: cannot append to GITHUB_STEP_SUMMARY: {exc.strerror}", file=sys.stderr
+        )
+
+
 def _stdout(data: bytes) -> None:
     sys.stdout.buffer.write(data)
     sys.stdout.flush()
@@ -84,12 +101,13 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
     from vlab.adjudicator import adjudicate
     from vlab.render import render, render_table
 
-    outs = _parse_outs(args.out, FORMATS)
+    outs = _parse_outs(args.out, OUT_FORMATS)
     catalog = _catalog()
     override = catalog.resolve(args.ruleset) if args.ruleset is not None else None
     ruling = adjudicate(args.pack, catalog, override=override, limits=_limits(args))
     for fmt, path in outs:
         _write_out(path, render(ruling, fmt))
+    _step_summary(render(ruling, "md").decode("utf-8"))
     if args.format == "table":
         render_table(ruling)
     else:
@@ -121,7 +139,7 @@ def cmd_regress(args: argparse.Namespace) -> int:
     from vlab.canonical import canonical_bytes
     from vlab.registry import registry
 
-    outs = _parse_outs(args.out, ("json", "junit"))
+    outs = _parse_outs(args.out, ("json", "junit", "md"))
     catalog = _catalog()
     override = catalog.resolve(args.ruleset) if args.ruleset is not None else None
 
@@ -138,10 +156,14 @@ def cmd_regress(args: argparse.Namespace) -> int:
     outcomes = _run_with_progress(rg, vectors, args.ruleset, args.jobs)
     summary = rg.summarize(outcomes, rulesets, set(registry()["detail_codes"]))
     for fmt, path in outs:
-        data = (
-            canonical_bytes(summary) + b"\n" if fmt == "json" else rg.junit_xml(outcomes, summary)
-        )
+        if fmt == "json":
+            data = canonical_bytes(summary) + b"\n"
+        elif fmt == "md":
+            data = rg.summary_markdown(summary).encode("utf-8")
+        else:
+            data = rg.junit_xml(outcomes, summary)
         _write_out(path, data)
+    _step_summary(rg.summary_markdown(summary))
     if args.format == "json":
         _stdout(canonical_bytes(summary) + b"\n")
     else:
@@ -228,6 +250,77 @@ def cmd_pack_seal(args: argparse.Namespace) -> int:
     count = seal(args.dir)
     print(f"sealed {count} files", file=sys.stderr)
     return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from vlab.review import dossier, load_ruling
+
+    outs = _parse_outs(args.out, ("md",))
+    text = dossier(load_ruling(args.ruling), args.pack).encode("utf-8")
+    if outs:
+        for _, path in outs:
+            _write_out(path, text)
+    else:
+        _stdout(text)
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from vlab.canonical import canonical_bytes
+    from vlab.diff import diff
+
+    catalog = _catalog()
+    a, b = catalog.resolve(args.from_), catalog.resolve(args.to)
+    order = [c.clause_id for c in a.clauses]
+    order += [c.clause_id for c in b.clauses if c.clause_id not in order]
+
+    def run(progress: Callable[[int], None] | None) -> dict[str, Any]:
+        return diff(args.corpus, args.from_, args.to, order, args.jobs, progress)
+
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import Progress
+
+        with Progress(console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("packs x 2 rulesets", total=None)
+            result = run(lambda n: bar.advance(task, n))
+    else:
+        result = run(None)
+    result["rulesets"] = {
+        "from": {"id": a.id, "version": a.version, "sha256": a.sha256},
+        "to": {"id": b.id, "version": b.version, "sha256": b.sha256},
+    }
+    if args.format == "json":
+        _stdout(canonical_bytes(result) + b"\n")
+        return 0
+    _echo(f"{result['packs']} packs: {a.id} -> {b.id}")
+    _echo(f"{'clause':<10} {'from':<15} {'to':<15} {'count':>6}")
+    for t in result["transitions"]:
+        mark = "" if t["from"] == t["to"] else "  *"
+        _echo(
+            f"{t['clause_id']:<10} {t['from'] or '-':<15} {t['to'] or '-':<15} "
+            f"{t['count']:>6}{mark}"
+        )
+    for c in result["changed"]:
+        _echo(
+            f"changed {c['pack']}: {c['clause_id']} {c['from'] or '-'} -> {c['to'] or '-'} "
+            f"({c['reason_code_before'] or 'none'} -> {c['reason_code_after'] or 'none'})"
+        )
+    return 0
+
+
+def cmd_rulesets_lint(args: argparse.Namespace) -> int:
+    from vlab.ruleset.lint import lint
+
+    if not args.path.exists():
+        raise UsageError(f"not found: {args.path}")
+    errors, warnings = lint(args.path, _catalog(), args.vectors)
+    for line in errors:
+        _echo(f"error: {line}")
+    for line in warnings:
+        _echo(f"warning: {line}")
+    _echo(f"{len(errors)} error(s), {len(warnings)} warning(s)")
+    return 1 if errors else 0
 
 
 def cmd_receipt_check(args: argparse.Namespace) -> int:
@@ -327,11 +420,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write FMT (json, junit) to PATH; repeatable",
     )
 
-    p = command("rulesets", lambda a: _missing(a, "rulesets list|show"), "Installed rulesets.")
+    p = command("review", cmd_review, "A Markdown dossier of one ruling (exit 0, or 64).")
+    p.add_argument("ruling", type=Path, metavar="RULING.json")
+    p.add_argument("--pack", type=Path, metavar="PACK", help="quote and verify its evidence")
+    p.add_argument("--out", action="append", metavar="md=PATH", help="write instead of stdout")
+
+    p = command("diff", cmd_diff, "Verdict transitions of a corpus between two rulesets.")
+    p.add_argument("corpus", type=Path, metavar="CORPUS")
+    p.add_argument("--from", dest="from_", required=True, metavar="A", help="ruleset id or path")
+    p.add_argument("--to", required=True, metavar="B", help="ruleset id or path")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--jobs", type=_positive, default=1, metavar="N")
+
+    p = command("rulesets", lambda a: _missing(a, "rulesets list|show|lint"), "Installed rulesets.")
     rs = p.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser)
     q = rs.add_parser("list", help="list installed rulesets")
     q.add_argument("--format", choices=("table", "json"), default="table")
     q.set_defaults(run=cmd_rulesets_list)
+    q = rs.add_parser("lint", help="check a ruleset file; warn about uncovered clauses")
+    q.add_argument("path", type=Path, metavar="PATH")
+    q.add_argument("--vectors", type=Path, metavar="DIR", help="golden vectors to check against")
+    q.set_defaults(run=cmd_rulesets_lint)
     q = rs.add_parser("show", help="show one ruleset (id or path)")
     q.add_argument("id", metavar="ID")
     q.add_argument("--format", choices=("table", "json"), default="table")
@@ -369,6 +478,10 @@ def _one_line(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: every outcome maps to its exit status, one line per error."""
+    import signal
+
+    if hasattr(signal, "SIGPIPE"):  # `vlab ... | head` ends quietly, like other Unix tools
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     if debug:  # accepted anywhere on the line, not only before the command

@@ -274,3 +274,25 @@ def junit_xml(outcomes: list[Outcome], summary: dict[str, Any]) -> bytes:
         lines.append("    </testcase>")
     lines += ["  </testsuite>", "</testsuites>", ""]
     return "\n".join(lines).encode("utf-8")
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """The regression summary for people (and for GITHUB_STEP_SUMMARY)."""
+    out = [
+        f"## vlab regress: {summary['passed']} of {summary['total']} vectors match",
+        "",
+        "| requirement | statuses exercised |",
+        "|---|---|",
+    ]
+    for rq, statuses in summary["coverage"].items():
+        out.append(f"| {rq} | {', '.join(statuses)} |")
+    cells = ", ".join(f"{u['requirement_id']}/{u['status']}" for u in summary["uncovered"])
+    out += ["", f"Uncovered cells: {cells or 'none'}."]
+    if summary["mismatches"]:
+        out += ["", "| vector | field | expected | actual |", "|---|---|---|---|"]
+        for m in summary["mismatches"]:
+            out.append(
+                f"| {m['vector']} | {m['field']} | `{json.dumps(m['expected'])}` | "
+                f"`{json.dumps(m['actual'])}` |"
+            )
+    return "\n".join(out) + "\n"

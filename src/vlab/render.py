@@ -140,12 +140,54 @@ def render_table(ruling: dict[str, Any], file: Any = None) -> None:
     console.print(f"digest {ruling['digest']}", style="dim")
 
 
+def render_junit(ruling: dict[str, Any]) -> bytes:
+    """JUnit XML: one testcase per clause (FAIL a failure, NOT_EVALUATED skipped,
+    NOT_ADMISSIBLE an error), so CI systems show a ruling like a test report."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    clauses = ruling["clauses"]
+    count = {s: sum(1 for c in clauses if c["status"] == s) for s in STYLE}
+    pack = ruling["pack"]["pack_id"] or "pack"
+    head = (
+        f'tests="{len(clauses)}" failures="{count["FAIL"]}" '
+        f'errors="{count["NOT_ADMISSIBLE"]}" skipped="{count["NOT_EVALUATED"]}"'
+    )
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<testsuites name="vlab" {head}>',
+        f"  <testsuite name={quoteattr('vlab ' + str(ruling['ruleset']['id']) + ' ' + pack)} "
+        f"{head}>",
+    ]
+    if not clauses:
+        lines.append(f'    <testcase classname="vlab.admission" name={quoteattr(pack)}>')
+        lines.append(f"      <error message={quoteattr(str(ruling['admission']['reason_code']))}/>")
+        lines.append("    </testcase>")
+    for c in clauses:
+        lines.append(
+            f"    <testcase classname={quoteattr('vlab.' + c['domain'])} "
+            f"name={quoteattr(c['clause_id'] + ' ' + c.get('title', ''))}>"
+        )
+        body = escape("\n".join(_detail_line(d) for d in c["details"]))
+        reason = quoteattr(str(c["reason_code"]))
+        if c["status"] == "FAIL":
+            lines.append(f"      <failure message={reason}>{body}</failure>")
+        elif c["status"] == "NOT_EVALUATED":
+            lines.append(f"      <skipped message={reason}/>")
+        elif c["status"] == "NOT_ADMISSIBLE":
+            lines.append(f"      <error message={reason}/>")
+        lines.append("    </testcase>")
+    lines += ["  </testsuite>", "</testsuites>", ""]
+    return "\n".join(lines).encode("utf-8")
+
+
 def render(ruling: dict[str, Any], fmt: str) -> bytes:
     """Bytes of one rendering (used for ``--out`` files and non-table stdout)."""
     if fmt == "json":
         return ruling_json(ruling)
     if fmt == "md":
         return render_markdown(ruling).encode("utf-8")
+    if fmt == "junit":
+        return render_junit(ruling)
     if fmt == "table":
         buf = io.StringIO()
         render_table(ruling, buf)

@@ -101,6 +101,43 @@ def _format_validator() -> Any:
     return Draft202012Validator(json.loads(text))
 
 
+def format_errors(src: _Source) -> list[RulesetError]:
+    """Every violation of the ruleset format, each with its line."""
+    if not isinstance(src.data, dict):
+        return [src.error((), "a ruleset must be a YAML mapping")]
+    out = []
+    for err in sorted(
+        _format_validator().iter_errors(src.data),
+        key=lambda e: (src.line(tuple(e.absolute_path)) or 0, list(map(str, e.absolute_path))),
+    ):
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        at = tuple(err.absolute_path)
+        if err.validator == "additionalProperties":
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            for key in extra:
+                out.append(src.error((*at, key), f"unknown key {key!r} in {where}"))
+            continue
+        message = err.message if len(err.message) <= 200 else err.message[:197] + "..."
+        out.append(src.error(at, f"{where}: {message}"))
+    return out
+
+
+def lint_ruleset(path: Path, parent_of: Callable[[str], dict[str, Any]]) -> list[RulesetError]:
+    """Every load-time problem lint can find: YAML, then all format errors, then the rest."""
+    try:
+        src = _Source(path)
+    except RulesetError as err:
+        return [err]
+    errors = format_errors(src)
+    if errors:
+        return errors
+    try:
+        load_ruleset(path, parent_of)
+    except RulesetError as err:
+        return [err]
+    return []
+
+
 def _check_format(src: _Source) -> None:
     if not isinstance(src.data, dict):
         raise src.error((), "a ruleset must be a YAML mapping")
