@@ -9,12 +9,15 @@ the codes the validator produces (every check runs on every receipt).
 
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from vectors.model import apply_changes
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "fixtures" / "receipts"
@@ -49,18 +52,8 @@ SETTLED: dict[str, Any] = {
 
 
 def variant(**changes: Any) -> dict[str, Any]:
-    """SETTLED with dotted-path changes; the value ... deletes the field."""
-    doc = copy.deepcopy(SETTLED)
-    for dotted, value in changes.items():
-        *parents, last = dotted.split("__")
-        target = doc
-        for key in parents:
-            target = target[key]
-        if value is ...:
-            target.pop(last, None)
-        else:
-            target[last] = value
-    return doc
+    """SETTLED with ``a__b``-path changes; the value ... deletes the field."""
+    return apply_changes(SETTLED, changes)
 
 
 FIXTURES: list[tuple[str, bool, str | None, Any]] = [

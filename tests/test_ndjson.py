@@ -4,50 +4,57 @@ from pathlib import Path
 
 import pytest
 
-from vlab.pack.ndjson import _fast_object, iter_records, read_line, scan
+from vlab.pack.ndjson import iter_records, read_line, scan
 from vlab.pack.reader import PackReader
 from vlab.strictjson import StrictJSONError, loads
 
+TRICKY = [
+    b'{"event_id":"e","a":1,"a":2}',
+    b'{"event_id": "e", "a": 1, "a": 2}',
+    b'{"event_id":"e","a":1, "a" :2}',
+    b'{"event_id":"e","a\\\\":1,"b":1,"b":2}',
+    b'{"event_id":"e","k":":","k":1}',
+    b'{"event_id":"e","x":{"a":1,"a":1}}',
+    b'{"event_id":"e","a":NaN}',
+    b'{"event_id":"e","a":1e999}',
+    b'{"event_id":"e","a":123456789012345678901234567890}',
+    b"[1,2]",
+    b'"str"',
+    b'{"event_id":"e","a":"\\ud800"}',
+    b'{"event_id":"e","a":1.50}',
+    b'{"event_id":"e","x":' + b"[" * 70 + b"]" * 70 + b"}",
+    b'{"event_id":"e","n":1,"t":{"kind":"run","id":"r"}}',
+    b'{"event_id": "e", "n": 1, "ok": true, "v": null}',
+]
 
-@pytest.mark.parametrize(
-    "line",
-    [
-        b'{"a":1,"a":2}',
-        b'{"a": 1, "a": 2}',
-        b'{"a":1, "a" :2}',
-        b'{"a\\\\":1,"b":1,"b":2}',
-        b'{"k":":","k":1}',
-        b'{"x":{"a":1,"a":1}}',
-        b'{"a":NaN}',
-        b'{"a":1e999}',
-        b'{"a":123456789012345678901234567890}',
-        b"[1,2]",
-        b'"str"',
-        b'{"a":"\\ud800"}',
-        b'{"a":1.50}',
-        b"{" + b'"a":' * 1 + b"[" * 70 + b"]" * 70 + b"}",
-    ],
-)
-def test_fast_path_accepts_only_what_strict_accepts_identically(line: bytes) -> None:
-    fast = _fast_object(line, 64)
+
+@pytest.mark.parametrize("line", TRICKY)
+def test_hot_path_agrees_with_the_strict_parser(
+    line: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The orjson hot path (forced on) must judge every line exactly as the strict parser."""
+    import vlab.pack.ndjson as ndjson
+
+    def run(fast_min: int) -> tuple[list[tuple[str, int | None]], int]:
+        monkeypatch.setattr(ndjson, "FAST_PATH_MIN_BYTES", fast_min)
+        root = tmp_path / f"p{fast_min}"
+        (root / "trace").mkdir(parents=True)
+        (root / "trace" / "events.ndjson").write_bytes(line + b"\n")
+        reader = PackReader(root)
+        reader.inventory()
+        index, details = scan(
+            reader, "trace/events.ndjson", event_log=True, wanted_ids={"e"}, max_depth=64
+        )
+        return [(d.code, d.line) for d in details], index.records
+
+    strict = run(1 << 40)
+    assert run(0) == strict
     try:
-        strict = loads(line)
+        value = loads(line)
     except StrictJSONError:
-        assert fast is None
-        return
-    if fast is not None:
-        assert fast == strict
-
-
-@pytest.mark.parametrize(
-    "line",
-    [
-        b'{"event_id":"e1","n":1,"t":{"kind":"run","id":"r"}}',
-        b'{"event_id": "e1", "n": 1, "ok": true, "v": null}',
-    ],
-)
-def test_fast_path_takes_common_producer_formats(line: bytes) -> None:
-    assert _fast_object(line, 64) is not None
+        assert strict[0], "the strict parser refused it, so a detail must say why"
+    else:
+        assert (strict[1] == 1) == isinstance(value, dict)
 
 
 def _reader(tmp_path: Path, data: bytes) -> PackReader:

@@ -16,6 +16,7 @@ from vectors.model import (
     START,
     TOOL,
     Case,
+    apply_changes,
     base_pointers,
     ev,
     ptr,
@@ -76,16 +77,7 @@ def settlement(admission: dict[str, Any] | None = None, **changes: Any) -> dict[
         "status": "SETTLED",
         "fail_closed_reason": None,
     }
-    for dotted, value in changes.items():
-        *parents, last = dotted.split("__")
-        target = doc
-        for key in parents:
-            target = target[key]
-        if value is ...:
-            target.pop(last, None)
-        else:
-            target[last] = value
-    return doc
+    return apply_changes(doc, changes)
 
 
 def receipts(receipt: Any = None, admission: dict[str, Any] | None = ADMISSION) -> dict[str, bytes]:

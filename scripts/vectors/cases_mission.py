@@ -3,13 +3,12 @@ unsupported verdict, and the path-pattern edge cases."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from typing import Any
 
 from vectors.cases_12 import PASS_12
-from vectors.model import Case, ptr
+from vectors.model import Case, apply_changes, ptr
 
 POLICY_PATH = "artifacts/mission/policy.yaml"
 RECEIPT_PATH = "artifacts/mission/outcome_receipt.json"
@@ -59,15 +58,7 @@ def sha(text: str) -> str:
 
 
 def receipt(policy: str = POLICY, **changes: Any) -> dict[str, Any]:
-    doc = copy.deepcopy(RECEIPT)
-    doc["policy_sha256"] = sha(policy)
-    for dotted, value in changes.items():
-        *parents, last = dotted.split("__")
-        target = doc
-        for key in parents:
-            target = target[key]
-        target[last] = value
-    return doc
+    return apply_changes({**RECEIPT, "policy_sha256": sha(policy)}, changes)
 
 
 def files(doc: dict[str, Any] | None = None, policy: str | None = POLICY) -> dict[str, bytes]:

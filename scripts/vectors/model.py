@@ -53,6 +53,21 @@ END = ev(
 START = ev("evt-start", "run.started", "2026-05-29T10:00:00Z")
 
 
+def apply_changes(doc: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Set ``a__b__c``-style paths in a copy of ``doc``; the value ``...`` deletes the field."""
+    doc = copy.deepcopy(doc)
+    for dotted, value in changes.items():
+        *parents, last = dotted.split("__")
+        target = doc
+        for key in parents:
+            target = target[key]
+        if value is ...:
+            target.pop(last, None)
+        else:
+            target[last] = value
+    return doc
+
+
 def base_events() -> list[dict]:
     return copy.deepcopy([START, BUDGET, AUTHZ, TOOL, END])
 

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
+from vlab.replay.common import money
+
 COUNTERS = ("cost_usd", "tokens_in", "tokens_out", "tool_calls", "wall_seconds")
-_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
 
 
 class Invalid:
@@ -22,15 +22,8 @@ def parse_number(value: Any) -> Decimal | Invalid | None:
     """A JSON number or decimal string as an exact Decimal; None means not measured."""
     if value is None:
         return None
-    if isinstance(value, bool):
-        return INVALID
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else INVALID
-    if isinstance(value, str) and _DECIMAL.fullmatch(value):
-        return Decimal(value)
-    return INVALID
+    number = money(value)
+    return INVALID if number is None else number
 
 
 def counters(block: Any) -> dict[str, Decimal | Invalid | None]:

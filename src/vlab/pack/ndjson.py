@@ -53,42 +53,6 @@ def is_blank(line: bytes) -> bool:
     return not line.strip(b" \t")
 
 
-def _fast_object(raw: bytes, max_depth: int) -> dict[str, Any] | None:
-    """The hot path's test of one line, for tests: the parsed line when it can vouch for it,
-    else None (go strict). ``_scan_range`` inlines the same steps."""
-    import orjson
-
-    if raw.count(b"{") + raw.count(b"[") > max_depth:
-        return None
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    if type(obj) is not dict:
-        return None
-    again = orjson.dumps(obj)
-    if again == raw or again == raw.replace(b'": ', b'":').replace(b', "', b',"'):
-        return obj
-    return None
-
-
-def iter_raw_lines(reader: PackReader, path: str) -> Iterator[tuple[int, int, bytes]]:
-    """(line number, byte offset, line bytes without terminator) for every physical line."""
-    carry = b""
-    offset = 0
-    number = 0
-    for block in reader.chunks(path):
-        pieces = (carry + block).split(b"\n") if carry else block.split(b"\n")
-        carry = pieces.pop()
-        for piece in pieces:
-            number += 1
-            yield number, offset, _strip_cr(piece)
-            offset += len(piece) + 1
-    if carry:
-        number += 1
-        yield number, offset, _strip_cr(carry)
-
-
 # NDJSON artifacts at least this large take the orjson hot path.
 FAST_PATH_MIN_BYTES = 256 * 1024
 # Event logs at least this large are scanned by two processes, one per half.
@@ -371,20 +335,5 @@ def iter_records(
 ) -> Iterator[tuple[int, bytes, dict[str, Any]]]:
     """(line, line bytes, strictly parsed record) for every non-blank line from start_line,
     streamed; the artifact passed the CONTRACT gate, so every such line is an object."""
-    if start_line > index.line_count:
-        return
-    carry = b""
-    number = start_line - 1
-    for block in reader.chunks(index.path, index.offsets[start_line - 1]):
-        pieces = (carry + block).split(b"\n") if carry else block.split(b"\n")
-        carry = pieces.pop()
-        for piece in pieces:
-            number += 1
-            raw = _strip_cr(piece)
-            if raw and not is_blank(raw):
-                yield number, raw, strictjson.loads(raw)
-    if carry:
-        number += 1
-        raw = _strip_cr(carry)
-        if raw and not is_blank(raw):
-            yield number, raw, strictjson.loads(raw)
+    for number, raw in _iter_lines(reader, index, start_line):
+        yield number, raw, strictjson.loads(raw)
