@@ -53,7 +53,7 @@ TARGET_COLD_RATIO = 12.0  # vlab adjudicate (small pack) / python -c pass, wall
 
 # replay group (ruleset-1.2): two sizes, 10x apart, per replay
 REPLAY_RULESET = "ruleset-1.2"
-REPLAY_GENERATOR_VERSION = 1  # bump when a generated replay pack's content changes
+REPLAY_GENERATOR_VERSION = 2  # bump when a generated replay pack's content changes
 LEDGER_CHARGES = (100_000, 1_000_000)  # charges; budget.check events = charges / 10
 MATRIX_TRIALS = (10_000, 100_000)  # planned trials = 10 targets x 100 tests x trials
 TARGET_REPLAY_GROWTH = 11.0  # vlab wall at 10x the entries / at 1x
@@ -395,7 +395,7 @@ DAILY_USD, PER_CALL_USD = "250.00", "0.50"
 LEDGER_BUDGET = {"daily_usd": DAILY_USD, "per_call_usd": PER_CALL_USD, "hard_cap": True}
 LEDGER_DAYS = 5  # UTC calendar days the charges are spread over
 LEDGER_DAY0 = dt.date(2026, 5, 29)
-LEDGER_FILL = 1.1  # the day's unclamped charges would total 1.1x daily_usd
+LEDGER_FILL = Decimal("1.1")  # the day's unclamped charges would total 1.1x daily_usd
 CHECK_EVERY = 10  # one budget.check before every 10th charge
 DAY_MS = 86_400_000
 MATRIX_TARGETS = 10
@@ -462,7 +462,8 @@ def write_ledger_files(pack: Path, charges: int) -> dict[str, Any]:
     if step < 4:
         raise BenchError("too many charges per day for millisecond timestamps")
     daily, per_call = Decimal(DAILY_USD), Decimal(PER_CALL_USD)
-    mean = int(Decimal(LEDGER_FILL) * daily * 10_000 / per_day)  # 1/10,000 USD per charge
+    fill = int(LEDGER_FILL * daily * 10_000)  # the day's charges in 1/10,000 USD
+    spread = 1_000 * per_day  # charge k costs fill * (500 + r_k) / spread, r_k in 0 .. 999
     days = [(LEDGER_DAY0 + dt.timedelta(days=d)).isoformat() for d in range(LEDGER_DAYS + 1)]
     stats = {"allow": 0, "deny_per_call": 0, "deny_daily": 0, "clamped_charges": 0}
     day_max = Decimal(0)
@@ -508,7 +509,7 @@ def write_ledger_files(pack: Path, charges: int) -> dict[str, Any]:
                     if outcome == "ALLOW":
                         call = check_call  # the allowed call is the one charged next
                 h = (k * 0x9E3779B97F4A7C15) & MASK64
-                amount = _units(max(1, mean * (500 + (h >> 24) % 1_000) // 1_000))
+                amount = _units(max(1, (fill * (500 + (h >> 24) % 1_000) + spread // 2) // spread))
                 value = Decimal(amount)
                 if spent + value > daily:
                     value = daily - spent

@@ -466,6 +466,28 @@ CASES: list[Case] = [
         shadow_clauses={D4: ("PASS", None, [], ["event_id:evt-term"])},
     ),
     c12(
+        "fail-post-terminal-under-partial-execution",
+        "partial execution excuses absent terminal evidence, not execution after a terminal "
+        "transition that was found",
+        group="stricter",
+        scenario={"partial_execution": True},
+        events=with_events(START, BUDGET, AUTHZ, END, TOOL),
+        clauses={
+            D2: (
+                "FAIL",
+                "REQ-FAIL-RQ-D2-01",
+                ["LIFECYCLE-POST-TERMINAL-EXECUTION"],
+                ["event_id:evt-end"],
+            )
+        },
+    ),
+    c12(
+        "fail-receipt-not-an-object",
+        "a settlement receipt that is a JSON array is only schema-invalid",
+        files=receipts(["not", "a", "receipt"]),
+        clauses={D12: fail12("RCPT-SCHEMA-INVALID")},
+    ),
+    c12(
         "pass-termination-with-reason",
         "a termination decision with a reason and nothing executed after it",
         group="stricter",

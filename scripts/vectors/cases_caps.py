@@ -149,6 +149,49 @@ def fail(*codes: str) -> tuple[str, str, list[str]]:
     return ("FAIL", "REQ-FAIL-RQ-D1-03", list(codes))
 
 
+def _late_dispatch(records: list[dict]) -> list[dict]:
+    """Turn the first skipped trial into one dispatched and completed after exhaustion."""
+    out: list[dict] = []
+    done = False
+    for r in records:
+        if not done and r.get("event_type") == "trial.skipped":
+            done = True
+            out.append({**r, "event_type": "trial.dispatched", "reason": None})
+            out.append(
+                {
+                    "event_id": r["event_id"] + "-done",
+                    "event_type": "trial.completed",
+                    "timestamp": r["timestamp"],
+                    "trial_id": r["trial_id"],
+                    "cost_usd": "0.30",
+                    "status": "passed",
+                }
+            )
+            continue
+        out.append(r)
+    return out
+
+
+def chain(*steps: Callable[[Path], None]) -> Callable[[Path], None]:
+    def run(root: Path) -> None:
+        for step in steps:
+            step(root)
+
+    return run
+
+
+def _order_edit(records: list[dict]) -> list[dict]:
+    """c1's DENY recorded as ALLOW; c2's outcome made unknown."""
+    out = []
+    for r in records:
+        if r.get("event_type") == "budget.check" and r.get("call_id") == "c1":
+            r = {**r, "decision_outcome": "ALLOW"}
+        elif r.get("event_type") == "budget.check" and r.get("call_id") == "c2":
+            r = {**r, "decision_outcome": "PERHAPS"}
+        out.append(r)
+    return out
+
+
 CAPS = {"daily_usd": "1.00", "per_call_usd": "0.50", "hard_cap": True}
 DAY = "2026-05-29T"
 
@@ -350,6 +393,24 @@ SPEND_CASES = [
             edit_lines(LEDGER_PATH, set_field(lambda r: True, amount_usd="-0.10")),
         ),
         fail("LEDGER-NEGATIVE-AMOUNT"),
+    ),
+    cap_case(
+        "fail-details-in-event-then-ledger-order",
+        "a wrong ALLOW, then an invalid check, then a negative charge: details follow the "
+        "log, then the ledger",
+        spend(
+            CAPS,
+            [
+                ("check", DAY + "10:00:00Z", "0.60", "c1"),
+                ("check", DAY + "10:00:01Z", "0.10", "c2"),
+                ("charge", DAY + "10:00:05Z", "0.10", "c2"),
+            ],
+            chain(
+                edit_lines(LOG, _order_edit),
+                edit_lines(LEDGER_PATH, set_field(lambda r: True, amount_usd="-0.10")),
+            ),
+        ),
+        fail("LEDGER-DECISION-MISMATCH", "LEDGER-CHECK-INVALID", "LEDGER-NEGATIVE-AMOUNT"),
     ),
     cap_case(
         "fail-check-without-estimate",
@@ -554,6 +615,13 @@ RUN_CASES = [
             flat("0.30"),
             corrupt=edit_lines(LOG, first_event("trial.skipped", event_type="trial.dispatched")),
         ),
+        rfail("RUNBUDGET-DISPATCH-AFTER-EXHAUSTION", "RUNBUDGET-SPEND-MISREPORTED"),
+    ),
+    run_case(
+        "fail-late-dispatch-completes",
+        "a trial dispatched after exhaustion runs to the end: reported at its dispatch, "
+        "not tolerated as in-flight overshoot",
+        matrix("1.00", SMALL, flat("0.30"), corrupt=edit_lines(LOG, _late_dispatch)),
         rfail("RUNBUDGET-DISPATCH-AFTER-EXHAUSTION", "RUNBUDGET-SPEND-MISREPORTED"),
     ),
     run_case(

@@ -253,6 +253,7 @@ class Evaluator:
                     where["locator"],
                     where["line"],
                     check.advisory,
+                    check.violation,
                 )
             ]
         found = self._search(check.findings, context, clause) or []
@@ -364,7 +365,9 @@ class Evaluator:
                 [ref for ref, _ in passing],
                 self._metrics(clause, first_context),
             )
-        if absent_allowed:
+        # NOT_EVALUATED is for evidence that is absent, never for evidence that was found
+        # and breaks the rule (e.g. execution after the terminal transition).
+        if absent_allowed and not any(d.violation for d in details):
             assert codes.evidence_absent is not None
             return ClauseResult(
                 clause, "NOT_EVALUATED", codes.evidence_absent, details, refs, null_metrics(clause)

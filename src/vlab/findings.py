@@ -16,6 +16,9 @@ class Detail:
     locator: str | None = None
     line: int | None = None
     advisory: bool = False
+    # Not part of the ruling: set when a check marked `violation` failed, i.e. the evidence
+    # was found and breaks the rule, so the clause may not fall back to NOT_EVALUATED.
+    violation: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -14,14 +14,14 @@ CHECK_EVENT = "budget.check"
 OUTCOMES = {"allow": "ALLOW", "warn": "WARN", "deny": "DENY"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Budget:
     daily_usd: Decimal | None
     per_call_usd: Decimal | None
     hard_cap: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     line: int
     event_id: str
@@ -136,7 +136,8 @@ def replay(
     day: int | None = None
     day_sum = Decimal(0)
     day_totals: dict[int, Decimal] = {}
-    entries: set[str] = set()
+    entries: set[int] = set()
+    candidates: set[int] = set()
     last_ts: int | None = None
     ordered = True
     for line, entry in ledger():
@@ -162,16 +163,12 @@ def replay(
                     artifact_path=ledger_path,
                 )
             )
-        if entry_id in entries:
-            found.append(
-                finding(
-                    "LEDGER-NOT-APPEND-ONLY",
-                    f"entry_id {entry_id} repeats",
-                    line=line,
-                    artifact_path=ledger_path,
-                )
-            )
-        entries.add(entry_id)
+        # Ids are remembered by hash (8 bytes, not the string): a repeated hash is only a
+        # candidate, confirmed exactly by re-reading those lines below.
+        id_hash = hash(entry_id)
+        if id_hash in entries:
+            candidates.add(id_hash)
+        entries.add(id_hash)
         if last_ts is not None and at < last_ts:
             found.append(
                 finding(
@@ -202,6 +199,8 @@ def replay(
             day, day_sum = utc_day(at), Decimal(0)
         day_sum += value
         day_totals[day] = day_sum
+    if candidates:
+        found += _repeated_ids(ledger(), candidates, ledger_path)
     if ordered:
         for check in pending[next_check:]:
             spent_at[check.line] = day_sum if day == utc_day(check.at) else Decimal(0)
@@ -247,7 +246,48 @@ def replay(
                             advisory=True,
                         )
                     )
-    return found
+    return _in_event_ledger_order(found, log_path, ledger_path)
+
+
+def _repeated_ids(
+    entries: Iterable[tuple[int, dict[str, Any]]], candidates: set[int], ledger_path: str
+) -> list[dict[str, Any]]:
+    """The exact repeats among the lines whose entry_id hash was seen twice."""
+    seen: set[str] = set()
+    out = []
+    for line, entry in entries:
+        entry_id = entry.get("entry_id")
+        if not isinstance(entry_id, str) or not entry_id or hash(entry_id) not in candidates:
+            continue
+        if utc_micros(entry.get("ts")) is None or money(entry.get("amount_usd")) is None:
+            continue  # an unparseable line, reported as such
+        if entry_id in seen:
+            out.append(
+                finding(
+                    "LEDGER-NOT-APPEND-ONLY",
+                    f"entry_id {entry_id} repeats",
+                    line=line,
+                    artifact_path=ledger_path,
+                )
+            )
+        seen.add(entry_id)
+    return out
+
+
+def _in_event_ledger_order(
+    found: list[dict[str, Any]], log_path: str, ledger_path: str
+) -> list[dict[str, Any]]:
+    """One detail per violation, in event/ledger order: budget file, then the log's
+    findings by line, then the ledger's by line, then advisories (stable within a line)."""
+
+    def key(f: dict[str, Any]) -> tuple[int, int]:
+        if f.get("advisory"):
+            return (3, 0)
+        where = f.get("artifact_path")
+        rank = 1 if where == log_path else 2 if where == ledger_path else 0
+        return (rank, f.get("line") or 0)
+
+    return sorted(found, key=key)
 
 
 def _spent_unordered(

@@ -48,6 +48,7 @@ def replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> li
     exhaustion_decision = False
     final: tuple[int, dict[str, Any]] | None = None
     completed_tuples: set[tuple[Any, Any, Any]] = set()
+    late: set[Any] = set()  # trial_ids dispatched after exhaustion
     for line, event in events:
         kind = event.get("event_type")
         if kind == "run.config":
@@ -64,6 +65,8 @@ def replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> li
                 )
             dispatched[event.get("trial_id")] = _tuple(event)
             dispatched_tuples.add(_tuple(event))
+            if exhausted_line is not None:
+                late.add(event.get("trial_id"))
         elif kind == "trial.completed":
             cost = money(event.get("cost_usd"))
             if cost is None:
@@ -76,7 +79,9 @@ def replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> li
             completed += 1
             if event.get("trial_id") in dispatched:
                 completed_tuples.add(dispatched[event.get("trial_id")])
-            if exhausted_line is not None:
+            # Only trials already in flight at exhaustion are tolerated overshoot; a trial
+            # dispatched after it was reported at its dispatch.
+            if exhausted_line is not None and event.get("trial_id") not in late:
                 add(
                     "RUNBUDGET-INFLIGHT-OVERSHOOT",
                     f"trial {event.get('trial_id')!r} dispatched before exhaustion completed "

@@ -323,6 +323,7 @@ def _compile(src: _Source, doc: dict[str, Any]) -> tuple[dict[str, frozenset[str
                     if "message" in ck
                     else None,
                     advisory=bool(ck.get("advisory", False)),
+                    violation=bool(ck.get("violation", False)),
                     emits=tuple(
                         _registered(src, (*cat, "emits", i), e)
                         for i, e in enumerate(ck.get("emits", []))

@@ -25,6 +25,7 @@ class Check:
     message: Template | None
     advisory: bool
     emits: tuple[str, ...]
+    violation: bool = False  # failing it means the evidence was found and violates
 
 
 @dataclass(frozen=True)
