@@ -100,11 +100,11 @@ def test_diff_11_to_12_is_golden() -> None:
     # Exactly the packs each stricter 1.2 condition was written to fail.
     assert flipped == {
         ("CL-D1-01", "PASS", "FAIL"): 4,
-        ("CL-D2-01", "PASS", "FAIL"): 1,
+        ("CL-D2-01", "PASS", "FAIL"): 2,
         ("CL-D3-01", "PASS", "FAIL"): 3,
         ("CL-D4-01", "PASS", "FAIL"): 2,
     }
-    assert sum(1 for c in result["changed"]) == 10
+    assert sum(1 for c in result["changed"]) == 11
     golden("diff-ruleset-1.1-to-1.2-r12-stricter.json", proc.stdout)
 
 
