@@ -10,6 +10,8 @@ from vlab.ruleset.catalog import Catalog, default_root
 
 RULESET_11_SHA256 = "sha256:ced163feb457445956b2100632939909adfae9c599758fc9214efceab27ce985"
 RULESET_11_BUNDLE = "a1dec33f54b5d28c438e0e2cecc48caf0133beb2d85332191a420f20db9c381c"
+RULESET_12_SHA256 = "sha256:326683662c4c1b550c2a623fd82193b9de9cca19a980a71f72308182df340ff7"
+RULESET_12_BUNDLE = "70193709c9d666ce26d166d27d3b7dcb2f45ed30f4231f57571fadf289b0ba67"
 
 
 def test_released_ruleset_11_is_never_edited() -> None:
@@ -18,6 +20,23 @@ def test_released_ruleset_11_is_never_edited() -> None:
     assert rs is not None and rs.status == "released"
     assert rs.sha256 == RULESET_11_SHA256
     assert rs.schema_bundle_sha256 == RULESET_11_BUNDLE
+
+
+def test_released_ruleset_12_is_never_edited() -> None:
+    rs = Catalog().get("ruleset-1.2")
+    assert rs is not None and rs.status == "released"
+    assert rs.sha256 == RULESET_12_SHA256
+    assert rs.schema_bundle_sha256 == RULESET_12_BUNDLE
+    assert [c.clause_id for c in rs.clauses] == [
+        "CL-D1-01",
+        "CL-D2-01",
+        "CL-D3-01",
+        "CL-D4-01",
+        "CL-D1-02",
+        "CL-D1-03",
+        "CL-D1-04",
+        "CL-D5-01",
+    ]
 
 
 @pytest.fixture
