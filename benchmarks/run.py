@@ -824,6 +824,56 @@ def bench_replay(scale: int, rounds: int, force: bool) -> dict[str, Any]:
     return out
 
 
+# -- regress: a corpus of many small packs ---------------------------------------------
+
+TARGET_REGRESS_PER_S = 1000.0
+REGRESS_PACKS = 10_000
+
+
+def ensure_regress_corpus(count: int, force: bool) -> Path:
+    """``count`` golden vectors: the repository's vectors copied round-robin (cached)."""
+    corpus = OUT / f"regress-{count}"
+    source = HERE.parent / "evidence_packs"
+    vectors = sorted(p.parent for p in source.rglob("expected.json"))
+    stamp = OUT / f"regress-{count}.params.json"
+    params = {
+        "count": count,
+        "generator": GENERATOR_VERSION,
+        "source": hashlib.sha256(
+            "".join(str(p.relative_to(source)) for p in vectors).encode()
+            + b"".join((p / "expected.json").read_bytes() for p in vectors)
+        ).hexdigest(),
+    }
+    if not force and corpus.is_dir() and stamp.exists() and json.loads(stamp.read_text()) == params:
+        return corpus
+    if corpus.exists():
+        shutil.rmtree(corpus)
+    for i in range(count):
+        src = vectors[i % len(vectors)]
+        shutil.copytree(src, corpus / f"g{i // 1000:02d}" / f"v{i:05d}-{src.name}", symlinks=True)
+    stamp.write_text(json.dumps(params))
+    return corpus
+
+
+def bench_regress(count: int, rounds: int, force: bool) -> dict[str, Any]:
+    print(f"regress: {count:,} small packs")
+    corpus = ensure_regress_corpus(count, force)
+    out: dict[str, Any] = {"packs": count, "target_packs_per_s_jobs2": TARGET_REGRESS_PER_S}
+    for jobs in (2, 1):
+        argv = vlab_argv("regress", str(corpus), "--jobs", str(jobs), "--format", "json")
+        run_child(argv, stdout=subprocess.DEVNULL)  # warm-up
+        samples = []
+        for _ in range(rounds):
+            sample = run_child(argv, stdout=subprocess.DEVNULL)
+            if sample.code != 0:
+                raise BenchError(f"vlab regress exited {sample.code} on the corpus")
+            samples.append(sample)
+        stats = summary(samples)
+        out[f"jobs{jobs}"] = {**stats, "packs_per_s": count / stats["median_wall_s"]}
+        print(f"  --jobs {jobs}: {count / stats['median_wall_s']:,.0f} packs/s")
+    return out
+
+
 # -- report ----------------------------------------------------------------------------
 
 
@@ -912,6 +962,20 @@ def report(results: dict[str, Any]) -> None:
         )
         row("  (vlab CPU growth)", f"{growth['vlab_cpu']:.2f}x")
         row("  (sha256sum -c growth)", f"{growth['sha256sum_wall']:.2f}x")
+    reg = results.get("regress")
+    if reg:
+        row(f"regress ({reg['packs']:,} small packs)", "")
+        for jobs in (2, 1):
+            rate = reg[f"jobs{jobs}"]["packs_per_s"]
+            wall = reg[f"jobs{jobs}"]["median_wall_s"]
+            row(f"  --jobs {jobs} wall", f"{wall:.2f} s")
+            if jobs == 2:  # a throughput target: at least, not at most
+                status = "OK" if rate >= TARGET_REGRESS_PER_S else "UNDER"
+                rows.append(
+                    ("  --jobs 2 packs/s", f"{rate:,.0f}", f">= {TARGET_REGRESS_PER_S:g}/s", status)
+                )
+            else:
+                row("  --jobs 1 packs/s", f"{rate:,.0f}")
     width = max(len(r[0]) for r in rows)
     print()
     print(f"{'metric':<{width}}  {'median':>10}  {'target':<11}  status")
@@ -933,7 +997,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"{QUICK_EVENTS:,} events instead of {FULL_EVENTS:,}; replay sizes / 10",
     )
     parser.add_argument("--events", type=int, help="event count of the big pack (overrides)")
-    parser.add_argument("--only", choices=("big", "cold", "replay"), help="run one group only")
+    parser.add_argument(
+        "--only", choices=("big", "cold", "replay", "regress"), help="run one group only"
+    )
     parser.add_argument("--rounds", type=int, default=BIG_ROUNDS, help="big and replay A/B rounds")
     parser.add_argument("--cold-rounds", type=int, default=COLD_ROUNDS, help="cold A/B rounds")
     parser.add_argument("--regenerate", action="store_true", help="rebuild packs even if cached")
@@ -954,7 +1020,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"benchmark_version": GENERATOR_VERSION}
     try:
-        schema_sha = schema_bundle_sha256() if args.only != "replay" else ""
+        schema_sha = schema_bundle_sha256() if args.only in (None, "big", "cold") else ""
         if args.only in (None, "big"):
             results["big"] = bench_big(events, args.rounds, schema_sha, args.regenerate)
         if args.only in (None, "cold"):
@@ -962,6 +1028,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.only in (None, "replay"):
             scale = 10 if args.quick else 1
             results["replay"] = bench_replay(scale, args.rounds, args.regenerate)
+        if args.only in (None, "regress"):
+            count = REGRESS_PACKS // (10 if args.quick else 1)
+            results["regress"] = bench_regress(count, 2, args.regenerate)
     except BenchError as exc:
         print(f"benchmark error: {exc}", file=sys.stderr)
         return 1

@@ -3,6 +3,7 @@ budget and the append-only spend ledger (domains/D1-03-spending-cap-ledger.md)."
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -136,8 +137,7 @@ def replay(
     day: int | None = None
     day_sum = Decimal(0)
     day_totals: dict[int, Decimal] = {}
-    entries: set[int] = set()
-    candidates: set[int] = set()
+    id_buckets = [array("q") for _ in range(256)]
     last_ts: int | None = None
     ordered = True
     for line, entry in ledger():
@@ -163,12 +163,10 @@ def replay(
                     artifact_path=ledger_path,
                 )
             )
-        # Ids are remembered by hash (8 bytes, not the string): a repeated hash is only a
-        # candidate, confirmed exactly by re-reading those lines below.
+        # Ids are remembered as 8-byte hashes in 256 arrays (not as strings in a set): a
+        # repeated hash is only a candidate, confirmed exactly by re-reading those lines.
         id_hash = hash(entry_id)
-        if id_hash in entries:
-            candidates.add(id_hash)
-        entries.add(id_hash)
+        id_buckets[id_hash & 255].append(id_hash)
         if last_ts is not None and at < last_ts:
             found.append(
                 finding(
@@ -199,6 +197,8 @@ def replay(
             day, day_sum = utc_day(at), Decimal(0)
         day_sum += value
         day_totals[day] = day_sum
+    candidates = _repeated_hashes(id_buckets)
+    del id_buckets
     if candidates:
         found += _repeated_ids(ledger(), candidates, ledger_path)
     if ordered:
@@ -247,6 +247,19 @@ def replay(
                         )
                     )
     return _in_event_ledger_order(found, log_path, ledger_path)
+
+
+def _repeated_hashes(buckets: list[array[int]]) -> set[int]:
+    """Hashes that occur more than once (each bucket is small enough for a set)."""
+    repeated: set[int] = set()
+    for bucket in buckets:
+        if len(set(bucket)) != len(bucket):
+            seen: set[int] = set()
+            for value in bucket:
+                if value in seen:
+                    repeated.add(value)
+                seen.add(value)
+    return repeated
 
 
 def _repeated_ids(
