@@ -36,12 +36,19 @@ def adjudicate(
     *,
     override: Ruleset | None = None,
     limits: Limits | None = None,
+    digest: bool = True,
 ) -> dict[str, Any]:
-    """Admit and judge one pack; returns the ruling document."""
+    """Admit and judge one pack; returns the ruling document. ``digest=False`` skips the
+    ruling digest for callers that only compare fields (regress, diff); such a ruling is
+    never emitted."""
     reader = open_pack(path, limits)
     admission = admit(reader, catalog.get)
     ruleset = override or admission.pinned
     results = evaluate(ruleset, admission, reader) if admission.admissible and ruleset else []
     return build_ruling(
-        admission=admission, ruleset=ruleset, override=override is not None, results=results
+        admission=admission,
+        ruleset=ruleset,
+        override=override is not None,
+        results=results,
+        digest=digest,
     )

@@ -269,10 +269,9 @@ class _Admitter:
     # -- CONTRACT ---------------------------------------------------------------------
 
     def _schema_errors(self, path: str, document: Any, schema: dict[str, Any]) -> list[Detail]:
-        from jsonschema import Draft202012Validator
-
+        assert self.result.pinned is not None  # CONTRACT runs against the pinned ruleset
         errors = sorted(
-            Draft202012Validator(schema).iter_errors(document),
+            self.result.pinned.validator(schema).iter_errors(document),
             key=lambda e: ([str(p) for p in e.absolute_path], e.validator, e.message),
         )
         details = []

@@ -147,7 +147,7 @@ def cmd_regress(args: argparse.Namespace) -> int:
         rs = override if override is not None else catalog.get(ruleset_id)
         return None if rs is None else {c.clause_id for c in rs.clauses}
 
-    vectors = rg.load_vectors(args.dir, clause_ids_of, override.id if override else None)
+    vectors = rg.load_vectors(args.dir, clause_ids_of, override.id if override else None, args.jobs)
     if override is not None:
         rulesets = [override]
     else:

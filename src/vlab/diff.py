@@ -38,8 +38,8 @@ def _judge(args: tuple[str, str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
     pack, a, b = args
     if _catalog is None:
         _catalog = Catalog()
-    before = adjudicate(Path(pack), _catalog, override=_catalog.resolve(a))
-    after = adjudicate(Path(pack), _catalog, override=_catalog.resolve(b))
+    before = adjudicate(Path(pack), _catalog, override=_catalog.resolve(a), digest=False)
+    after = adjudicate(Path(pack), _catalog, override=_catalog.resolve(b), digest=False)
     return _summary(before), _summary(after)
 
 

@@ -64,12 +64,15 @@ def matches(pattern: str, path: str) -> bool:
 # -- the policy -------------------------------------------------------------------------------
 
 
-def load_policy(data: bytes) -> tuple[dict[str, Any] | None, list[str]]:
-    """The policy mapping (money as exact Decimal), or None with what is wrong with it."""
+@lru_cache(maxsize=1)
+def _policy_yaml() -> Any:
+    """A safe YAML loader whose floats are exact Decimals (a subclass: the shared safe
+    constructor, used for rulesets, is left alone)."""
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.constructor import SafeConstructor
 
-    yaml = YAML(typ="safe", pure=True)
+    class ExactConstructor(SafeConstructor):
+        pass
 
     def exact_float(loader: Any, node: Any) -> Any:
         text = str(node.value).replace("_", "")
@@ -79,7 +82,17 @@ def load_policy(data: bytes) -> tuple[dict[str, Any] | None, list[str]]:
             return text  # .inf / .nan: left as text, refused as money below
         return value if value.is_finite() else text
 
-    yaml.constructor.add_constructor("tag:yaml.org,2002:float", exact_float)
+    ExactConstructor.add_constructor("tag:yaml.org,2002:float", exact_float)
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Constructor = ExactConstructor
+    return yaml
+
+
+def load_policy(data: bytes) -> tuple[dict[str, Any] | None, list[str]]:
+    """The policy mapping (money as exact Decimal), or None with what is wrong with it."""
+    from ruamel.yaml.error import YAMLError
+
+    yaml = _policy_yaml()
     try:
         policy = yaml.load(data.decode("utf-8"))
     except (YAMLError, UnicodeDecodeError, ValueError) as exc:

@@ -54,24 +54,42 @@ def find_vectors(root: Path) -> Iterator[tuple[str, Path]]:
             yield (here.relative_to(root).as_posix() or "."), here
 
 
+def _read_expectation(path: Path) -> dict[str, Any] | str:
+    """The parsed, schema-valid expectation, or the one-line reason it is malformed."""
+    try:
+        expected = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"{path}: malformed expectation: {exc}"
+    errors = sorted(
+        _expected_validator().iter_errors(expected), key=lambda e: list(map(str, e.path))
+    )
+    if errors:
+        where = "/".join(map(str, errors[0].absolute_path)) or "(top level)"
+        return f"{path}: malformed expectation at {where}: {errors[0].message}"
+    return dict(expected)
+
+
 def load_vectors(
-    root: Path, clause_ids_of: Callable[[str], set[str] | None], override: str | None
+    root: Path,
+    clause_ids_of: Callable[[str], set[str] | None],
+    override: str | None,
+    jobs: int = 1,
 ) -> list[Vector]:
-    """Validate every expectation before anything runs; any fault is a usage error."""
+    """Validate every expectation before anything runs; any fault is a usage error
+    (the first one in vector order, whatever the number of jobs)."""
     if not root.is_dir():
         raise UsageError(f"not a folder: {root}")
+    found = list(find_vectors(root))
+    paths = [folder / EXPECTED for _, folder in found]
+    if jobs > 1 and len(paths) > 64:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            parsed = list(pool.map(_read_expectation, paths, chunksize=64))
+    else:
+        parsed = [_read_expectation(p) for p in paths]
     vectors = []
-    validator = _expected_validator()
-    for vector_id, folder in find_vectors(root):
-        path = folder / EXPECTED
-        try:
-            expected = json.loads(path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UsageError(f"{path}: malformed expectation: {exc}") from None
-        errors = sorted(validator.iter_errors(expected), key=lambda e: list(map(str, e.path)))
-        if errors:
-            where = "/".join(map(str, errors[0].absolute_path)) or "(top level)"
-            raise UsageError(f"{path}: malformed expectation at {where}: {errors[0].message}")
+    for (vector_id, folder), path, expected in zip(found, paths, parsed, strict=True):
+        if isinstance(expected, str):
+            raise UsageError(expected)
         ruleset_id = override or expected["ruleset"]
         if ruleset_id is not None:
             clause_ids = clause_ids_of(ruleset_id)
@@ -150,8 +168,9 @@ def compare(vector: Vector, ruling: dict[str, Any]) -> Outcome:
 _catalog: Any = None
 
 
-def _run_one(args: tuple[str, str, dict[str, Any], str | None]) -> dict[str, Any]:
-    """Adjudicate one vector's pack; returns the ruling (a worker-process entry point)."""
+def _run_one(args: tuple[Vector, str | None]) -> Outcome:
+    """Adjudicate one vector's pack and compare it with its expectation (a worker-process
+    entry point: only the small outcome travels back, never the ruling)."""
     global _catalog
     from dataclasses import replace
 
@@ -159,12 +178,13 @@ def _run_one(args: tuple[str, str, dict[str, Any], str | None]) -> dict[str, Any
     from vlab.pack.limits import Limits
     from vlab.ruleset.catalog import Catalog
 
-    pack, _, limits_doc, shadow = args
+    vector, shadow = args
     if _catalog is None:
         _catalog = Catalog()
-    limits = replace(Limits(), **limits_doc)
+    limits = replace(Limits(), **vector.expected.get("limits", {}))
     override = _catalog.resolve(shadow) if shadow else None
-    return adjudicate(Path(pack), _catalog, override=override, limits=limits)
+    ruling = adjudicate(vector.pack, _catalog, override=override, limits=limits, digest=False)
+    return compare(vector, ruling)
 
 
 def run_vectors(
@@ -174,30 +194,23 @@ def run_vectors(
     progress: Callable[[int], None] | None = None,
 ) -> list[Outcome]:
     tasks = [
-        (
-            str(v.pack),
-            v.id,
-            v.expected.get("limits", {}),
-            override or (v.expected["ruleset"] if v.expected.get("shadow") else None),
-        )
+        (v, override or (v.expected["ruleset"] if v.expected.get("shadow") else None))
         for v in vectors
     ]
-    rulings: list[dict[str, Any]]
+    outcomes: list[Outcome] = []
     if jobs <= 1:
-        rulings = []
         for task in tasks:
-            rulings.append(_run_one(task))
+            outcomes.append(_run_one(task))
             if progress:
                 progress(1)
-    else:
-        rulings = []
-        chunk = max(1, min(64, len(tasks) // (jobs * 8) or 1))
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for ruling in pool.map(_run_one, tasks, chunksize=chunk):
-                rulings.append(ruling)
-                if progress:
-                    progress(1)
-    return [compare(v, r) for v, r in zip(vectors, rulings, strict=True)]
+        return outcomes
+    chunk = max(1, min(64, len(tasks) // (jobs * 8) or 1))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for outcome in pool.map(_run_one, tasks, chunksize=chunk):
+            outcomes.append(outcome)
+            if progress:
+                progress(1)
+    return outcomes
 
 
 def possible_cells(rulesets: list[Any]) -> dict[str, set[str]]:

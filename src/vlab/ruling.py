@@ -37,6 +37,7 @@ def build_ruling(
     ruleset: Ruleset | None,
     override: bool,
     results: list[ClauseResult],
+    digest: bool = True,
 ) -> dict[str, Any]:
     if admission.admissible:
         clauses = [r.to_json() for r in results]
@@ -79,7 +80,7 @@ def build_ruling(
         "topline": topline(admission, clauses),
         "reason_codes": sorted(codes),
     }
-    ruling["digest"] = ruling_digest(ruling)
+    ruling["digest"] = ruling_digest(ruling) if digest else None
     return ruling
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 ALLOWED_ENDINGS = (".json", ".ndjson", ".jsonl", ".yaml", ".yml", ".txt", ".md", ".csv")
 JSON_ENDINGS = (".json",)
@@ -47,7 +50,7 @@ def unsafe_path_reason(path: str) -> str | None:
         return "absolute path"
     if "\\" in path:
         return "contains a backslash"
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+    if _CONTROL.search(path):
         return "contains a control character"
     try:
         path.encode("utf-8")

@@ -221,7 +221,8 @@ class PackReader:
         last_cr = False  # the last byte seen was a carriage return
         line_no = 1
         too_long: int | None = None
-        buf = bytearray(CHUNK)
+        # A small file gets a small buffer: zeroing 4 MiB per file would dominate small packs.
+        buf = bytearray(min(CHUNK, self._sizes.get(path, CHUNK) + 1))
         view = memoryview(buf)
         with self.open(path) as fh:
             while True:

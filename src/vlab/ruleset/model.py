@@ -70,6 +70,16 @@ class Ruleset:
     schema_bundle_sha256: str  # 64 hex, what packs pin
     source: str  # where it was loaded from, for messages only (never in a ruling)
     document: dict[str, Any] = field(repr=False)  # the resolved document that is digested
+    _validators: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def validator(self, schema: dict[str, Any]) -> Any:
+        """A reusable 2020-12 validator for one of this ruleset's schemas."""
+        key = id(schema)
+        if key not in self._validators:
+            from jsonschema import Draft202012Validator
+
+            self._validators[key] = Draft202012Validator(schema)
+        return self._validators[key]
 
     def functions(self, evidence: EvidenceView | None = None) -> BuiltinFunctions:
         return BuiltinFunctions(self.tables, self.extra_schemas, evidence)
