@@ -30,6 +30,7 @@ BUNDLE = "bundle.manifest.json"
 POINTERS = "evidence_pointers.json"
 PIN_FIELDS = ("ruleset_ref", "protocol_pin", "schema_bundle_sha256")
 MAX_DETAILS_PER_GATE = 100
+_ABSENT = object()  # a control file that is missing or does not parse
 MAX_SCHEMA_ERRORS_PER_FILE = 10
 
 
@@ -291,22 +292,24 @@ class _Admitter:
         return details
 
     def _control(self, path: str, details: list[Detail]) -> Any:
+        """The parsed control file, or ``_ABSENT`` (a JSON ``null`` is a document too, and
+        its schema must reject it)."""
         if path in self.result.documents:
             return self.result.documents[path]
         if not self.reader.has(path):
             details.append(Detail("CONTRACT-FILE-MISSING", f"{path} is missing", path))
-            return None
+            return _ABSENT
         document, err = self._parse(path)
         if err is not None:
             details.append(Detail(err.code, err.message, path))
-            return None
+            return _ABSENT
         self.result.documents[path] = document
         return document
 
     def contract(self, ruleset: Ruleset) -> list[Detail]:
         details: list[Detail] = []
         manifest = self._control(MANIFEST, details)
-        if manifest is not None:
+        if manifest is not _ABSENT:
             version = manifest.get("contract_version") if isinstance(manifest, dict) else None
             if isinstance(version, str) and version not in ruleset.contract_versions:
                 details.append(
@@ -325,16 +328,16 @@ class _Admitter:
                 )
                 details += self._schema_errors(MANIFEST, manifest, schema)
         bundle = self._control(BUNDLE, details)
-        if bundle is not None:
+        if bundle is not _ABSENT:
             details += self._schema_errors(BUNDLE, bundle, ruleset.bundle_manifest_schema)
         pointers_doc = self._control(POINTERS, details)
         pointer_errors: list[Detail] = []
-        if pointers_doc is not None:
+        if pointers_doc is not _ABSENT:
             pointer_errors = self._schema_errors(
                 POINTERS, pointers_doc, ruleset.evidence_pointers_schema
             )
             details += pointer_errors
-        if pointers_doc is not None and not pointer_errors:
+        if pointers_doc is not _ABSENT and not pointer_errors:
             details += self._pointers(pointers_doc["pointers"])
         details += self._artifacts()
         if not details:

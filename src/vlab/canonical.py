@@ -21,8 +21,16 @@ def _jcs_ready(value: Any) -> Any:
         if not value.is_finite():
             raise CanonicalError("non-finite number")
         return float(value)
+    if isinstance(value, str):
+        # Rulings must always serialise: a lone surrogate that slipped into a message from
+        # evidence becomes U+FFFD instead of an engine error.
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "replace").decode("utf-8").replace("?", "\ufffd")
+        return value
     if isinstance(value, dict):
-        return {k: _jcs_ready(v) for k, v in value.items()}
+        return {_jcs_ready(k): _jcs_ready(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_jcs_ready(v) for v in value]
     return value

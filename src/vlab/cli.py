@@ -91,7 +91,8 @@ def _stdout(data: bytes) -> None:
 
 
 def _echo(text: str = "") -> None:
-    _stdout((text + "\n").encode("utf-8"))
+    # backslashreplace: a file name that is not valid UTF-8 must not break the output.
+    _stdout((text + "\n").encode("utf-8", "backslashreplace"))
 
 
 # -- commands -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from vlab.replay.common import finding, fmt, money
+from vlab.replay.common import exact, finding, fmt, money
 
 GRADES = ("VERIFIER_COMPROMISED", "UNVERIFIED", "VERIFIED_WEAK", "VERIFIED_STRONG")  # low->high
 RANK = {grade: rank for rank, grade in enumerate(GRADES)}
@@ -97,6 +97,8 @@ def load_policy(data: bytes) -> tuple[dict[str, Any] | None, list[str]]:
         policy = yaml.load(data.decode("utf-8"))
     except (YAMLError, UnicodeDecodeError, ValueError) as exc:
         return None, [f"the policy is not valid YAML: {str(exc).splitlines()[0]}"]
+    except RecursionError:
+        return None, ["the policy nests too deeply to read"]
     if not isinstance(policy, dict):
         return None, ["the policy is not a mapping"]
     problems = []
@@ -152,6 +154,14 @@ def _changed(v: dict[str, Any]) -> list[str]:
 
 
 def findings(
+    receipt: Any, policy_bytes: bytes | None, policy_sha256: str | None, policy_path: str
+) -> list[dict[str, Any]]:
+    """Every check of the mission-policy clause (exact decimal arithmetic)."""
+    with exact():
+        return _findings(receipt, policy_bytes, policy_sha256, policy_path)
+
+
+def _findings(
     receipt: Any, policy_bytes: bytes | None, policy_sha256: str | None, policy_path: str
 ) -> list[dict[str, Any]]:
     """Every check of the mission-policy clause, each finding its own detail."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from vlab.replay.common import money
+from vlab.replay.common import exact, money
 
 COUNTERS = ("cost_usd", "tokens_in", "tokens_out", "tool_calls", "wall_seconds")
 
@@ -64,6 +64,12 @@ def _fmt(value: Decimal) -> str:
 
 
 def receipt_findings(receipt: Any, schema: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Every violated check of one receipt, in order (exact decimal arithmetic)."""
+    with exact():
+        return _receipt_findings(receipt, schema)
+
+
+def _receipt_findings(receipt: Any, schema: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Every violated check of one receipt (settlement domain file, table 1), in order.
 
     Every check runs on every receipt that is an object; a schema failure never hides a
@@ -85,6 +91,12 @@ def receipt_findings(receipt: Any, schema: dict[str, Any] | None) -> list[dict[s
             message = first.message if len(first.message) <= 160 else first.message[:157] + "..."
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
             found.append(_f("RCPT-SCHEMA-INVALID", f"{where}: {message}{more}"))
+    if not found and any(
+        isinstance(v, Invalid)
+        for side in ("estimate", "actual")
+        for v in counters(receipt.get(side)).values()
+    ):
+        found.append(_f("RCPT-SCHEMA-INVALID", "a counter is not money within the bound"))
     ref = receipt.get("admission_receipt_ref")
     ref_id = ref.get("receipt_id") if isinstance(ref, dict) else None
     if not isinstance(ref_id, str) or not ref_id.strip():

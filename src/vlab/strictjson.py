@@ -15,6 +15,7 @@ BOM = b"\xef\xbb\xbf"
 DEFAULT_MAX_DEPTH = 64
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
 _BRACKET = re.compile(rb"[\[\]{}]")
 
 
@@ -82,7 +83,7 @@ def loads(data: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
                 "CONTRACT-DEPTH-EXCEEDED", f"nesting depth {depth} exceeds {max_depth}"
             )
     try:
-        return _DECODER.decode(text)
+        value = _DECODER.decode(text)
     except _DuplicateKey as dup:
         raise StrictJSONError(
             "CONTRACT-DUPLICATE-KEY", f"duplicate key {json.dumps(dup.key)}"
@@ -96,3 +97,25 @@ def loads(data: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     except (ValueError, RecursionError) as exc:
         # e.g. an integer literal longer than Python's digit limit
         raise StrictJSONError("CONTRACT-JSON-INVALID", str(exc).split("\n")[0]) from None
+    # A \uD800-style escape is valid JSON text but no Unicode: only a surrogate *pair* is.
+    if _SURROGATE_ESCAPE.search(data) and has_lone_surrogate(value):
+        raise StrictJSONError("CONTRACT-ENCODING", "a string holds a lone surrogate escape")
+    return value
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether any string (key or value) in a parsed document is not valid Unicode."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

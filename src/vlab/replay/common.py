@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Any
 
 _MONEY = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
@@ -13,6 +15,42 @@ _TS = re.compile(
     r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))"
 )
 _EPOCH = date(1970, 1, 1).toordinal()
+_LAST_DAY = date.max.toordinal()
+# Money is bounded to 18 integer digits and 18 decimals; with that bound, 60 significant
+# digits keep every sum of up to 10^24 amounts exact (the default context has 28).
+MONEY_DIGITS = 18
+EXACT = Context(prec=60)
+
+
+@contextmanager
+def exact() -> Iterator[None]:
+    """Decimal arithmetic wide enough that bounded money never rounds."""
+    with localcontext(EXACT):
+        yield
+
+
+def bounded(value: Decimal) -> Decimal | None:
+    """The value if it is finite money within the bound, else None."""
+    if not value.is_finite():
+        return None
+    exponent = value.as_tuple().exponent
+    if value and (
+        value.adjusted() >= MONEY_DIGITS or (isinstance(exponent, int) and exponent < -MONEY_DIGITS)
+    ):
+        return None
+    return value
+
+
+def key(value: Any) -> Any:
+    """A hashable stand-in for any JSON value (lists and objects by their canonical text)."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return value
+    from vlab.canonical import CanonicalError, canonical_text
+
+    try:
+        return "json:" + canonical_text(value)
+    except CanonicalError:
+        return "repr:" + repr(value)
 
 
 def money(value: Any) -> Decimal | None:
@@ -23,11 +61,11 @@ def money(value: Any) -> Decimal | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return Decimal(value)
+        return bounded(Decimal(value)) if abs(value) < 10**MONEY_DIGITS else None
     if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, str) and _MONEY.fullmatch(value):
-        return Decimal(value)
+        return bounded(value)
+    if isinstance(value, str) and len(value) <= 2 * MONEY_DIGITS + 2 and _MONEY.fullmatch(value):
+        return bounded(Decimal(value))
     return None
 
 
@@ -51,6 +89,8 @@ def utc_micros(value: Any) -> int | None:
             return None
         offset = (oh * 60 + om) * 60 * (1 if match.group(9) == "+" else -1)
     seconds = (ordinal - _EPOCH) * 86400 + h * 3600 + mi * 60 + s - offset
+    if not 1 <= seconds // 86400 + _EPOCH <= _LAST_DAY:  # must be a calendar day in UTC
+        return None
     return seconds * 1_000_000 + int((frac + "000000")[:6])
 
 

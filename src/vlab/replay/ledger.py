@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from vlab.replay.common import day_text, finding, fmt, money, utc_day, utc_micros
+from vlab.replay.common import day_text, exact, finding, fmt, key, money, utc_day, utc_micros
 
 CHECK_EVENT = "budget.check"
 OUTCOMES = {"allow": "ALLOW", "warn": "WARN", "deny": "DENY"}
@@ -69,7 +69,13 @@ def _normalized_outcome(value: Any) -> str | None:
     return OUTCOMES.get(normalize_token(value)) if isinstance(value, str) else None
 
 
-def replay(
+def replay(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every violation (and advisory) of the spending-cap checks, in event/ledger order."""
+    with exact():
+        return _replay(*args, **kwargs)
+
+
+def _replay(
     budget_document: Any,
     events: Iterable[tuple[int, dict[str, Any]]],
     ledger: Callable[[], Iterable[tuple[int, dict[str, Any]]]],
@@ -128,7 +134,9 @@ def replay(
                 artifact_path=log_path,
             )
         )
-    denied_calls = {c.call_id for c in checks if c.recorded == "DENY" and c.call_id is not None}
+    denied_calls = {
+        key(c.call_id) for c in checks if c.recorded == "DENY" and c.call_id is not None
+    }
 
     # 2. The ledger, streamed; checks are answered in time order as charges go by.
     pending = sorted(checks, key=lambda c: (c.at, c.line))
@@ -178,7 +186,7 @@ def replay(
             )
             ordered = False
         last_ts = at if last_ts is None else max(last_ts, at)
-        if entry.get("call_id") is not None and entry.get("call_id") in denied_calls:
+        if entry.get("call_id") is not None and key(entry.get("call_id")) in denied_calls:
             found.append(
                 finding(
                     "LEDGER-CHARGE-AFTER-DENY",

@@ -8,29 +8,45 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from vlab.replay.common import finding, fmt, money
+from vlab.replay.common import exact, finding, fmt, key, money
 
 EXHAUSTED = "run_budget_exhausted"
 
 
 def _tuple(event: dict[str, Any]) -> tuple[Any, Any, Any]:
-    return (_key(event.get("target")), _key(event.get("test")), event.get("trial"))
+    """(target, test, trial) as hashable keys (any JSON value may appear in a hostile log)."""
+    return (key(event.get("target")), key(event.get("test")), key(event.get("trial")))
 
 
-def _key(value: Any) -> Any:
-    """Targets and tests are usually strings; other JSON values are compared by identity
-    of their canonical text."""
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return value
-    from vlab.canonical import CanonicalError, canonical_text
+class _Plan:
+    """The planned matrix, tested by membership instead of being built: a hostile
+    ``trials: 1000000000`` costs nothing."""
 
-    try:
-        return "json:" + canonical_text(value)
-    except CanonicalError:
-        return repr(value)
+    def __init__(self, targets: list[Any], tests: list[Any], trials: int) -> None:
+        self.targets = {key(t) for t in targets}
+        self.tests = {key(t) for t in tests}
+        self.trials = trials
+        self.size = len(self.targets) * len(self.tests) * trials
+
+    def __contains__(self, tup: tuple[Any, Any, Any]) -> bool:
+        target, test, trial = tup
+        return (
+            target in self.targets
+            and test in self.tests
+            and type(trial) is int
+            and 1 <= trial <= self.trials
+        )
+
+    def count(self, tuples: set[tuple[Any, Any, Any]]) -> int:
+        return sum(1 for t in tuples if t in self)
 
 
 def replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> list[dict[str, Any]]:
+    with exact():
+        return _replay(events, log_path=log_path)
+
+
+def _replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
 
     def add(code: str, message: str, line: int | None = None, advisory: bool = False) -> None:
@@ -63,10 +79,10 @@ def replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> li
                     f"(line {exhausted_line})",
                     line,
                 )
-            dispatched[event.get("trial_id")] = _tuple(event)
+            dispatched[key(event.get("trial_id"))] = _tuple(event)
             dispatched_tuples.add(_tuple(event))
             if exhausted_line is not None:
-                late.add(event.get("trial_id"))
+                late.add(key(event.get("trial_id")))
         elif kind == "trial.completed":
             cost = money(event.get("cost_usd"))
             if cost is None:
@@ -77,11 +93,11 @@ def replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> li
                 )
                 cost = Decimal(0)
             completed += 1
-            if event.get("trial_id") in dispatched:
-                completed_tuples.add(dispatched[event.get("trial_id")])
+            if key(event.get("trial_id")) in dispatched:
+                completed_tuples.add(dispatched[key(event.get("trial_id"))])
             # Only trials already in flight at exhaustion are tolerated overshoot; a trial
             # dispatched after it was reported at its dispatch.
-            if exhausted_line is not None and event.get("trial_id") not in late:
+            if exhausted_line is not None and key(event.get("trial_id")) not in late:
                 add(
                     "RUNBUDGET-INFLIGHT-OVERSHOOT",
                     f"trial {event.get('trial_id')!r} dispatched before exhaustion completed "
@@ -131,23 +147,25 @@ def replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> li
             config_line,
         )
         return found
-    planned = {(_key(t), _key(s), n) for t in targets for s in tests for n in range(1, trials + 1)}
-    never_dispatched = planned - dispatched_tuples
+    plan = _Plan(targets, tests, trials)
+    dispatched_planned = {t for t in dispatched_tuples if t in plan}
+    never_dispatched = plan.size - len(dispatched_planned)
     exhausted = exhausted_line is not None
-    stopped = exhausted and bool(never_dispatched)
+    stopped = exhausted and never_dispatched > 0
     skipped_tuples = {t for _, t, _ in skipped}
+    skipped_undispatched = {t for t in skipped_tuples if t in plan} - dispatched_planned
 
     if stopped:
-        missing_skips = never_dispatched - skipped_tuples
+        missing_skips = never_dispatched - len(skipped_undispatched)
         if not exhaustion_decision or missing_skips:
             why = (
                 "no budget.decision with reason run_budget_exhausted"
                 if not exhaustion_decision
-                else f"{len(missing_skips)} never-dispatched trial(s) have no trial.skipped record"
+                else f"{missing_skips} never-dispatched trial(s) have no trial.skipped record"
             )
             add(
                 "RUNBUDGET-TERMINATION-NOT-SURFACED",
-                f"{len(never_dispatched)} planned trial(s) never ran: {why}",
+                f"{never_dispatched} planned trial(s) never ran: {why}",
             )
         if final is None or final[1].get("status") != "budget_exhausted":
             add(
@@ -163,7 +181,7 @@ def replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> li
             else "the run reports budget exhaustion but no cap is configured",
         )
     for line, tup, _reason in skipped:
-        if tup not in never_dispatched:
+        if tup not in plan or tup in dispatched_planned:
             add(
                 "RUNBUDGET-SPEND-MISREPORTED",
                 f"trial.skipped names {list(tup)!r}, which was dispatched or is not planned",
@@ -178,11 +196,7 @@ def replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> li
             "trials_run": report.get("trials_run"),
             "trials_skipped": report.get("trials_skipped"),
         }
-        actual = {
-            "spent_usd": spent,
-            "trials_run": completed,
-            "trials_skipped": len(never_dispatched),
-        }
+        actual = {"spent_usd": spent, "trials_run": completed, "trials_skipped": never_dispatched}
         wrong = [
             f"{k} {report.get(k)!r} (recomputed {fmt(v) if isinstance(v, Decimal) else v})"
             for k, v in actual.items()
@@ -190,12 +204,13 @@ def replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> li
         ]
         if wrong:
             add("RUNBUDGET-SPEND-MISREPORTED", "run.completed reports " + "; ".join(wrong), line)
-    not_run = planned - completed_tuples
-    unaccounted = not_run - skipped_tuples
+    ran = plan.count(completed_tuples)
+    accounted = plan.count(completed_tuples | skipped_tuples)
+    not_run, unaccounted = plan.size - ran, plan.size - accounted
     if not exhausted and not_run and unaccounted:
         add(
             "RUNBUDGET-INCOMPLETE-MATRIX",
-            f"{len(planned) - len(not_run)} of {len(planned)} planned trials ran, the cap was "
-            f"not hit, and {len(unaccounted)} trial(s) are not accounted for",
+            f"{ran} of {plan.size} planned trials ran, the cap was not hit, and "
+            f"{unaccounted} trial(s) are not accounted for",
         )
     return found
