@@ -625,6 +625,20 @@ RUN_CASES = [
         rfail("RUNBUDGET-DISPATCH-AFTER-EXHAUSTION", "RUNBUDGET-SPEND-MISREPORTED"),
     ),
     run_case(
+        "fail-skip-names-a-trial-that-ran",
+        "a trial.skipped names a trial that ran, and the one that never ran has no record",
+        matrix(
+            "1.00",
+            SMALL,
+            flat("0.30"),
+            corrupt=edit_lines(
+                LOG,
+                first_event("trial.skipped", target="model-a", test="t1", trial=1),
+            ),
+        ),
+        rfail("RUNBUDGET-TERMINATION-NOT-SURFACED"),
+    ),
+    run_case(
         "fail-status-not-surfaced",
         "stopped by the cap, but run.completed says completed",
         matrix(

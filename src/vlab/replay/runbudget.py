@@ -155,13 +155,21 @@ def _replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> l
     skipped_tuples = {t for _, t, _ in skipped}
     skipped_undispatched = {t for t in skipped_tuples if t in plan} - dispatched_planned
 
+    wrong_skips = [
+        (line, tup) for line, tup, _ in skipped if tup not in plan or tup in dispatched_planned
+    ]
     if stopped:
         missing_skips = never_dispatched - len(skipped_undispatched)
-        if not exhaustion_decision or missing_skips:
+        # The skip records must name exactly the never-dispatched trials: a missing one and
+        # one naming a trial that ran are the same failure to surface the stop.
+        if not exhaustion_decision or missing_skips or wrong_skips:
             why = (
                 "no budget.decision with reason run_budget_exhausted"
                 if not exhaustion_decision
                 else f"{missing_skips} never-dispatched trial(s) have no trial.skipped record"
+                if missing_skips
+                else f"trial.skipped names {list(wrong_skips[0][1])!r}, which was dispatched "
+                "or is not planned"
             )
             add(
                 "RUNBUDGET-TERMINATION-NOT-SURFACED",
@@ -180,13 +188,12 @@ def _replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> l
             if cap is not None
             else "the run reports budget exhaustion but no cap is configured",
         )
-    for line, tup, _reason in skipped:
-        if tup not in plan or tup in dispatched_planned:
-            add(
-                "RUNBUDGET-SPEND-MISREPORTED",
-                f"trial.skipped names {list(tup)!r}, which was dispatched or is not planned",
-                line,
-            )
+    for line, tup in wrong_skips if not stopped else []:
+        add(
+            "RUNBUDGET-SPEND-MISREPORTED",
+            f"trial.skipped names {list(tup)!r}, which was dispatched or is not planned",
+            line,
+        )
     if final is None:
         add("RUNBUDGET-SPEND-MISREPORTED", "no run.completed report")
     else:
