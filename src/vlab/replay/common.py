@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Context, Decimal, localcontext
 from typing import Any
 
-_MONEY = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
+_MONEY = re.compile(r"-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,18})?")  # the money bound, as text
 _TS = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?"
     r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))"
@@ -64,8 +64,8 @@ def money(value: Any) -> Decimal | None:
         return bounded(Decimal(value)) if abs(value) < 10**MONEY_DIGITS else None
     if isinstance(value, Decimal):
         return bounded(value)
-    if isinstance(value, str) and len(value) <= 2 * MONEY_DIGITS + 2 and _MONEY.fullmatch(value):
-        return bounded(Decimal(value))
+    if isinstance(value, str) and _MONEY.fullmatch(value):
+        return Decimal(value)  # the pattern already holds the bound
     return None
 
 
