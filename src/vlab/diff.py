@@ -6,7 +6,6 @@ pack pins, so only the clauses evaluated differ.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -19,11 +18,13 @@ CONTROL = ("bundle.manifest.json", "manifest.json", "evidence_pointers.json", "i
 
 def find_packs(corpus: Path) -> Iterator[tuple[str, Path]]:
     """(name relative to the corpus, folder) of every pack under it (packs are not entered)."""
-    for folder, dirs, files in os.walk(corpus):
-        dirs.sort()
-        here = Path(folder)
-        if any(name in files or name in dirs for name in CONTROL):
-            dirs[:] = []
+    from vlab.regress import walk_folders
+
+    def is_pack(names: set[str]) -> bool:
+        return any(name in names for name in CONTROL)
+
+    for here, names in walk_folders(corpus, stop_at=is_pack):
+        if is_pack(names):
             yield (here.relative_to(corpus).as_posix() or "."), here
 
 

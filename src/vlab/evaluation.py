@@ -23,6 +23,8 @@ from vlab.pack.ndjson import is_blank, iter_exact_records, iter_records, read_li
 from vlab.pack.reader import PackAccessError, PackReader
 from vlab.ruleset.model import Check, Clause, Ruleset, Template
 
+Judgement = tuple[dict[str, Any] | None, list[Detail], dict[str, Any] | None]
+
 
 class EvaluationError(RuntimeError):
     """A ruleset expression failed at run time: an engine error (exit 70), never a verdict."""
@@ -304,53 +306,17 @@ class Evaluator:
         refs: list[dict[str, Any]] = []
         passing: list[tuple[dict[str, Any], list[Detail]]] = []
         first_context: dict[str, Any] | None = None
+        # Identical pointers (same artifact, locator and hash) get the same answer: each is
+        # judged once, however many times a pack repeats it.
+        judged: dict[tuple[str, str, str | None], Judgement] = {}
         for pointer in pointers:
-            if pointer.locator.kind not in clause.locators:
-                details.append(
-                    Detail(
-                        "POINTER-LOCATOR-NOT-ALLOWED",
-                        f"{clause.clause_id} takes {', '.join(sorted(clause.locators))} "
-                        f"locators, not {pointer.locator.kind}:",
-                        pointer.artifact_path,
-                        pointer.locator.text,
-                    )
-                )
-                continue
-            resolved = self.evidence.resolve(pointer, materialize=not clause.stream)
-            if isinstance(resolved, str):
-                details.append(
-                    Detail(
-                        "POINTER-UNRESOLVABLE",
-                        resolved,
-                        pointer.artifact_path,
-                        pointer.locator.text,
-                    )
-                )
-                continue
-            ref = resolved.ref(pointer)
-            refs.append(ref)
-            if pointer.content_hash is not None and pointer.content_hash != resolved.sha256:
-                details.append(
-                    Detail(
-                        "POINTER-HASH-MISMATCH",
-                        f"content_hash {pointer.content_hash} differs from {resolved.sha256}",
-                        pointer.artifact_path,
-                        pointer.locator.text,
-                        resolved.line,
-                    )
-                )
-                continue
-            context = {
-                **base,
-                "record": resolved.value,
-                "pointer": {
-                    "artifact_path": pointer.artifact_path,
-                    "locator": pointer.locator.text,
-                    "line": resolved.line,
-                },
-            }
-            found = self._run_checks(clause, pointer, resolved, context)
-            if any(not d.advisory for d in found):
+            same = (pointer.artifact_path, pointer.locator.text, pointer.content_hash)
+            if same not in judged:
+                judged[same] = self._judge(clause, pointer, base)
+            ref, found, context = judged[same]
+            if ref is not None:
+                refs.append(ref)
+            if ref is None or any(not d.advisory for d in found):
                 details += found
             else:
                 passing.append((ref, found))
@@ -373,6 +339,63 @@ class Evaluator:
                 clause, "NOT_EVALUATED", codes.evidence_absent, details, refs, null_metrics(clause)
             )
         return ClauseResult(clause, "FAIL", codes.fail, details, refs, null_metrics(clause))
+
+    def _judge(self, clause: Clause, pointer: Pointer, base: dict[str, Any]) -> Judgement:
+        """One pointer: (its evidence ref, or None if nothing resolved; its findings; the
+        context its checks ran in)."""
+        if pointer.locator.kind not in clause.locators:
+            return (
+                None,
+                [
+                    Detail(
+                        "POINTER-LOCATOR-NOT-ALLOWED",
+                        f"{clause.clause_id} takes {', '.join(sorted(clause.locators))} "
+                        f"locators, not {pointer.locator.kind}:",
+                        pointer.artifact_path,
+                        pointer.locator.text,
+                    )
+                ],
+                None,
+            )
+        resolved = self.evidence.resolve(pointer, materialize=not clause.stream)
+        if isinstance(resolved, str):
+            return (
+                None,
+                [
+                    Detail(
+                        "POINTER-UNRESOLVABLE",
+                        resolved,
+                        pointer.artifact_path,
+                        pointer.locator.text,
+                    )
+                ],
+                None,
+            )
+        ref = resolved.ref(pointer)
+        if pointer.content_hash is not None and pointer.content_hash != resolved.sha256:
+            return (
+                ref,
+                [
+                    Detail(
+                        "POINTER-HASH-MISMATCH",
+                        f"content_hash {pointer.content_hash} differs from {resolved.sha256}",
+                        pointer.artifact_path,
+                        pointer.locator.text,
+                        resolved.line,
+                    )
+                ],
+                None,
+            )
+        context = {
+            **base,
+            "record": resolved.value,
+            "pointer": {
+                "artifact_path": pointer.artifact_path,
+                "locator": pointer.locator.text,
+                "line": resolved.line,
+            },
+        }
+        return ref, self._run_checks(clause, pointer, resolved, context), context
 
     def _metrics(self, clause: Clause, context: dict[str, Any]) -> dict[str, Any] | None:
         """A PASS clause's metrics, computed from its (first) satisfying evidence."""

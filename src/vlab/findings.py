@@ -42,8 +42,12 @@ def quote(value: Any) -> str:
     if value is False:
         return "false"
     if isinstance(value, (dict, list)):
-        from vlab.canonical import canonical_text
+        from vlab.canonical import CanonicalError, canonical_text
 
-        text = canonical_text(value)
+        try:
+            text = canonical_text(value)
+        except CanonicalError:
+            text = f"<{type(value).__name__} without a canonical JSON form>"
         return text if len(text) <= 120 else text[:117] + "..."
-    return str(value)
+    text = str(value) if not isinstance(value, int) or value.bit_length() < 200 else "<huge int>"
+    return text if len(text) <= 120 else text[:117] + "..."

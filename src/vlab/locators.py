@@ -23,7 +23,8 @@ class Locator:
 
     @property
     def line(self) -> int:
-        return int(self.value)
+        # Past any real file for absurdly long numbers (and no int() digit-limit error).
+        return int(self.value) if len(self.value) <= 18 else 10**18
 
 
 def parse_locator(text: str) -> Locator | None:
@@ -60,7 +61,7 @@ def resolve_jsonptr(document: Any, pointer: str) -> tuple[bool, Any]:
             if target is _MISSING:
                 return False, None
         elif isinstance(target, list):
-            if not _INDEX.fullmatch(token) or int(token) >= len(target):
+            if not _INDEX.fullmatch(token) or len(token) > 18 or int(token) >= len(target):
                 return False, None
             target = target[int(token)]
         else:

@@ -46,20 +46,43 @@ def _expected_validator() -> Any:
 
 def find_vectors(root: Path) -> Iterator[tuple[str, Path]]:
     """(vector id, folder) of every folder under root holding an expected.json."""
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        if EXPECTED in files:
-            dirs[:] = []  # a vector's pack/ is not searched for further vectors
-            here = Path(folder)
+    for here, names in walk_folders(root, stop_at=lambda names: EXPECTED in names):
+        if EXPECTED in names:
             yield (here.relative_to(root).as_posix() or "."), here
+
+
+MAX_FOLDER_DEPTH = 64
+
+
+def walk_folders(
+    root: Path, stop_at: Callable[[set[str]], bool]
+) -> Iterator[tuple[Path, set[str]]]:
+    """Folders under root, sorted depth-first, without recursion and without following
+    links; a folder where ``stop_at(names)`` holds is not entered further."""
+    stack = [(root, 0)]
+    while stack:
+        here, depth = stack.pop()
+        try:
+            with os.scandir(here) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            raise UsageError(f"cannot read folder {here}: {exc.strerror}") from None
+        names = {e.name for e in entries}
+        yield here, names
+        if stop_at(names):
+            continue
+        subfolders = [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)]
+        if subfolders and depth >= MAX_FOLDER_DEPTH:
+            raise UsageError(f"folders nest deeper than {MAX_FOLDER_DEPTH} levels under {root}")
+        stack.extend((sub, depth + 1) for sub in reversed(subfolders))
 
 
 def _read_expectation(path: Path) -> dict[str, Any] | str:
     """The parsed, schema-valid expectation, or the one-line reason it is malformed."""
     try:
         expected = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return f"{path}: malformed expectation: {exc}"
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: JSON, UTF-8, digits
+        return f"{path}: malformed expectation: {str(exc).splitlines()[0][:200]}"
     errors = sorted(
         _expected_validator().iter_errors(expected), key=lambda e: list(map(str, e.path))
     )
@@ -286,7 +309,8 @@ def junit_xml(outcomes: list[Outcome], summary: dict[str, Any]) -> bytes:
             lines.append(f"      <failure message={message}>{body}</failure>")
         lines.append("    </testcase>")
     lines += ["  </testsuite>", "</testsuites>", ""]
-    return "\n".join(lines).encode("utf-8")
+    # Folder names need not be UTF-8: escape what cannot be encoded rather than fail.
+    return "\n".join(lines).encode("utf-8", "backslashreplace")
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:

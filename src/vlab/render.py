@@ -86,6 +86,7 @@ def _console(file: Any) -> Any:
         file=file,
         no_color="NO_COLOR" in os.environ,
         highlight=False,
+        markup=False,  # pack strings are data, never rich markup
         soft_wrap=False,
         width=None if file is None else 120,
     )
@@ -101,6 +102,7 @@ def render_table(ruling: dict[str, Any], file: Any = None) -> None:
     rs = ruling["ruleset"]
     pack = ruling["pack"]
     console.print(Text.assemble("topline ", (top, f"bold {STYLE.get(top, '')}")))
+    cell = Text  # every table cell is plain text: brackets in evidence are not markup
     console.print(
         f"ruleset {rs['id']} {rs['version']}{' (override)' if rs['override'] else ''}"
         f"  pack {pack['pack_id']}  run {pack['run_id']}"
@@ -110,9 +112,9 @@ def render_table(ruling: dict[str, Any], file: Any = None) -> None:
         gates.add_column(col, overflow="fold")
     for gate in ruling["admission"]["gates"]:
         gates.add_row(
-            gate["gate"],
+            cell(gate["gate"]),
             Text(gate["status"], style=STYLE.get(gate["status"], "")),
-            "\n".join(_detail_line(d) for d in gate["details"]),
+            cell("\n".join(_detail_line(d) for d in gate["details"])),
         )
     console.print(gates)
     if ruling["clauses"]:
@@ -131,10 +133,10 @@ def render_table(ruling: dict[str, Any], file: Any = None) -> None:
                 for k, v in sorted((c.get("metrics") or {}).items())
             ]
             table.add_row(
-                c["clause_id"],
+                cell(c["clause_id"]),
                 Text(c["status"], style=STYLE.get(c["status"], "")),
-                c["reason_code"] or "",
-                "\n".join(lines),
+                cell(c["reason_code"] or ""),
+                cell("\n".join(lines)),
             )
         console.print(table)
     console.print(f"digest {ruling['digest']}", style="dim")

@@ -19,19 +19,35 @@ MAX_QUOTE_LINES = 12
 RULING_KEYS = ("ruling_version", "ruleset", "pack", "admission", "clauses", "topline", "digest")
 
 
+def _ruling_validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    from vlab.data import DATA
+
+    return Draft202012Validator(json.loads((DATA / "ruling.schema.json").read_text("utf-8")))
+
+
 def load_ruling(path: Path) -> dict[str, Any]:
     """A ruling whose digest matches its content, or a usage error saying what is wrong."""
+    from vlab.canonical import CanonicalError
     from vlab.ruling import ruling_digest
 
     try:
         ruling = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise UsageError(f"ruling not found: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{path}: not a ruling (not JSON: {exc})") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise UsageError(f"{path}: not a ruling (not JSON: {str(exc)[:200]})") from None
     if not isinstance(ruling, dict) or any(k not in ruling for k in RULING_KEYS):
         raise UsageError(f"{path}: not a ruling (missing {', '.join(RULING_KEYS)})")
-    actual = ruling_digest(ruling)
+    errors = sorted(_ruling_validator().iter_errors(ruling), key=lambda e: list(map(str, e.path)))
+    if errors:
+        where = "/".join(map(str, errors[0].absolute_path)) or "(top level)"
+        raise UsageError(f"{path}: not a ruling: {where}: {errors[0].message[:200]}")
+    try:
+        actual = ruling_digest(ruling)
+    except CanonicalError as exc:
+        raise UsageError(f"{path}: not a ruling (no canonical JSON form: {exc})") from None
     if actual != ruling["digest"]:
         raise UsageError(
             f"{path}: the ruling's digest {ruling['digest']} does not match its content "

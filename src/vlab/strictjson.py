@@ -94,8 +94,9 @@ def loads(data: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
         ) from None
     except StrictJSONError:
         raise
-    except (ValueError, RecursionError) as exc:
-        # e.g. an integer literal longer than Python's digit limit
+    except (ValueError, RecursionError, ArithmeticError) as exc:
+        # e.g. an integer literal longer than Python's digit limit, or an exponent no
+        # Decimal can hold
         raise StrictJSONError("CONTRACT-JSON-INVALID", str(exc).split("\n")[0]) from None
     # A \uD800-style escape is valid JSON text but no Unicode: only a surrogate *pair* is.
     if _SURROGATE_ESCAPE.search(data) and has_lone_surrogate(value):

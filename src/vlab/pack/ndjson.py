@@ -304,9 +304,13 @@ def iter_exact_records(
     import orjson
 
     for number, raw in _iter_lines(reader, index, start_line):
-        record = orjson.loads(raw)
-        if any(type(v) is float for v in record.values()):
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError:  # e.g. 1e400: valid, beyond a double
             record = strictjson.loads(raw)
+        else:
+            if any(type(v) is float for v in record.values()):
+                record = strictjson.loads(raw)
         yield number, record
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from vlab.replay.common import exact, finding, fmt, key, money
 
 EXHAUSTED = "run_budget_exhausted"
+MAX_TRIALS = 10**9  # trials per (target, test); a larger count is not a real matrix
 
 
 def _tuple(event: dict[str, Any]) -> tuple[Any, Any, Any]:
@@ -137,13 +138,13 @@ def _replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> l
         or not tests
         or not isinstance(trials, int)
         or isinstance(trials, bool)
-        or trials < 1
+        or not 1 <= trials <= MAX_TRIALS
         or (raw_cap is not None and (cap is None or cap < 0))
     ):
         add(
             "RUNBUDGET-CONFIG-MISSING",
-            "run.config needs non-empty targets and tests, trials >= 1 and a money or null "
-            "total_budget_usd",
+            "run.config needs non-empty targets and tests, 1 <= trials <= 10^9 and a money or "
+            "null total_budget_usd",
             config_line,
         )
         return found

@@ -19,10 +19,12 @@ def lint(path: Path, catalog: Catalog, vectors: Path | None) -> tuple[list[str],
         return errors, warnings
     ruleset = catalog.resolve(str(file))
     exercised: dict[str, set[str]] = {c.clause_id: set() for c in ruleset.clauses}
-    for expected in sorted(vectors.rglob("expected.json")):
+    from vlab.regress import EXPECTED, find_vectors
+
+    for expected in (folder / EXPECTED for _, folder in find_vectors(vectors)):
         try:
             doc: Any = json.loads(expected.read_text("utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             warnings.append(f"{expected}: not a readable expectation")
             continue
         if not isinstance(doc, dict) or doc.get("ruleset") != ruleset.id:

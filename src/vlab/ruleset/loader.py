@@ -27,7 +27,7 @@ from vlab.builtins import (
 )
 from vlab.canonical import canonical_bytes
 from vlab.data import DATA
-from vlab.errors import RulesetError
+from vlab.errors import RulesetError, UsageError
 from vlab.registry import is_registered
 from vlab.ruleset.model import Check, Clause, Codes, Ruleset, Template
 
@@ -53,27 +53,45 @@ class _Source:
         yaml = YAML(typ="safe", pure=True)
         try:
             node = yaml.compose(text)
-            self.data: Any = YAML(typ="safe", pure=True).load(text)
         except MarkedYAMLError as exc:
             line = exc.problem_mark.line + 1 if exc.problem_mark else None
             raise RulesetError(self.name, line, f"YAML: {exc.problem}") from None
-        except YAMLError as exc:
-            raise RulesetError(self.name, None, f"YAML: {exc}") from None
+        except (YAMLError, RecursionError, ValueError) as exc:
+            raise RulesetError(self.name, 1, f"YAML: {str(exc).splitlines()[0]}") from None
         self.lines: dict[Path_, int] = {}
         if node is not None:
-            self._map(node, ())
+            # Plain data only: anchors/aliases (and so alias bombs and cycles) and non-scalar
+            # keys are refused before anything walks the document.
+            self._visited: set[int] = set()
+            try:
+                self._map(node, ())
+            except RecursionError:
+                raise RulesetError(self.name, 1, "the ruleset nests too deeply") from None
+        try:
+            self.data: Any = YAML(typ="safe", pure=True).load(text)
+        except (YAMLError, RecursionError, ValueError) as exc:
+            raise RulesetError(self.name, 1, f"YAML: {str(exc).splitlines()[0]}") from None
 
     @classmethod
     def bare(cls, path: Path) -> _Source:
         """A source known only by name (a compiled ruleset: nothing to point into)."""
         src = cls.__new__(cls)
         src.path, src.name, src.data, src.lines = path, str(path), None, {}
+        src._visited = set()
         return src
 
     def _map(self, node: Any, at: Path_) -> None:
-        self.lines[at] = node.start_mark.line + 1
+        line = node.start_mark.line + 1
+        if id(node) in self._visited:
+            raise RulesetError(self.name, line, "YAML anchors and aliases are not allowed")
+        self._visited.add(id(node))
+        self.lines[at] = line
         if node.id == "mapping":
             for key, value in node.value:
+                if key.id != "scalar":
+                    raise RulesetError(
+                        self.name, key.start_mark.line + 1, "mapping keys must be plain scalars"
+                    )
                 here = (*at, key.value)
                 self._map(value, here)
                 # An error about a key points at the key's own line.
@@ -245,6 +263,8 @@ def _compile_expression(
         parsed = jmespath.compile(text)
     except JMESPathError as exc:
         raise src.error(at, f"expression does not compile: {exc}") from None
+    except (RecursionError, ValueError) as exc:
+        raise src.error(at, f"expression does not compile: {type(exc).__name__}") from None
 
     def walk(node: Any) -> None:
         if not isinstance(node, dict):
@@ -267,7 +287,10 @@ def _compile_expression(
         for child in node.get("children", []):
             walk(child)
 
-    walk(parsed.parsed)
+    try:
+        walk(parsed.parsed)
+    except RecursionError:
+        raise src.error(at, "expression nests too deeply") from None
     return parsed
 
 
@@ -396,7 +419,12 @@ def load_ruleset(path: Path, parent_of: Callable[[str], dict[str, Any]]) -> Rule
     if "extends" in data:
         if data["extends"] == data["id"]:
             raise src.error(("extends",), "a ruleset cannot extend itself")
-        parent = parent_of(data["extends"])
+        try:
+            parent = parent_of(data["extends"])
+        except RulesetError:
+            raise
+        except UsageError as exc:
+            raise src.error(("extends",), str(exc)) from None
     doc = _resolve(src, parent)
     for key in ("contract_versions", "protocol_pins"):
         if not doc["accepts"].get(key):
