@@ -69,6 +69,9 @@ class _Source:
                 raise RulesetError(self.name, 1, "the ruleset nests too deeply") from None
         try:
             self.data: Any = YAML(typ="safe", pure=True).load(text)
+        except MarkedYAMLError as exc:  # e.g. a duplicate key, at its line
+            line = exc.problem_mark.line + 1 if exc.problem_mark else None
+            raise RulesetError(self.name, line, f"YAML: {exc.problem}") from None
         except (YAMLError, RecursionError, ValueError) as exc:
             raise RulesetError(self.name, 1, f"YAML: {str(exc).splitlines()[0]}") from None
 
