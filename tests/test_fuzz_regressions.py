@@ -8,6 +8,7 @@ these keep it that way.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
@@ -315,3 +316,328 @@ def test_integer_beyond_digit_limit_is_contract_invalid(tmp_path: Path) -> None:
     ruling = _ruling(pack)
     assert ruling["topline"] == "NOT_ADMISSIBLE"
     assert json.dumps(ruling["admission"]).count("CONTRACT-JSON-INVALID") >= 1
+
+
+# == Round 2 (second mutation-fuzzing round) =================================================
+#
+# Each test below reproduces one crash class the second round found (all fixed).
+# The CLI is driven in-process through its parser, mapping a usage
+# error to 64 exactly as ``vlab.cli.main`` does; any other exception escaping is what
+# ``main`` turns into exit 70.
+
+RULESET_12 = Path(__file__).resolve().parents[1] / "rulesets" / "ruleset-1.2"
+VECTOR_SEED = "d1-01/pass-event-id"
+BLANK_PAD = b"\n" * 300_000  # blank lines: push an NDJSON artifact past 256 KiB (orjson path)
+MISSION_RECEIPT = "artifacts/mission/outcome_receipt.json"
+
+
+def _cli(*argv: Any) -> int:
+    """Run one ``vlab`` command in-process; a UsageError is exit 64 as in ``main``."""
+    from vlab.cli import build_parser
+    from vlab.errors import UsageError
+
+    args = build_parser().parse_args([str(a) for a in argv])
+    try:
+        code: int = args.run(args)
+    except UsageError:
+        return 64
+    return code
+
+
+# -- JSON numbers whose exponent Decimal cannot hold ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rel", "old", "new"),
+    [
+        (
+            "bundle.manifest.json",
+            '"run_id": "run-001"',
+            '"run_id": "r", "x": 1e9999999999999999999',
+        ),
+        ("manifest.json", '"pack_id"', '"x": 1e-9999999999999999999, "pack_id"'),
+        (EVENTS, '"decision_kind":"budget"', '"decision_kind":1e9999999999999999999'),
+    ],
+    ids=["bundle", "manifest", "event-line"],
+)
+def test_exponent_beyond_decimal_range_gives_a_ruling(
+    tmp_path: Path, rel: str, old: str, new: str
+) -> None:
+    pack = good_pack(tmp_path)
+    _edit(pack, rel, old, new)
+    assert _ruling(pack)["topline"] == "NOT_ADMISSIBLE"
+
+
+def test_receipt_check_exponent_beyond_decimal_range(tmp_path: Path) -> None:
+    receipt = tmp_path / "receipt.json"
+    receipt.write_text('{"schema": "BudgetSettlementReceipt/v0.1", "x": 1e9999999999999999999}')
+    assert _cli("receipt", "check", receipt) == 1
+
+
+# -- the table rendering reads pack strings as rich markup ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rel", "old", "shown"),
+    [
+        ("bundle.manifest.json", "run-001", "[/x]"),
+        (EVENTS, "budget", "[/bold]"),
+        ("evidence_pointers.json", "evt-budget-001", "[/]"),
+    ],
+    ids=["run_id", "detail-message", "evidence-locator"],
+)
+def test_table_rendering_of_markup_like_strings(
+    tmp_path: Path, rel: str, old: str, shown: str
+) -> None:
+    from vlab.render import render
+
+    pack = good_pack(tmp_path)
+    # the first "budget" in the log is the event id; the decision_kind is the second one
+    where = {EVENTS: '"decision_kind":"'}.get(rel, "")
+    _edit(pack, rel, where + old, where + shown)
+    text = render(_ruling(pack), "table").decode("utf-8")  # table cells may fold a long value
+    assert rel != "bundle.manifest.json" or f"run {shown}" in text
+
+
+# -- quoting a composite value that has no RFC 8785 form ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["[9007199254740993]", "[1e400]", '{"a":1e400}'],
+    ids=["int-beyond-2**53", "list-1e400", "object-1e400"],
+)
+def test_message_quoting_a_non_canonical_value(tmp_path: Path, value: str) -> None:
+    pack = good_pack(tmp_path)
+    _edit(pack, EVENTS, '"decision_kind":"budget"', f'"decision_kind":{value}')
+    assert _ruling(pack)["topline"] == "FAIL"
+
+
+# -- locator numbers beyond Python's int-string digit limit ---------------------------------
+
+
+def test_line_locator_beyond_int_digit_limit(tmp_path: Path) -> None:
+    pack = good_pack(tmp_path)
+    _edit(pack, "evidence_pointers.json", "event_id:evt-budget-001", "line:1" + "0" * 4300)
+    assert _ruling(pack)["topline"] == "FAIL"
+
+
+def test_jsonptr_index_beyond_int_digit_limit(tmp_path: Path) -> None:
+    pack = good_pack(tmp_path, extra_files={"artifacts/d.json": b'{"a": [{}]}\n'})
+    pointers = read_json(pack, "evidence_pointers.json")
+    pointers["pointers"][0].update(
+        artifact_path="artifacts/d.json", locator="jsonptr:/a/1" + "0" * 4300
+    )
+    write_json(pack, "evidence_pointers.json", pointers, reseal=True)
+    assert _ruling(pack)["topline"] == "FAIL"
+
+
+# -- large NDJSON artifacts: the orjson path refuses numbers the strict parser admitted -----
+
+
+@pytest.mark.parametrize("rel", [LEDGER, EVENTS], ids=["ledger-replay", "first-execution-after"])
+def test_large_ndjson_with_number_beyond_double(tmp_path: Path, rel: str) -> None:
+    pack = _seed(tmp_path, LEDGER_SEED)
+    line = b'{"event_id":"zz","entry_id":"zz","event_type":"tool.call","n":1e400}\n'
+    write(pack, rel, (pack / rel).read_bytes() + line + BLANK_PAD, reseal=True)
+    _ruling(pack)
+
+
+# -- run-wide replay: a matrix size with more digits than str() allows ----------------------
+
+
+def test_runbudget_trials_with_4300_digits(tmp_path: Path) -> None:
+    pack = _seed(tmp_path, MATRIX_SEED)
+    _edit(pack, EVENTS, '"trials":2', '"trials":' + "9" * 4300)
+    assert _ruling(pack)["topline"] == "FAIL"
+
+
+# -- mission path patterns: unbounded matching cost -----------------------------------------
+
+
+def test_mission_pattern_backtracking_is_bounded(tmp_path: Path) -> None:
+    pack = _seed(tmp_path, MISSION_SEED)
+    _edit(pack, POLICY, 'protect: ["tests/**", "package.json"]', 'protect: ["' + "**/" * 12 + 'x"]')
+    _edit(pack, MISSION_RECEIPT, '"src/checkout/sum.mjs"', '"' + "/".join(["a"] * 26) + '"')
+    _ruling(pack, seconds=2.0)
+
+
+def test_mission_many_patterns_is_bounded(tmp_path: Path) -> None:
+    pack = _seed(tmp_path, MISSION_SEED)
+    allow = json.dumps([f"p{i}/**/x" for i in range(1100)])
+    changed = ", ".join(json.dumps(f"q{i}/a/b/c") for i in range(300))
+    _edit(pack, POLICY, 'allow: ["src/checkout/**"]', f"allow: {allow}")
+    _edit(pack, MISSION_RECEIPT, '"src/checkout/sum.mjs"', changed)
+    _ruling(pack, seconds=3.0)
+
+
+# -- every duplicate pointer re-runs the whole replay ---------------------------------------
+
+
+def test_duplicate_pointers_do_not_multiply_replays(tmp_path: Path) -> None:
+    pack = _seed(tmp_path, LEDGER_SEED)
+    pointers = read_json(pack, "evidence_pointers.json")
+    ledger = [p for p in pointers["pointers"] if p["requirement_id"] == "RQ-D1-03"]
+    pointers["pointers"] += ledger * 1000
+    write_json(pack, "evidence_pointers.json", pointers)
+    write(pack, EVENTS, (pack / EVENTS).read_bytes() + BLANK_PAD, reseal=True)
+    _ruling(pack, seconds=2.0)
+
+
+# -- vlab rulesets lint (and every --ruleset PATH) on hostile ruleset files -----------------
+
+APPLIES = '"scenario.settlement_expected != `false`"'
+LAUGHS = "".join(
+    f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]\n" if i else "l0: &l0 [x,x,x]\n"
+    for i in range(9)
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (APPLIES, '"' + "(" * 3000 + "scenario" + ")" * 3000 + '"'),
+        (APPLIES, '"scenario.x == `' + "[" * 3000 + "]" * 3000 + '`"'),
+        ("tables:\n", "x: " + "[" * 2000 + "]" * 2000 + "\ntables:\n"),
+        ("tables:\n", "cyc: &c [*c]\ntables:\n"),
+        ("tables:\n", "? [a, b]\n: 1\ntables:\n"),
+        ("tables:\n", LAUGHS + "tables:\n"),
+        ("format: 1", "format: 1" + "0" * 5000),
+        ("extends: ruleset-1.1", "extends: ruleset-9"),
+    ],
+    ids=[
+        "deep-jmespath",
+        "deep-jmespath-literal",
+        "deep-yaml",
+        "recursive-anchor",
+        "sequence-as-key",
+        "billion-laughs",
+        "int-beyond-digit-limit",
+        "unknown-extends-has-no-line",
+    ],
+)
+def test_lint_reports_hostile_ruleset_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str
+) -> None:
+    folder = tmp_path / "rs"
+    shutil.copytree(RULESET_12, folder)
+    target = folder / "ruleset.yaml"
+    text = target.read_text(encoding="utf-8")
+    assert old in text, old
+    target.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with _deadline(3.0):
+        code = _cli("rulesets", "lint", target)
+    assert code == 1
+    assert f"error: {target}:" in capsys.readouterr().out
+
+
+# -- vlab regress / diff on hostile corpora -------------------------------------------------
+
+
+def _vector(corpus: Path, name: str | bytes = "v") -> Path:
+    folder = corpus / (name if isinstance(name, str) else name.decode("utf-8", "surrogateescape"))
+    shutil.copytree(EVIDENCE / VECTOR_SEED, folder)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 5000 + "]" * 5000, '{"description": 1' + "0" * 5000 + "}"],
+    ids=["deep-nesting", "int-beyond-digit-limit"],
+)
+def test_regress_malformed_expectation_is_usage_error(tmp_path: Path, text: str) -> None:
+    corpus = tmp_path / "corpus"
+    (_vector(corpus) / "expected.json").write_text(text)
+    assert _cli("regress", corpus) == 64
+
+
+def test_regress_junit_with_non_utf8_vector_name(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    _vector(corpus, b"v\xff")
+    assert _cli("regress", corpus, "--out", f"junit={tmp_path / 'j.xml'}") == 0
+
+
+@pytest.mark.parametrize("command", ["diff", "regress"])
+def test_deeply_nested_corpus(tmp_path: Path, command: str) -> None:
+    corpus = deep = tmp_path / "c"
+    corpus.mkdir()
+    for _ in range(1200):  # one level at a time: Path.mkdir(parents=True) itself recurses
+        deep = deep / "d"
+        deep.mkdir()
+    argv = ["diff", "--from", "ruleset-1.1", "--to", "ruleset-1.2"] if command == "diff" else []
+    try:
+        assert _cli(*(argv or ["regress"]), corpus) == 64
+    finally:
+        while deep != corpus:  # bottom-up, so no recursive rmtree meets the depth either
+            deep.rmdir()
+            deep = deep.parent
+
+
+# -- vlab review of hostile rulings ---------------------------------------------------------
+
+
+def _ruling_file(tmp_path: Path, edit: Any) -> tuple[Path, Path]:
+    from vlab.ruling import ruling_digest
+
+    pack = _seed(tmp_path, LEDGER_SEED)
+    ruling = json.loads(json.dumps(adjudicate(pack, Catalog()), default=str))
+    edit(ruling)
+    with contextlib.suppress(ValueError):  # no canonical form: the digest stays stale
+        ruling["digest"] = ruling_digest(ruling)
+    target = tmp_path / "ruling.json"
+    target.write_text(json.dumps(ruling))
+    return target, pack
+
+
+@pytest.mark.parametrize(
+    ("edit", "codes"),
+    [
+        (lambda r: r.__setitem__("topline", float("nan")), (64,)),
+        (lambda r: r["pack"].__setitem__("run_id", 2**60), (64,)),
+        (lambda r: r.__setitem__("pack", []), (64,)),
+        (lambda r: r["admission"].pop("gates"), (64,)),
+        (
+            lambda r: r["clauses"][0]["details"].append(
+                {"code": "X", "message": "m", "artifact_path": EVENTS, "line": "1"}
+            ),
+            (0, 64),
+        ),
+    ],
+    ids=["nan", "int-beyond-2**53", "pack-not-object", "gates-missing", "detail-line-text"],
+)
+def test_review_hostile_ruling_is_usage_error(
+    tmp_path: Path, edit: Any, codes: tuple[int, ...]
+) -> None:
+    target, pack = _ruling_file(tmp_path, edit)
+    assert _cli("review", target, "--pack", pack) in codes
+
+
+# -- round 2, not crashes: what the engine shows and what it lets through -------------------
+
+
+def test_escape_sequences_in_evidence_are_not_sent_to_the_terminal(tmp_path: Path) -> None:
+    from vlab.render import render
+
+    pack = good_pack(tmp_path)
+    _edit(pack, "bundle.manifest.json", "run-001", "run\\u001b]0;x\\u0007\\u001b[2J")
+    ruling = _ruling(pack)
+    for fmt in ("table", "md"):
+        text = render(ruling, fmt).decode("utf-8")
+        assert "\x1b" not in text and "\x07" not in text
+        assert "\\x1b" in text
+
+
+def test_duplicate_key_in_expectation_is_usage_error(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    expected = _vector(corpus) / "expected.json"
+    text = expected.read_text()
+    expected.write_text(text.replace('"topline":', '"topline": "PASS", "topline":', 1))
+    assert _cli("regress", corpus) == 64
+
+
+def test_schema_dollar_does_not_accept_a_trailing_newline(tmp_path: Path) -> None:
+    pack = good_pack(tmp_path)
+    _edit(pack, "manifest.json", '"pack_id": "', '"pack_id": "p\\n')
+    ruling = _ruling(pack)
+    codes = [d["code"] for g in ruling["admission"]["gates"] for d in g["details"]]
+    assert ruling["topline"] == "NOT_ADMISSIBLE" and codes == ["CONTRACT-SCHEMA-INVALID"]

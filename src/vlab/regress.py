@@ -38,10 +38,9 @@ class Outcome:
 
 @lru_cache(maxsize=1)
 def _expected_validator() -> Any:
-    from jsonschema import Draft202012Validator
+    from vlab.schemas import validator
 
-    text = (DATA / "expected.schema.json").read_text("utf-8")
-    return Draft202012Validator(json.loads(text))
+    return validator(json.loads((DATA / "expected.schema.json").read_text("utf-8")))
 
 
 def find_vectors(root: Path) -> Iterator[tuple[str, Path]]:
@@ -79,10 +78,14 @@ def walk_folders(
 
 def _read_expectation(path: Path) -> dict[str, Any] | str:
     """The parsed, schema-valid expectation, or the one-line reason it is malformed."""
+    from vlab import strictjson
+
     try:
-        expected = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:  # ValueError: JSON, UTF-8, digits
-        return f"{path}: malformed expectation: {str(exc).splitlines()[0][:200]}"
+        expected = strictjson.loads(path.read_bytes())  # duplicate keys are malformed too
+    except OSError as exc:
+        return f"{path}: malformed expectation: {exc.strerror}"
+    except strictjson.StrictJSONError as exc:
+        return f"{path}: malformed expectation: {exc.code}: {exc.message[:200]}"
     errors = sorted(
         _expected_validator().iter_errors(expected), key=lambda e: list(map(str, e.path))
     )

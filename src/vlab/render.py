@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from typing import Any
 
 from vlab.ruling import ruling_json
@@ -21,6 +22,15 @@ STYLE = {
 }
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(text: Any) -> str:
+    """Evidence text for a terminal or a Markdown file: control characters (escape
+    sequences included) are shown as \\xNN, never sent raw."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
 def _detail_line(d: dict[str, Any]) -> str:
     where = " ".join(
         str(x)
@@ -32,12 +42,12 @@ def _detail_line(d: dict[str, Any]) -> str:
         if x
     )
     tag = " (advisory)" if d.get("advisory") else ""
-    return f"{d['code']}{tag}: {d['message']}" + (f" [{where}]" if where else "")
+    return safe(f"{d['code']}{tag}: {d['message']}" + (f" [{where}]" if where else ""))
 
 
 def render_markdown(ruling: dict[str, Any]) -> str:
     rs = ruling["ruleset"]
-    pack = ruling["pack"]
+    pack = {k: safe(v) if isinstance(v, str) else v for k, v in ruling["pack"].items()}
     out = [
         f"# vlab ruling: {ruling['topline']}",
         "",
@@ -67,7 +77,8 @@ def render_markdown(ruling: dict[str, Any]) -> str:
         for ref in c["evidence_refs"]:
             line = f" line {ref['line']}" if ref["line"] is not None else ""
             out.append(
-                f"- evidence `{ref['artifact_path']}` `{ref['locator']}`{line} `{ref['sha256']}`"
+                f"- evidence `{safe(ref['artifact_path'])}` `{safe(ref['locator'])}`{line} "
+                f"`{ref['sha256']}`"
             )
         for key, value in sorted((c.get("metrics") or {}).items()):
             out.append(f"- metric {key}: {value if value is not None else 'null'}")
@@ -100,7 +111,7 @@ def render_table(ruling: dict[str, Any], file: Any = None) -> None:
     console = _console(file)
     top = ruling["topline"]
     rs = ruling["ruleset"]
-    pack = ruling["pack"]
+    pack = {k: safe(v) if isinstance(v, str) else v for k, v in ruling["pack"].items()}
     console.print(Text.assemble("topline ", (top, f"bold {STYLE.get(top, '')}")))
     cell = Text  # every table cell is plain text: brackets in evidence are not markup
     console.print(
@@ -124,7 +135,7 @@ def render_table(ruling: dict[str, Any], file: Any = None) -> None:
         for c in ruling["clauses"]:
             lines = [_detail_line(d) for d in c["details"]]
             lines += [
-                f"evidence {r['artifact_path']} {r['locator']}"
+                safe(f"evidence {r['artifact_path']} {r['locator']}")
                 + (f" line {r['line']}" if r["line"] is not None else "")
                 for r in c["evidence_refs"]
             ]

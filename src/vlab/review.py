@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from vlab.errors import UsageError
-from vlab.render import NO_ENDORSEMENT
+from vlab.render import NO_ENDORSEMENT, safe
 
 MAX_QUOTE_BYTES = 2000
 MAX_QUOTE_LINES = 12
@@ -20,11 +20,10 @@ RULING_KEYS = ("ruling_version", "ruleset", "pack", "admission", "clauses", "top
 
 
 def _ruling_validator() -> Any:
-    from jsonschema import Draft202012Validator
-
     from vlab.data import DATA
+    from vlab.schemas import validator
 
-    return Draft202012Validator(json.loads((DATA / "ruling.schema.json").read_text("utf-8")))
+    return validator(json.loads((DATA / "ruling.schema.json").read_text("utf-8")))
 
 
 def load_ruling(path: Path) -> dict[str, Any]:
@@ -128,7 +127,7 @@ class _Quoter:
 
 
 def _quote(data: bytes) -> list[str]:
-    text = data[:MAX_QUOTE_BYTES].decode("utf-8", "replace")
+    text = safe(data[:MAX_QUOTE_BYTES].decode("utf-8", "replace"))
     lines = text.split("\n")
     cut = len(data) > MAX_QUOTE_BYTES or len(lines) > MAX_QUOTE_LINES
     shown = lines[:MAX_QUOTE_LINES]
@@ -149,7 +148,8 @@ def dossier(ruling: dict[str, Any], pack: Path | None = None) -> str:
     from vlab.registry import meaning
 
     quoter = _Quoter(pack) if pack is not None else None
-    rs, pk = ruling["ruleset"], ruling["pack"]
+    rs = ruling["ruleset"]
+    pk = {k: safe(v) if isinstance(v, str) else v for k, v in ruling["pack"].items()}
     reasons = ", ".join(f"`{c}`" for c in ruling.get("reason_codes", [])) or "none"
     out = [
         f"# Ruling dossier — {ruling['topline']}",
@@ -220,7 +220,7 @@ def dossier(ruling: dict[str, Any], pack: Path | None = None) -> str:
                 )
                 tag = " (advisory)" if d.get("advisory") else ""
                 out.append(f"- `{d['code']}`{tag} — {meaning(d['code']) or 'unregistered'}")
-                out.append(f"  - {d['message']}" + (f" ({where})" if where else ""))
+                out.append(f"  - {safe(d['message'])}" + (f" ({safe(where)})" if where else ""))
                 if quoter is not None and d.get("line") is not None and d.get("artifact_path"):
                     data = quoter.line(d["artifact_path"], d["line"])
                     if data is not None:
@@ -255,4 +255,4 @@ def dossier(ruling: dict[str, Any], pack: Path | None = None) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return safe(text).replace("|", "\\|").replace("\n", " ")

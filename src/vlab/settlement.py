@@ -79,10 +79,10 @@ def _receipt_findings(receipt: Any, schema: dict[str, Any] | None) -> list[dict[
         return [_f("RCPT-SCHEMA-INVALID", "the receipt is not a JSON object")]
     found: list[dict[str, Any]] = []
     if schema is not None:
-        from jsonschema import Draft202012Validator
+        from vlab.schemas import validator
 
         errors = sorted(
-            Draft202012Validator(schema).iter_errors(receipt),
+            validator(schema).iter_errors(receipt),
             key=lambda e: ([str(p) for p in e.absolute_path], e.message),
         )
         if errors:

@@ -116,10 +116,9 @@ class _Source:
 
 @lru_cache(maxsize=1)
 def _format_validator() -> Any:
-    from jsonschema import Draft202012Validator
+    from vlab.schemas import validator
 
-    text = (DATA / "ruleset-format.schema.json").read_text("utf-8")
-    return Draft202012Validator(json.loads(text))
+    return validator(json.loads((DATA / "ruleset-format.schema.json").read_text("utf-8")))
 
 
 def format_errors(src: _Source) -> list[RulesetError]:

@@ -76,9 +76,9 @@ class Ruleset:
         """A reusable 2020-12 validator for one of this ruleset's schemas."""
         key = id(schema)
         if key not in self._validators:
-            from jsonschema import Draft202012Validator
+            from vlab.schemas import validator
 
-            self._validators[key] = Draft202012Validator(schema)
+            self._validators[key] = validator(schema)
         return self._validators[key]
 
     def functions(self, evidence: EvidenceView | None = None) -> BuiltinFunctions:
