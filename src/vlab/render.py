@@ -57,15 +57,8 @@ def render_markdown(ruling: dict[str, Any]) -> str:
         f"- substrate: {pack['substrate']}",
         f"- reason codes: {', '.join(ruling['reason_codes']) or 'none'}",
         f"- ruling digest: `{ruling['digest']}`",
-        "",
-        f"## Admission: {ruling['admission']['status']}",
-        "",
-        "| gate | status | details |",
-        "|---|---|---|",
     ]
-    for gate in ruling["admission"]["gates"]:
-        details = "<br>".join(_md_cell(_detail_line(d)) for d in gate["details"]) or ""
-        out.append(f"| {gate['gate']} | {gate['status']} | {details} |")
+    out += admission_markdown(ruling)
     out += ["", "## Clauses", "", "| clause | status | reason code |", "|---|---|---|"]
     for c in ruling["clauses"]:
         out.append(f"| {c['clause_id']} | {c['status']} | {c['reason_code'] or ''} |")
@@ -73,7 +66,7 @@ def render_markdown(ruling: dict[str, Any]) -> str:
         out += ["", f"### {c['clause_id']} — {c.get('title', '')}", ""]
         out.append(f"- status: **{c['status']}**; reason code: {c['reason_code'] or 'none'}")
         for d in c["details"]:
-            out.append(f"- detail {_md_cell(_detail_line(d))}")
+            out.append(f"- detail {md_cell(_detail_line(d))}")
         for ref in c["evidence_refs"]:
             line = f" line {ref['line']}" if ref["line"] is not None else ""
             out.append(
@@ -86,7 +79,22 @@ def render_markdown(ruling: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def _md_cell(text: str) -> str:
+def admission_markdown(ruling: dict[str, Any]) -> list[str]:
+    """The admission section shared by the Markdown ruling and the review dossier."""
+    out = [
+        "",
+        f"## Admission: {ruling['admission']['status']}",
+        "",
+        "| gate | status | details |",
+        "|---|---|---|",
+    ]
+    for gate in ruling["admission"]["gates"]:
+        details = "<br>".join(md_cell(_detail_line(d)) for d in gate["details"])
+        out.append(f"| {gate['gate']} | {gate['status']} | {details} |")
+    return out
+
+
+def md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from vlab.errors import UsageError
-from vlab.render import NO_ENDORSEMENT, safe
+from vlab.render import NO_ENDORSEMENT, admission_markdown, safe
 
 MAX_QUOTE_BYTES = 2000
 MAX_QUOTE_LINES = 12
@@ -184,16 +184,7 @@ def dossier(ruling: dict[str, Any], pack: Path | None = None) -> str:
                 else f"DOES NOT MATCH the pack given ({found})"
             )
         out.append(f"| pack digest check | {state} |")
-    out += [
-        "",
-        f"## Admission: {ruling['admission']['status']}",
-        "",
-        "| gate | status | details |",
-        "|---|---|---|",
-    ]
-    for gate in ruling["admission"]["gates"]:
-        codes = "<br>".join(f"`{d['code']}` {_cell(d['message'])}" for d in gate["details"])
-        out.append(f"| {gate['gate']} | {gate['status']} | {codes} |")
+    out += admission_markdown(ruling)
     for clause in ruling["clauses"]:
         out += ["", f"## {clause['clause_id']} — {clause.get('title', '')}", ""]
         out.append(f"- requirement: `{clause['requirement_id']}` (domain {clause['domain']})")
@@ -252,7 +243,3 @@ def dossier(ruling: dict[str, Any], pack: Path | None = None) -> str:
                 out += _quote(data)
     out += ["", "---", "", NO_ENDORSEMENT, ""]
     return "\n".join(out)
-
-
-def _cell(text: str) -> str:
-    return safe(text).replace("|", "\\|").replace("\n", " ")
