@@ -103,46 +103,49 @@ def set_field(match: Callable[[dict], bool], **fields: Any) -> Callable[[list[di
     return edit
 
 
-def cap_case(
-    name: str,
-    description: str,
-    produce: Callable[[Path], None],
-    result: tuple[str, str | None, list[str]] = ("PASS", None, []),
-    **kw: Any,
-) -> Case:
-    status, reason, details = result
-    return Case(
-        "r12-d1-03",
-        name,
-        description,
-        ruleset="ruleset-1.2",
-        pinned="ruleset-1.2",
-        base=BASE,
-        produce=produce,
-        scenario=kw.pop(
-            "scenario",
-            {"spend_cap": True, "settlement_expected": False, "privileged_action": False},
-        ),
-        pointers=kw.pop(
-            "pointers",
-            [
-                ptr("RQ-D1-01", "event_id:evt-budget-001"),
-                ptr("RQ-D2-01", "event_id:evt-end"),
-                ptr("RQ-D1-03", "file:", LEDGER_PATH),
-            ],
-        ),
-        clauses={
-            D13: (
-                status,
-                reason,
-                details,
-                [] if status == "NOT_EVALUATED" or "POINTER-MISSING" in str(reason) else ["file:"],
+def replay_case(clause: str, flag: str, evidence: str) -> Callable[..., Case]:
+    """A factory of cases for one replay clause: the scenario flag that turns it on, and
+    the artifact its ``file:`` pointer names; the other clauses keep BASE."""
+    requirement = clause.replace("CL-", "RQ-")
+    group = "r12-" + clause[3:].lower()
+
+    def make(
+        name: str,
+        description: str,
+        produce: Callable[[Path], None],
+        result: tuple[str, str | None, list[str]] = ("PASS", None, []),
+        **kw: Any,
+    ) -> Case:
+        status, reason, details = result
+        located = status != "NOT_EVALUATED" and "POINTER-MISSING" not in str(reason)
+        return Case(
+            group,
+            name,
+            description,
+            ruleset="ruleset-1.2",
+            pinned="ruleset-1.2",
+            base=BASE,
+            produce=produce,
+            scenario=kw.pop(
+                "scenario", {flag: True, "settlement_expected": False, "privileged_action": False}
             ),
-            **kw.pop("clauses", {}),
-        },
-        bundle={"run_id": "run-0001"},
-        **kw,
-    )
+            pointers=kw.pop(
+                "pointers",
+                [
+                    ptr("RQ-D1-01", "event_id:evt-budget-001"),
+                    ptr("RQ-D2-01", "event_id:evt-end"),
+                    ptr(requirement, "file:", evidence),
+                ],
+            ),
+            clauses={clause: (status, reason, details, ["file:"] if located else [])},
+            bundle={"run_id": "run-0001"},
+            **kw,
+        )
+
+    return make
+
+
+cap_case = replay_case(D13, "spend_cap", LEDGER_PATH)
 
 
 def fail(*codes: str) -> tuple[str, str, list[str]]:
@@ -516,35 +519,7 @@ def matrix(
     return produce
 
 
-def run_case(
-    name: str,
-    description: str,
-    produce: Callable[[Path], None],
-    result: tuple[str, str | None, list[str]] = ("PASS", None, []),
-    **kw: Any,
-) -> Case:
-    status, reason, details = result
-    return Case(
-        "r12-d1-04",
-        name,
-        description,
-        ruleset="ruleset-1.2",
-        pinned="ruleset-1.2",
-        base=BASE,
-        produce=produce,
-        scenario=kw.pop(
-            "scenario",
-            {"eval_matrix": True, "settlement_expected": False, "privileged_action": False},
-        ),
-        pointers=[
-            ptr("RQ-D1-01", "event_id:evt-budget-001"),
-            ptr("RQ-D2-01", "event_id:evt-end"),
-            ptr("RQ-D1-04", "file:", LOG),
-        ],
-        clauses={D14: (status, reason, details, [] if status == "NOT_EVALUATED" else ["file:"])},
-        bundle={"run_id": "run-0001"},
-        **kw,
-    )
+run_case = replay_case(D14, "eval_matrix", LOG)
 
 
 def rfail(*codes: str) -> tuple[str, str, list[str]]:
