@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "json", "md")
 OUT_FORMATS = ("json", "md", "table", "junit")
+REGRESS_OUT_FORMATS = ("json", "junit", "md")
 EPILOG = "exit: 0 PASS, 1 FAIL, 2 NOT_ADMISSIBLE, 3 NOT_EVALUATED, 64 usage error, 70 internal"
 
 
@@ -140,7 +141,7 @@ def cmd_regress(args: argparse.Namespace) -> int:
     from vlab.canonical import canonical_bytes
     from vlab.registry import registry
 
-    outs = _parse_outs(args.out, ("json", "junit", "md"))
+    outs = _parse_outs(args.out, REGRESS_OUT_FORMATS)
     catalog = _catalog()
     override = catalog.resolve(args.ruleset) if args.ruleset is not None else None
 
@@ -371,6 +372,15 @@ def _positive(text: str) -> int:
     return value
 
 
+def _add_out(p: argparse.ArgumentParser, formats: tuple[str, ...], help_text: str) -> None:
+    p.add_argument(
+        "--out",
+        action="append",
+        metavar="FMT=PATH",
+        help=f"{help_text} ({', '.join(formats)}); repeatable",
+    )
+
+
 def _add_limits(p: argparse.ArgumentParser) -> None:
     for flag in ("--max-files", "--max-file-bytes", "--max-pack-bytes", "--max-line-bytes"):
         p.add_argument(flag, type=_positive, metavar="N", help="safety limit override")
@@ -396,12 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pack", type=Path, metavar="PACK", help="evidence pack directory")
     p.add_argument("--ruleset", metavar="ID_OR_PATH", help="shadow run under this ruleset")
     p.add_argument("--format", choices=FORMATS, default="table")
-    p.add_argument(
-        "--out",
-        action="append",
-        metavar="FMT=PATH",
-        help="also write FMT (json, md, table) to PATH; repeatable",
-    )
+    _add_out(p, OUT_FORMATS, "also write FMT to PATH")
     _add_limits(p)
 
     p = command("validate", cmd_validate, "Run the admission gates only (exit 0 or 2).")
@@ -414,12 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ruleset", metavar="ID_OR_PATH", help="run every vector under this ruleset")
     p.add_argument("--jobs", type=_positive, default=1, metavar="N")
     p.add_argument("--format", choices=("table", "json"), default="table")
-    p.add_argument(
-        "--out",
-        action="append",
-        metavar="FMT=PATH",
-        help="also write FMT (json, junit) to PATH; repeatable",
-    )
+    _add_out(p, REGRESS_OUT_FORMATS, "also write FMT to PATH")
 
     p = command("review", cmd_review, "A Markdown dossier of one ruling (exit 0, or 64).")
     p.add_argument("ruling", type=Path, metavar="RULING.json")

@@ -77,6 +77,7 @@ class Evidence:
         self.reader = reader
         self.admission = admission
         self._documents: dict[str, Any] = {}
+        self._first_after: dict[tuple[Any, ...], dict[str, Any] | None] = {}
 
     def document(self, path: str) -> Any:
         if path in self.admission.documents:
@@ -98,7 +99,18 @@ class Evidence:
     def first_after(
         self, path: str, line: int, action: Any, types: frozenset[str], prefixes: frozenset[str]
     ) -> dict[str, Any] | None:
-        """The first execution event after ``line`` of an NDJSON artifact (streamed)."""
+        """The first execution event after ``line`` of an NDJSON artifact (streamed once:
+        a check and its message ask the same question)."""
+        from vlab.replay.common import key
+
+        asked = (path, line, key(action), types, prefixes)
+        if asked not in self._first_after:
+            self._first_after[asked] = self._scan_after(path, line, action, types, prefixes)
+        return self._first_after[asked]
+
+    def _scan_after(
+        self, path: str, line: int, action: Any, types: frozenset[str], prefixes: frozenset[str]
+    ) -> dict[str, Any] | None:
         from vlab.builtins import is_bookkeeping
 
         index = self.admission.indexes.get(path)

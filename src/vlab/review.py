@@ -88,25 +88,12 @@ class _Quoter:
         return self._lines[key]
 
     def _find_line(self, path: str, number: int) -> bytes | None:
-        current, parts = 1, []
-        for block in self.reader.chunks(path):
-            start = 0
-            while current < number:
-                nl = block.find(b"\n", start)
-                if nl == -1:
-                    break
-                current, start = current + 1, nl + 1
-            if current < number:
-                continue
-            end = block.find(b"\n", start)
-            parts.append(block[start:] if end == -1 else block[start:end])
-            if end != -1 or sum(map(len, parts)) > MAX_QUOTE_BYTES * 64:
-                break
-            number = -1  # keep collecting the rest of this line from the next block
-        if not parts:
-            return None
-        raw = b"".join(parts)
-        return raw[:-1] if raw.endswith(b"\r") else raw
+        from vlab.pack.ndjson import physical_lines
+
+        for current, raw in physical_lines(self.reader, path):
+            if current == number:
+                return raw
+        return None
 
     def target(self, path: str, locator: str) -> bytes | None:
         """The bytes a jsonptr:/file: reference is hashed over."""

@@ -226,9 +226,11 @@ def _scan_range(
                 else:
                     obj = None
             if obj is None:
-                found = _strict_record(raw, number if first_line_of_file else 2, path, max_depth)
+                found = _strict_record(
+                    raw, number, path, max_depth, file_start=first_line_of_file and number == 1
+                )
                 if isinstance(found, Detail):
-                    details.append(replace(found, line=number))
+                    details.append(found)
                     continue
                 obj = found
             records += 1
@@ -268,10 +270,11 @@ def _blocks_with_final(
     yield None
 
 
-def _strict_record(raw: bytes, number: int, path: str, max_depth: int) -> Any:
-    """The strictly parsed record, or the Detail saying why the line is not one."""
-    if number == 1 and raw.startswith(strictjson.BOM):
-        return Detail("CONTRACT-BOM", "starts with a byte order mark", path, line=1)
+def _strict_record(raw: bytes, number: int, path: str, max_depth: int, file_start: bool) -> Any:
+    """The strictly parsed record, or the Detail saying why the line is not one (a BOM is
+    only one at the start of the file)."""
+    if file_start and raw.startswith(strictjson.BOM):
+        return Detail("CONTRACT-BOM", "starts with a byte order mark", path, line=number)
     try:
         value = strictjson.loads(raw, max_depth=max_depth)
     except strictjson.StrictJSONError as err:
@@ -314,24 +317,32 @@ def iter_exact_records(
         yield number, record
 
 
+def physical_lines(
+    reader: PackReader, path: str, start: int = 0, first_number: int = 1
+) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes without terminator) of every physical line from byte ``start``
+    (a line start), blank ones included; streamed in chunks."""
+    carry = b""
+    number = first_number - 1
+    for block in reader.chunks(path, start):
+        pieces = (carry + block).split(b"\n") if carry else block.split(b"\n")
+        carry = pieces.pop()
+        for piece in pieces:
+            number += 1
+            yield number, _strip_cr(piece)
+    if carry:
+        yield number + 1, _strip_cr(carry)
+
+
 def _iter_lines(
     reader: PackReader, index: NdjsonIndex, start_line: int
 ) -> Iterator[tuple[int, bytes]]:
     if start_line > index.line_count:
         return
-    carry = b""
-    number = start_line - 1
-    for block in _blocks_with_final(reader, index.path, index.offsets[start_line - 1], index.size):
-        if block is None:
-            pieces = [carry] if carry else []
-        else:
-            pieces = (carry + block).split(b"\n") if carry else block.split(b"\n")
-            carry = pieces.pop()
-        for piece in pieces:
-            number += 1
-            raw = _strip_cr(piece)
-            if raw and not is_blank(raw):
-                yield number, raw
+    start = index.offsets[start_line - 1]
+    for number, raw in physical_lines(reader, index.path, start, start_line):
+        if raw and not is_blank(raw):
+            yield number, raw
 
 
 def iter_records(
