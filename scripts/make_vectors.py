@@ -24,9 +24,9 @@ from vectors.cases_caps import CASES as CASES_CAPS
 from vectors.cases_mission import CASES as CASES_MISSION
 from vectors.model import LOG, Case, base_events, base_pointers, expectation
 
+from vlab.pack.seal import seal
 from vlab.producer.packwriter import PackWriter
 from vlab.ruleset.catalog import Catalog
-from vlab.seal import seal
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL_CASES: list[Case] = [*CASES_11, *CASES_12, *CASES_CAPS, *CASES_MISSION]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from vlab.registry import registry
+from vlab.core.codes import registry
 
 TARGET = Path(__file__).resolve().parent.parent / "governance" / "reason-codes.md"
 

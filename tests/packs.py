@@ -24,8 +24,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from vlab.pack.seal import seal
 from vlab.producer.packwriter import PackWriter
-from vlab.seal import seal
 
 RULESET_ID = "ruleset-1.1"
 EVENTS_PATH = "trace/events.ndjson"

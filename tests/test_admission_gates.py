@@ -35,8 +35,8 @@ from packs import (
     write_json,
 )
 from vlab.cli import main
+from vlab.core.codes import registry
 from vlab.pack.reader import PackAccessError, PackReader
-from vlab.registry import registry
 from vlab.ruleset.catalog import Catalog
 
 SECURITY, PIN, INTEGRITY, CONTRACT = GATES = (

@@ -1,7 +1,7 @@
 import jmespath
 import pytest
 
-from vlab.builtins import BuiltinFunctions, is_present, normalize_token, table_contains
+from vlab.builtins.functions import BuiltinFunctions, is_present, normalize_token, table_contains
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,7 @@ def test_identical_bytes_across_environments_and_copies(pack: Path, tmp_path: Pa
 
 
 def test_digest_excludes_engine_and_detects_edits() -> None:
-    from vlab.ruling import ruling_digest
+    from vlab.engine.ruling import ruling_digest
 
     ruling = json.loads(ruling_bytes(PACKS[0], ROOT))
     assert ruling_digest(ruling) == ruling["digest"]

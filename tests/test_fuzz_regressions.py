@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from packs import good_pack, read_json, write, write_json
-from vlab.adjudicator import adjudicate
+from vlab.engine.pipeline import adjudicate
+from vlab.pack.seal import seal
 from vlab.ruleset.catalog import Catalog
-from vlab.seal import seal
 
 EVIDENCE = Path(__file__).resolve().parents[1] / "evidence_packs"
 VLAB = (sys.executable, "-m", "vlab")
@@ -193,8 +193,8 @@ def test_money_exponent_overflow(
 
 
 def test_receipt_findings_money_exponent_overflow() -> None:
-    from vlab import strictjson
-    from vlab.settlement import receipt_findings
+    from vlab.core import strictjson
+    from vlab.domains.settlement import receipt_findings
 
     text = (EVIDENCE / SETTLED_SEED / "pack" / SETTLEMENT).read_text(encoding="utf-8")
     receipt = strictjson.loads(
@@ -334,7 +334,7 @@ MISSION_RECEIPT = "artifacts/mission/outcome_receipt.json"
 def _cli(*argv: Any) -> int:
     """Run one ``vlab`` command in-process; a UsageError is exit 64 as in ``main``."""
     from vlab.cli import build_parser
-    from vlab.errors import UsageError
+    from vlab.core.errors import UsageError
 
     args = build_parser().parse_args([str(a) for a in argv])
     try:
@@ -389,7 +389,7 @@ def test_receipt_check_exponent_beyond_decimal_range(tmp_path: Path) -> None:
 def test_table_rendering_of_markup_like_strings(
     tmp_path: Path, rel: str, old: str, shown: str
 ) -> None:
-    from vlab.render import render
+    from vlab.render.base import render
 
     pack = good_pack(tmp_path)
     # the first "budget" in the log is the event id; the decision_kind is the second one
@@ -577,7 +577,7 @@ def test_deeply_nested_corpus(tmp_path: Path, command: str) -> None:
 
 
 def _ruling_file(tmp_path: Path, edit: Any) -> tuple[Path, Path]:
-    from vlab.ruling import ruling_digest
+    from vlab.engine.ruling import ruling_digest
 
     pack = _seed(tmp_path, LEDGER_SEED)
     ruling = json.loads(json.dumps(adjudicate(pack, Catalog()), default=str))
@@ -616,7 +616,7 @@ def test_review_hostile_ruling_is_usage_error(
 
 
 def test_escape_sequences_in_evidence_are_not_sent_to_the_terminal(tmp_path: Path) -> None:
-    from vlab.render import render
+    from vlab.render.base import render
 
     pack = good_pack(tmp_path)
     _edit(pack, "bundle.manifest.json", "run-001", "run\\u001b]0;x\\u0007\\u001b[2J")

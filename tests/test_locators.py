@@ -1,6 +1,6 @@
 import pytest
 
-from vlab.locators import parse_locator, resolve_jsonptr
+from vlab.pack.locators import parse_locator, resolve_jsonptr
 
 
 @pytest.mark.parametrize(

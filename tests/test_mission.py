@@ -2,7 +2,7 @@
 
 import pytest
 
-from vlab.mission import decimal_text, findings, load_policy, matches, recompute_grade
+from vlab.domains.mission import decimal_text, findings, load_policy, matches, recompute_grade
 
 PATTERNS = [
     # pattern, path, matches?

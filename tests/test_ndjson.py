@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from vlab.core.strictjson import StrictJSONError, loads
 from vlab.pack.ndjson import iter_records, read_line, scan
 from vlab.pack.reader import PackReader
-from vlab.strictjson import StrictJSONError, loads
 
 TRICKY = [
     b'{"event_id":"e","a":1,"a":2}',

@@ -109,9 +109,9 @@ def test_torn_last_line_is_detected_never_merged(tmp_path: Path) -> None:
 def test_torn_ledger_in_a_pack_is_reported_not_admitted(tmp_path: Path) -> None:
     import shutil
 
-    from vlab.adjudicator import adjudicate
+    from vlab.engine.pipeline import adjudicate
+    from vlab.pack.seal import seal
     from vlab.ruleset.catalog import Catalog
-    from vlab.seal import seal
 
     vector = Path(__file__).resolve().parent.parent / "evidence_packs" / "r12-d1-03"
     pack = tmp_path / "pack"

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from vlab.registry import registry
+from vlab.core.codes import registry
 from vlab.ruleset.catalog import Catalog
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "vlab"

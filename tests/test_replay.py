@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from vlab.replay import ledger, runbudget
-from vlab.replay.common import money, utc_day, utc_micros
+from vlab.core.money import money, utc_day, utc_micros
+from vlab.domains import run_budget as runbudget
+from vlab.domains import spending_cap as ledger
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from vlab.errors import RulesetError
+from vlab.core.errors import RulesetError
 from vlab.ruleset.catalog import Catalog, default_root
 
 RULESET_11_SHA256 = "sha256:ced163feb457445956b2100632939909adfae9c599758fc9214efceab27ce985"

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from vlab.builtins import is_bookkeeping, is_rfc3339
-from vlab.ruleset.catalog import Catalog
-from vlab.settlement import (
+from vlab.builtins.functions import is_bookkeeping, is_rfc3339
+from vlab.domains.settlement import (
     INVALID,
     counters_equal,
     exceeding,
@@ -18,6 +17,7 @@ from vlab.settlement import (
     parse_number,
     receipt_findings,
 )
+from vlab.ruleset.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "receipts"

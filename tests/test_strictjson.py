@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from vlab.strictjson import StrictJSONError, loads, nesting_depth
+from vlab.core.strictjson import StrictJSONError, loads, nesting_depth
 
 
 def code_of(data: bytes) -> str:

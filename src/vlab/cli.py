@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from vlab import __version__
-from vlab.errors import EXIT_BY_TOPLINE, EXIT_INTERNAL, EXIT_USAGE, UsageError
+from vlab.core.errors import EXIT_BY_TOPLINE, EXIT_INTERNAL, EXIT_USAGE, UsageError
 
 if TYPE_CHECKING:
     from vlab.pack.limits import Limits
@@ -100,8 +100,8 @@ def _echo(text: str = "") -> None:
 
 
 def cmd_adjudicate(args: argparse.Namespace) -> int:
-    from vlab.adjudicator import adjudicate
-    from vlab.render import render, render_table
+    from vlab.engine.pipeline import adjudicate
+    from vlab.render.base import render, render_table
 
     outs = _parse_outs(args.out, OUT_FORMATS)
     catalog = _catalog()
@@ -118,8 +118,8 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from vlab.adjudicator import admit_pack
-    from vlab.canonical import canonical_bytes
+    from vlab.core.canonical import canonical_bytes
+    from vlab.engine.pipeline import admit_pack
 
     admission = admit_pack(args.pack, _catalog(), _limits(args))
     doc = admission.to_json()
@@ -137,9 +137,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_regress(args: argparse.Namespace) -> int:
-    from vlab import regress as rg
-    from vlab.canonical import canonical_bytes
-    from vlab.registry import registry
+    from vlab.core.canonical import canonical_bytes
+    from vlab.core.codes import registry
+    from vlab.tools import regress as rg
 
     outs = _parse_outs(args.out, REGRESS_OUT_FORMATS)
     catalog = _catalog()
@@ -203,7 +203,7 @@ def _print_regress(summary: dict[str, Any]) -> None:
 
 
 def cmd_rulesets_list(args: argparse.Namespace) -> int:
-    from vlab.canonical import canonical_bytes
+    from vlab.core.canonical import canonical_bytes
 
     catalog = _catalog()
     rows = []
@@ -228,7 +228,7 @@ def cmd_rulesets_list(args: argparse.Namespace) -> int:
 
 
 def cmd_rulesets_show(args: argparse.Namespace) -> int:
-    from vlab.canonical import canonical_bytes
+    from vlab.core.canonical import canonical_bytes
 
     summary = _catalog().resolve(args.id).summary()
     if args.format == "json":
@@ -245,7 +245,7 @@ def cmd_rulesets_show(args: argparse.Namespace) -> int:
 
 
 def cmd_pack_seal(args: argparse.Namespace) -> int:
-    from vlab.seal import seal
+    from vlab.pack.seal import seal
 
     if not args.dir.exists():
         raise UsageError(f"pack not found: {args.dir}")
@@ -255,7 +255,7 @@ def cmd_pack_seal(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from vlab.review import dossier, load_ruling
+    from vlab.tools.review import dossier, load_ruling
 
     outs = _parse_outs(args.out, ("md",))
     text = dossier(load_ruling(args.ruling), args.pack).encode("utf-8")
@@ -268,8 +268,8 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from vlab.canonical import canonical_bytes
-    from vlab.diff import diff
+    from vlab.core.canonical import canonical_bytes
+    from vlab.tools.diff import diff
 
     catalog = _catalog()
     a, b = catalog.resolve(args.from_), catalog.resolve(args.to)
@@ -326,9 +326,9 @@ def cmd_rulesets_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_receipt_check(args: argparse.Namespace) -> int:
-    from vlab import strictjson
-    from vlab.canonical import canonical_bytes
-    from vlab.settlement import receipt_findings
+    from vlab.core import strictjson
+    from vlab.core.canonical import canonical_bytes
+    from vlab.domains.settlement import receipt_findings
 
     ruleset = _catalog().resolve(args.ruleset)
     schema = ruleset.extra_schemas.get("budget_settlement_receipt")

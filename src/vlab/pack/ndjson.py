@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from vlab import strictjson
-from vlab.findings import Detail
+from vlab.core import strictjson
+from vlab.core.findings import Detail
 from vlab.pack.reader import PackReader
 
 MAX_FINDINGS_PER_FILE = 10

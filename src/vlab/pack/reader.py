@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from vlab.findings import Detail
+from vlab.core.findings import Detail
 from vlab.pack.limits import ALLOWED_ENDINGS, Limits, artifact_kind, unsafe_path_reason
 
 CHUNK = 1 << 22  # 4 MiB: large enough for hashlib to run without the GIL, small for RSS

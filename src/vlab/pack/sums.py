@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from vlab.findings import Detail
+from vlab.core.findings import Detail
 from vlab.pack.limits import unsafe_path_reason
 
 SUMS_PATH = "integrity/sha256sums.txt"

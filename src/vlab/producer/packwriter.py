@@ -73,6 +73,6 @@ class PackWriter:
         self.write_json("evidence_pointers.json", {"pointers": pointers})
 
     def seal(self) -> None:
-        from vlab.seal import seal
+        from vlab.pack.seal import seal
 
         seal(self.root)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from vlab.errors import RulesetError, UsageError
+from vlab.core.errors import RulesetError, UsageError
 from vlab.ruleset.loader import (
     RULESET_FILE,
     fingerprint,

@@ -19,7 +19,7 @@ def lint(path: Path, catalog: Catalog, vectors: Path | None) -> tuple[list[str],
         return errors, warnings
     ruleset = catalog.resolve(str(file))
     exercised: dict[str, set[str]] = {c.clause_id: set() for c in ruleset.clauses}
-    from vlab.regress import EXPECTED, find_vectors
+    from vlab.tools.regress import EXPECTED, find_vectors
 
     for expected in (folder / EXPECTED for _, folder in find_vectors(vectors)):
         try:

@@ -18,17 +18,17 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-from vlab.builtins import (
+from vlab.builtins.functions import (
     BUILTIN_NAMES,
     JMESPATH_OWN,
     SCHEMA_ARGUMENTS,
     TABLE_ARGUMENTS,
     normalize_token,
 )
-from vlab.canonical import canonical_bytes
+from vlab.core.canonical import canonical_bytes
+from vlab.core.codes import is_registered
+from vlab.core.errors import RulesetError, UsageError
 from vlab.data import DATA
-from vlab.errors import RulesetError, UsageError
-from vlab.registry import is_registered
 from vlab.ruleset.model import Check, Clause, Codes, Ruleset, Template
 
 RULESET_FILE = "ruleset.yaml"
@@ -116,7 +116,7 @@ class _Source:
 
 @lru_cache(maxsize=1)
 def _format_validator() -> Any:
-    from vlab.schemas import validator
+    from vlab.core.schemas import validator
 
     return validator(json.loads((DATA / "ruleset-format.schema.json").read_text("utf-8")))
 
@@ -177,7 +177,7 @@ def _check_format(src: _Source) -> None:
 
 
 def _load_schema(src: _Source, at: Path_, rel: str) -> dict[str, Any]:
-    from vlab.strictjson import StrictJSONError, loads
+    from vlab.core.strictjson import StrictJSONError, loads
 
     file = src.path.parent / rel
     try:
@@ -497,7 +497,7 @@ def fingerprint(path: Path, parent_fingerprint: str | None) -> str:
 
 def read_compiled(path: Path) -> dict[str, Any] | None:
     """The compiled record beside ``path`` (a ruleset.yaml), if there is one."""
-    from vlab.strictjson import StrictJSONError, loads
+    from vlab.core.strictjson import StrictJSONError, loads
 
     try:
         record = loads((path.parent / COMPILED_FILE).read_bytes())

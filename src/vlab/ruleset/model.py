@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vlab.builtins import BuiltinFunctions, EvidenceView
+from vlab.builtins.functions import BuiltinFunctions, EvidenceView
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class Ruleset:
         """A reusable 2020-12 validator for one of this ruleset's schemas."""
         key = id(schema)
         if key not in self._validators:
-            from vlab.schemas import validator
+            from vlab.core.schemas import validator
 
             self._validators[key] = validator(schema)
         return self._validators[key]

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vlab import strictjson
-from vlab.findings import Detail
-from vlab.locators import Locator, parse_locator
+from vlab.core import strictjson
+from vlab.core.findings import Detail
 from vlab.pack.limits import artifact_kind, is_event_log, unsafe_path_reason
+from vlab.pack.locators import Locator, parse_locator
 from vlab.pack.ndjson import NdjsonIndex, scan
 from vlab.pack.reader import PackAccessError, PackReader
 from vlab.pack.sums import SUMS_PATH, pack_digest, parse_sums

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from vlab.errors import UsageError
+from vlab.core.errors import UsageError
 from vlab.pack.limits import Limits, artifact_kind
 from vlab.pack.reader import PackReader
 from vlab.pack.sums import SUMS_PATH, render_sums

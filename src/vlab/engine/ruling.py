@@ -6,9 +6,9 @@ import hashlib
 from typing import Any
 
 from vlab import __version__
-from vlab.admission import Admission
-from vlab.canonical import canonical_bytes
-from vlab.evaluation import ClauseResult, null_metrics
+from vlab.core.canonical import canonical_bytes
+from vlab.engine.admission import Admission
+from vlab.engine.evaluation import ClauseResult, null_metrics
 from vlab.ruleset.model import Ruleset
 
 RULING_VERSION = "1"

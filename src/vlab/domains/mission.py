@@ -12,7 +12,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from vlab.replay.common import exact, finding, fmt, money
+from vlab.core.money import exact, finding, fmt, money
 
 GRADES = ("VERIFIER_COMPROMISED", "UNVERIFIED", "VERIFIED_WEAK", "VERIFIED_STRONG")  # low->high
 RANK = {grade: rank for rank, grade in enumerate(GRADES)}

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from vlab.errors import UsageError
-from vlab.render import NO_ENDORSEMENT, admission_markdown, safe
+from vlab.core.errors import UsageError
+from vlab.render.base import NO_ENDORSEMENT, admission_markdown, safe
 
 MAX_QUOTE_BYTES = 2000
 MAX_QUOTE_LINES = 12
@@ -20,16 +20,16 @@ RULING_KEYS = ("ruling_version", "ruleset", "pack", "admission", "clauses", "top
 
 
 def _ruling_validator() -> Any:
+    from vlab.core.schemas import validator
     from vlab.data import DATA
-    from vlab.schemas import validator
 
     return validator(json.loads((DATA / "ruling.schema.json").read_text("utf-8")))
 
 
 def load_ruling(path: Path) -> dict[str, Any]:
     """A ruling whose digest matches its content, or a usage error saying what is wrong."""
-    from vlab.canonical import CanonicalError
-    from vlab.ruling import ruling_digest
+    from vlab.core.canonical import CanonicalError
+    from vlab.engine.ruling import ruling_digest
 
     try:
         ruling = json.loads(path.read_text("utf-8"))
@@ -99,9 +99,9 @@ class _Quoter:
         """The bytes a jsonptr:/file: reference is hashed over."""
         if self.refused or not self.reader.has(path):
             return None
-        from vlab import strictjson
-        from vlab.canonical import CanonicalError, canonical_bytes
-        from vlab.locators import resolve_jsonptr
+        from vlab.core import strictjson
+        from vlab.core.canonical import CanonicalError, canonical_bytes
+        from vlab.pack.locators import resolve_jsonptr
 
         data = self.reader.read_bytes(path, limit=self.reader.limits.max_file_bytes)
         if locator == "file:":
@@ -132,7 +132,7 @@ def _sha(data: bytes) -> str:
 
 
 def dossier(ruling: dict[str, Any], pack: Path | None = None) -> str:
-    from vlab.registry import meaning
+    from vlab.core.codes import meaning
 
     quoter = _Quoter(pack) if pack is not None else None
     rs = ruling["ruleset"]

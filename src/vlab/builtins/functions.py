@@ -66,7 +66,7 @@ def is_bookkeeping(event_type: Any, types: frozenset[str], prefixes: frozenset[s
 
 
 class EvidenceView(Protocol):
-    """What a built-in may ask of the pack (implemented in ``vlab.evaluation``)."""
+    """What a built-in may ask of the pack (implemented in ``vlab.engine.evaluation``)."""
 
     def json_artifact(self, path: str) -> dict[str, Any]: ...
 
@@ -125,7 +125,7 @@ class BuiltinFunctions(functions.Functions):
 
     @functions.signature({"types": []}, {"types": ["string"]})
     def _func_settlement_receipt_findings(self, receipt: Any, schema: str) -> list[Any]:
-        from vlab.settlement import receipt_findings
+        from vlab.domains.settlement import receipt_findings
 
         return receipt_findings(receipt, self.schemas.get(schema))
 
@@ -134,7 +134,7 @@ class BuiltinFunctions(functions.Functions):
         self, pointer: dict[str, Any], budget_path: str, log_path: str
     ) -> list[Any]:
         """Replay the spend ledger the pointer names against the budget and the checks."""
-        from vlab.replay.ledger import replay
+        from vlab.domains.spending_cap import replay
 
         view = self._view()
         ledger_path = pointer["artifact_path"]
@@ -150,7 +150,7 @@ class BuiltinFunctions(functions.Functions):
     @functions.signature({"types": ["object"]})
     def _func_run_budget_findings(self, pointer: dict[str, Any]) -> list[Any]:
         """Replay the eval-matrix log the pointer names against its run-wide cap."""
-        from vlab.replay.runbudget import replay
+        from vlab.domains.run_budget import replay
 
         path = pointer["artifact_path"]
         return replay(self._view().ndjson_records(path), log_path=path)
@@ -158,7 +158,7 @@ class BuiltinFunctions(functions.Functions):
     @functions.signature({"types": []}, {"types": ["string"]})
     def _func_mission_findings(self, receipt: Any, policy_path: str) -> list[Any]:
         """Recompute grade and verdict from the policy at its conventional path."""
-        from vlab.mission import findings
+        from vlab.domains.mission import findings
 
         policy = self._view().artifact_bytes(policy_path)
         data, sha = policy if policy is not None else (None, None)
@@ -167,19 +167,19 @@ class BuiltinFunctions(functions.Functions):
     @functions.signature({"types": []})
     def _func_decimal_text(self, value: Any) -> str | None:
         """Money as an exact decimal string (for metrics), or null."""
-        from vlab.mission import decimal_text
+        from vlab.domains.mission import decimal_text
 
         return decimal_text(value)
 
     @functions.signature({"types": []}, {"types": []})
     def _func_counters_equal(self, a: Any, b: Any) -> bool:
-        from vlab.settlement import counters_equal
+        from vlab.domains.settlement import counters_equal
 
         return counters_equal(a, b)
 
     @functions.signature({"types": []})
     def _func_has_measured(self, block: Any) -> bool:
-        from vlab.settlement import has_measured
+        from vlab.domains.settlement import has_measured
 
         return has_measured(block)
 

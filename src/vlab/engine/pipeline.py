@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vlab.admission import Admission, admit
-from vlab.errors import UsageError
-from vlab.evaluation import evaluate
+from vlab.core.errors import UsageError
+from vlab.engine.admission import Admission, admit
+from vlab.engine.evaluation import evaluate
+from vlab.engine.ruling import build_ruling
 from vlab.pack.limits import Limits
 from vlab.pack.reader import PackReader
 from vlab.ruleset.catalog import Catalog
 from vlab.ruleset.model import Ruleset
-from vlab.ruling import build_ruling
 
 
 def open_pack(path: Path, limits: Limits | None = None) -> PackReader:

@@ -42,7 +42,7 @@ def quote(value: Any) -> str:
     if value is False:
         return "false"
     if isinstance(value, (dict, list)):
-        from vlab.canonical import CanonicalError, canonical_text
+        from vlab.core.canonical import CanonicalError, canonical_text
 
         try:
             text = canonical_text(value)

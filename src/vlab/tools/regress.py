@@ -11,8 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from vlab.core.errors import EXIT_BY_TOPLINE, UsageError
 from vlab.data import DATA
-from vlab.errors import EXIT_BY_TOPLINE, UsageError
 
 EXPECTED = "expected.json"
 STATUSES = ("PASS", "FAIL", "NOT_EVALUATED", "NOT_ADMISSIBLE")
@@ -38,7 +38,7 @@ class Outcome:
 
 @lru_cache(maxsize=1)
 def _expected_validator() -> Any:
-    from vlab.schemas import validator
+    from vlab.core.schemas import validator
 
     return validator(json.loads((DATA / "expected.schema.json").read_text("utf-8")))
 
@@ -78,7 +78,7 @@ def walk_folders(
 
 def _read_expectation(path: Path) -> dict[str, Any] | str:
     """The parsed, schema-valid expectation, or the one-line reason it is malformed."""
-    from vlab import strictjson
+    from vlab.core import strictjson
 
     try:
         expected = strictjson.loads(path.read_bytes())  # duplicate keys are malformed too
@@ -200,7 +200,7 @@ def _run_one(args: tuple[Vector, str | None]) -> Outcome:
     global _catalog
     from dataclasses import replace
 
-    from vlab.adjudicator import adjudicate
+    from vlab.engine.pipeline import adjudicate
     from vlab.pack.limits import Limits
     from vlab.ruleset.catalog import Catalog
 

@@ -7,7 +7,7 @@ import os
 import re
 from typing import Any
 
-from vlab.ruling import ruling_json
+from vlab.engine.ruling import ruling_json
 
 NO_ENDORSEMENT = (
     "This ruling says whether the evidence satisfies the declared ruleset. It is not a "
@@ -180,7 +180,7 @@ def render_junit(ruling: dict[str, Any]) -> bytes:
         f"{head}>",
     ]
     if not clauses:
-        lines.append(f'    <testcase classname="vlab.admission" name={quoteattr(pack)}>')
+        lines.append(f'    <testcase classname="vlab.engine.admission" name={quoteattr(pack)}>')
         lines.append(f"      <error message={quoteattr(str(ruling['admission']['reason_code']))}/>")
         lines.append("    </testcase>")
     for c in clauses:

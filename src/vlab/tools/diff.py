@@ -11,14 +11,14 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from vlab.errors import UsageError
+from vlab.core.errors import UsageError
 
 CONTROL = ("bundle.manifest.json", "manifest.json", "evidence_pointers.json", "integrity")
 
 
 def find_packs(corpus: Path) -> Iterator[tuple[str, Path]]:
     """(name relative to the corpus, folder) of every pack under it (packs are not entered)."""
-    from vlab.regress import walk_folders
+    from vlab.tools.regress import walk_folders
 
     def is_pack(names: set[str]) -> bool:
         return any(name in names for name in CONTROL)
@@ -33,7 +33,7 @@ _catalog: Any = None
 
 def _judge(args: tuple[str, str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
     global _catalog
-    from vlab.adjudicator import adjudicate
+    from vlab.engine.pipeline import adjudicate
     from vlab.ruleset.catalog import Catalog
 
     pack, a, b = args

@@ -45,7 +45,7 @@ def key(value: Any) -> Any:
     """A hashable stand-in for any JSON value (lists and objects by their canonical text)."""
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         return value
-    from vlab.canonical import CanonicalError, canonical_text
+    from vlab.core.canonical import CanonicalError, canonical_text
 
     try:
         return "json:" + canonical_text(value)

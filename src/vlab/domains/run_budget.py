@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from vlab.replay.common import exact, finding, fmt, key, money
+from vlab.core.money import exact, finding, fmt, key, money
 
 EXHAUSTED = "run_budget_exhausted"
 MAX_TRIALS = 10**9  # trials per (target, test); a larger count is not a real matrix

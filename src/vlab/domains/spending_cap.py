@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from vlab.replay.common import day_text, exact, finding, fmt, key, money, utc_day, utc_micros
+from vlab.core.money import day_text, exact, finding, fmt, key, money, utc_day, utc_micros
 
 CHECK_EVENT = "budget.check"
 OUTCOMES = {"allow": "ALLOW", "warn": "WARN", "deny": "DENY"}
@@ -64,7 +64,7 @@ def expected_outcome(budget: Budget, spent: Decimal, estimate: Decimal) -> str:
 
 
 def _normalized_outcome(value: Any) -> str | None:
-    from vlab.builtins import normalize_token
+    from vlab.builtins.functions import normalize_token
 
     return OUTCOMES.get(normalize_token(value)) if isinstance(value, str) else None
 

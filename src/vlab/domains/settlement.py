@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from vlab.replay.common import exact, money
+from vlab.core.money import exact, money
 
 COUNTERS = ("cost_usd", "tokens_in", "tokens_out", "tool_calls", "wall_seconds")
 
@@ -79,7 +79,7 @@ def _receipt_findings(receipt: Any, schema: dict[str, Any] | None) -> list[dict[
         return [_f("RCPT-SCHEMA-INVALID", "the receipt is not a JSON object")]
     found: list[dict[str, Any]] = []
     if schema is not None:
-        from vlab.schemas import validator
+        from vlab.core.schemas import validator
 
         errors = sorted(
             validator(schema).iter_errors(receipt),

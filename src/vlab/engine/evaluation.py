@@ -13,12 +13,12 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-from vlab import strictjson
-from vlab.admission import Admission, Pointer
-from vlab.canonical import CanonicalError, canonical_bytes, sha256_ref
-from vlab.findings import Detail, quote
-from vlab.locators import resolve_jsonptr
+from vlab.core import strictjson
+from vlab.core.canonical import CanonicalError, canonical_bytes, sha256_ref
+from vlab.core.findings import Detail, quote
+from vlab.engine.admission import Admission, Pointer
 from vlab.pack.limits import artifact_kind
+from vlab.pack.locators import resolve_jsonptr
 from vlab.pack.ndjson import is_blank, iter_exact_records, iter_records, read_line
 from vlab.pack.reader import PackAccessError, PackReader
 from vlab.ruleset.model import Check, Clause, Ruleset, Template
@@ -101,7 +101,7 @@ class Evidence:
     ) -> dict[str, Any] | None:
         """The first execution event after ``line`` of an NDJSON artifact (streamed once:
         a check and its message ask the same question)."""
-        from vlab.replay.common import key
+        from vlab.core.money import key
 
         asked = (path, line, key(action), types, prefixes)
         if asked not in self._first_after:
@@ -111,7 +111,7 @@ class Evidence:
     def _scan_after(
         self, path: str, line: int, action: Any, types: frozenset[str], prefixes: frozenset[str]
     ) -> dict[str, Any] | None:
-        from vlab.builtins import is_bookkeeping
+        from vlab.builtins.functions import is_bookkeeping
 
         index = self.admission.indexes.get(path)
         if index is None:
