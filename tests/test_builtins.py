@@ -1,7 +1,8 @@
 import jmespath
 import pytest
 
-from vlab.builtins.functions import BuiltinFunctions, is_present, normalize_token, table_contains
+from vlab.builtins.functions import BuiltinFunctions, is_present
+from vlab.core.tokens import normalize_token, table_contains
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,9 @@
 
 import pytest
 
-from vlab.domains.mission import decimal_text, findings, load_policy, matches, recompute_grade
+from vlab.builtins.functions import decimal_text
+from vlab.core.paths import matches
+from vlab.domains.mission import findings, load_policy, recompute_grade
 
 PATTERNS = [
     # pattern, path, matches?
@@ -71,7 +73,7 @@ def receipt(**over: object) -> dict:
 
 
 def codes(found: list[dict]) -> list[str]:
-    return [f["code"] for f in found]
+    return [f.code for f in found]
 
 
 def test_policy_money_is_exact_decimal() -> None:

@@ -4,7 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from vlab.core.money import money, utc_day, utc_micros
+from vlab.core.money import money
+from vlab.core.timestamps import utc_day, utc_micros
 from vlab.domains import run_budget as runbudget
 from vlab.domains import spending_cap as ledger
 
@@ -49,7 +50,7 @@ def charge(line: int, at: str, amount: str, call: str | None = None) -> tuple[in
 
 
 def codes(found: list[dict]) -> list[str]:
-    return [f["code"] for f in found]
+    return [f.code for f in found]
 
 
 def run_ledger(budget: dict, events: list, charges: list) -> list[dict]:
@@ -72,8 +73,8 @@ def test_ledger_spent_only_counts_same_day_earlier_charges() -> None:
     charges = [charge(1, "2026-05-29T23:59:59Z", "0.90"), charge(2, "2026-05-30T00:00:00Z", "5")]
     found = run_ledger(budget, events, charges)
     # Both decisions recompute right; the 5.00 charge on the 30th is a tolerated overspend.
-    assert codes(found) == ["LEDGER-OVERSPEND-TOLERATED"] and found[0]["advisory"] is True
-    assert found[0]["message"].startswith("2026-05-30:")
+    assert codes(found) == ["LEDGER-OVERSPEND-TOLERATED"] and found[0].advisory is True
+    assert found[0].message.startswith("2026-05-30:")
 
 
 def test_ledger_mismatch_names_recorded_and_expected() -> None:
@@ -81,7 +82,7 @@ def test_ledger_mismatch_names_recorded_and_expected() -> None:
         {"per_call_usd": "0.5"}, [check(3, "2026-05-29T10:00:00Z", "0.6", "WARN", "x")], []
     )
     assert codes(found) == ["LEDGER-DECISION-MISMATCH"]
-    assert "recorded WARN, expected DENY" in found[0]["message"] and found[0]["line"] == 3
+    assert "recorded WARN, expected DENY" in found[0].message and found[0].line == 3
 
 
 def test_unordered_ledger_is_reported_and_still_recomputed() -> None:

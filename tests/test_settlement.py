@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from vlab.builtins.functions import is_bookkeeping, is_rfc3339
+from vlab.builtins.functions import is_bookkeeping
+from vlab.core.timestamps import is_rfc3339
 from vlab.domains.settlement import (
     INVALID,
     counters_equal,
@@ -67,12 +68,12 @@ def test_every_check_runs_schema_never_hides_a_code(schema: dict) -> None:
     receipt["extra"] = 1
     receipt.pop("admission_receipt_ref")
     receipt["actual"]["tokens_in"] = -1
-    codes = [f["code"] for f in receipt_findings(receipt, schema)]
+    codes = [f.code for f in receipt_findings(receipt, schema)]
     assert codes == ["RCPT-SCHEMA-INVALID", "RCPT-ADMISSION-REF-MISSING", "RCPT-NEGATIVE-COUNTER"]
 
 
 def test_not_an_object(schema: dict) -> None:
-    assert [f["code"] for f in receipt_findings([1], schema)] == ["RCPT-SCHEMA-INVALID"]
+    assert [f.code for f in receipt_findings([1], schema)] == ["RCPT-SCHEMA-INVALID"]
 
 
 @pytest.mark.parametrize(

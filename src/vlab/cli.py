@@ -345,7 +345,7 @@ def cmd_receipt_check(args: argparse.Namespace) -> int:
         except strictjson.StrictJSONError as err:
             found = [{"code": "RCPT-SCHEMA-INVALID", "message": f"{err.code}: {err.message}"}]
         else:
-            found = receipt_findings(receipt, schema)
+            found = [d.to_finding() for d in receipt_findings(receipt, schema)]
         codes = list(dict.fromkeys(f["code"] for f in found))
         rows.append({"file": str(path), "valid": not found, "codes": codes, "findings": found})
     if args.format == "json":

@@ -1,31 +1,25 @@
-"""Named built-in functions that rulesets call from JMESPath expressions.
+"""Generic expression helpers that rulesets call from JMESPath, plus the frozen names by
+which format-1 rulesets call versioned domain checks.
 
-Each built-in is a small pure function (tested on its own) plus a thin JMESPath wrapper.
+Each helper is a small pure function (tested on its own) behind a thin JMESPath wrapper.
 A ruleset may call only these and JMESPath's own functions; the loader refuses any other
-name. Built-ins see the ruleset's token tables and, through ``EvidenceView``, read-only
-pack evidence — never files, never the clock.
+name. Helpers see the ruleset's token tables and, through ``EvidenceView``, read-only pack
+evidence — never files, never the clock. Anything domain-specific is a domain check
+(``vlab.domains``), named ``name@N`` by the ruleset that uses it.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
-from datetime import datetime
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
 from jmespath import functions
 
-_SEPARATORS = re.compile(r"[-_\s]+")
-
-
-def normalize_token(value: str) -> str:
-    """lower-case, trim, collapse every run of ``-``, ``_`` and white space to one ``_``."""
-    return _SEPARATORS.sub("_", value.strip().lower())
-
-
-def table_contains(table: frozenset[str], value: Any) -> bool:
-    """Membership of a normalized token in a (normalized) token table."""
-    return isinstance(value, str) and normalize_token(value) in table
+from vlab.core.money import fmt, money
+from vlab.core.timestamps import is_rfc3339
+from vlab.core.tokens import normalize_token, table_contains
+from vlab.domains.registry import get as domain_check
+from vlab.domains.view import EvidenceView
 
 
 def is_nonempty_string(value: Any) -> bool:
@@ -37,24 +31,10 @@ def is_present(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and value.strip() == "")
 
 
-_RFC3339 = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?"
-    r"(?:[Zz]|[+-]([0-9]{2}):([0-9]{2}))"
-)
-
-
-def is_rfc3339(value: Any) -> bool:
-    """An RFC 3339 date-time: a real calendar date, a valid time, an explicit offset."""
-    match = _RFC3339.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        return False
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
-    off_h, off_m = (int(g) if g else 0 for g in match.groups()[7:9])
-    try:
-        datetime(year, month, day, hour, minute, min(second, 59))  # 60: a leap second
-    except ValueError:
-        return False
-    return second <= 60 and off_h <= 23 and off_m <= 59
+def decimal_text(value: Any) -> str | None:
+    """Money as an exact decimal string (for metrics), or None."""
+    number = money(value)
+    return None if number is None else fmt(number)
 
 
 def is_bookkeeping(event_type: Any, types: frozenset[str], prefixes: frozenset[str]) -> bool:
@@ -65,22 +45,19 @@ def is_bookkeeping(event_type: Any, types: frozenset[str], prefixes: frozenset[s
     return token in types or any(token.startswith(p) for p in prefixes)
 
 
-class EvidenceView(Protocol):
-    """What a built-in may ask of the pack (implemented in ``vlab.engine.evaluation``)."""
-
-    def json_artifact(self, path: str) -> dict[str, Any]: ...
-
-    def ndjson_records(self, path: str) -> Iterator[tuple[int, dict[str, Any]]]: ...
-
-    def artifact_bytes(self, path: str) -> tuple[bytes, str] | None: ...
-
-    def first_after(
-        self, path: str, line: int, action: Any, types: frozenset[str], prefixes: frozenset[str]
-    ) -> dict[str, Any] | None: ...
+# Format-1 rulesets (ruleset-1.1, ruleset-1.2) call four domain checks by these names; each
+# name is frozen to the check version it meant when the ruleset was released, so their
+# digests (which cover the names) keep pinning the same semantics.
+LEGACY_CHECKS: dict[str, str] = {
+    "settlement_receipt_findings": "budget_settlement@1",
+    "spending_cap_findings": "spending_cap@1",
+    "run_budget_findings": "run_budget@1",
+    "mission_findings": "mission_policy@1",
+}
 
 
 class BuiltinFunctions(functions.Functions):
-    """The JMESPath face of the built-ins, bound to one ruleset's tables and schemas and,
+    """The JMESPath face of the helpers, bound to one ruleset's tables and schemas and,
     during evaluation, to one admitted pack's evidence."""
 
     def __init__(
@@ -98,6 +75,11 @@ class BuiltinFunctions(functions.Functions):
         if self.evidence is None:
             raise RuntimeError("this built-in needs pack evidence")
         return self.evidence
+
+    def _legacy(self, name: str, **arguments: Any) -> list[dict[str, Any]]:
+        check = domain_check(LEGACY_CHECKS[name])
+        assert check is not None
+        return [d.to_finding() for d in check(self.evidence, **arguments)]
 
     @functions.signature({"types": []})
     def _func_rfc3339(self, value: Any) -> bool:
@@ -123,52 +105,8 @@ class BuiltinFunctions(functions.Functions):
         """``{found, sha256, value}`` of a JSON artifact at a conventional path."""
         return self._view().json_artifact(path)
 
-    @functions.signature({"types": []}, {"types": ["string"]})
-    def _func_settlement_receipt_findings(self, receipt: Any, schema: str) -> list[Any]:
-        from vlab.domains.settlement import receipt_findings
-
-        return receipt_findings(receipt, self.schemas.get(schema))
-
-    @functions.signature({"types": ["object"]}, {"types": ["string"]}, {"types": ["string"]})
-    def _func_spending_cap_findings(
-        self, pointer: dict[str, Any], budget_path: str, log_path: str
-    ) -> list[Any]:
-        """Replay the spend ledger the pointer names against the budget and the checks."""
-        from vlab.domains.spending_cap import replay
-
-        view = self._view()
-        ledger_path = pointer["artifact_path"]
-        return replay(
-            view.json_artifact(budget_path)["value"],
-            view.ndjson_records(log_path),
-            lambda: view.ndjson_records(ledger_path),
-            log_path=log_path,
-            ledger_path=ledger_path,
-            budget_path=budget_path,
-        )
-
-    @functions.signature({"types": ["object"]})
-    def _func_run_budget_findings(self, pointer: dict[str, Any]) -> list[Any]:
-        """Replay the eval-matrix log the pointer names against its run-wide cap."""
-        from vlab.domains.run_budget import replay
-
-        path = pointer["artifact_path"]
-        return replay(self._view().ndjson_records(path), log_path=path)
-
-    @functions.signature({"types": []}, {"types": ["string"]})
-    def _func_mission_findings(self, receipt: Any, policy_path: str) -> list[Any]:
-        """Recompute grade and verdict from the policy at its conventional path."""
-        from vlab.domains.mission import findings
-
-        policy = self._view().artifact_bytes(policy_path)
-        data, sha = policy if policy is not None else (None, None)
-        return findings(receipt, data, sha, policy_path)
-
     @functions.signature({"types": []})
     def _func_decimal_text(self, value: Any) -> str | None:
-        """Money as an exact decimal string (for metrics), or null."""
-        from vlab.domains.mission import decimal_text
-
         return decimal_text(value)
 
     @functions.signature({"types": []}, {"types": []})
@@ -198,6 +136,30 @@ class BuiltinFunctions(functions.Functions):
     @functions.signature({"types": []})
     def _func_nonempty_string(self, value: Any) -> bool:
         return is_nonempty_string(value)
+
+    # -- format-1 names of domain checks (frozen) ------------------------------------------
+
+    @functions.signature({"types": []}, {"types": ["string"]})
+    def _func_settlement_receipt_findings(self, receipt: Any, schema: str) -> list[Any]:
+        return self._legacy(
+            "settlement_receipt_findings", receipt=receipt, schema=self.schemas.get(schema)
+        )
+
+    @functions.signature({"types": ["object"]}, {"types": ["string"]}, {"types": ["string"]})
+    def _func_spending_cap_findings(
+        self, pointer: dict[str, Any], budget_path: str, log_path: str
+    ) -> list[Any]:
+        return self._legacy(
+            "spending_cap_findings", pointer=pointer, budget_path=budget_path, log_path=log_path
+        )
+
+    @functions.signature({"types": ["object"]})
+    def _func_run_budget_findings(self, pointer: dict[str, Any]) -> list[Any]:
+        return self._legacy("run_budget_findings", pointer=pointer)
+
+    @functions.signature({"types": []}, {"types": ["string"]})
+    def _func_mission_findings(self, receipt: Any, policy_path: str) -> list[Any]:
+        return self._legacy("mission_findings", receipt=receipt, policy_path=policy_path)
 
 
 JMESPATH_OWN = frozenset(

@@ -20,6 +20,17 @@ class Detail:
     # was found and breaks the rule, so the clause may not fall back to NOT_EVALUATED.
     violation: bool = False
 
+    def to_finding(self) -> dict[str, Any]:
+        """The finding as an expression value: only the fields it sets (the evaluator
+        fills the others from the pointer)."""
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        for name in ("artifact_path", "locator", "line"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        if self.advisory:
+            out["advisory"] = True
+        return out
+
     def to_json(self) -> dict[str, Any]:
         return {
             "code": self.code,
@@ -51,3 +62,23 @@ def quote(value: Any) -> str:
         return text if len(text) <= 120 else text[:117] + "..."
     text = str(value) if not isinstance(value, int) or value.bit_length() < 200 else "<huge int>"
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def finding(
+    code: str,
+    message: str,
+    *,
+    line: int | None = None,
+    artifact_path: str | None = None,
+    advisory: bool = False,
+) -> Detail:
+    """A domain check's finding; a line also gives its ``line:`` locator. Location fields
+    left None are filled from the pointer the clause judged."""
+    return Detail(
+        code,
+        message,
+        artifact_path,
+        f"line:{line}" if line is not None else None,
+        line,
+        advisory,
+    )

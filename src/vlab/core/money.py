@@ -1,25 +1,22 @@
-"""Exact money and UTC time for the replays."""
+"""Money as exact decimals: the one money parser of the engine and the producer library.
+
+A JSON number with a fraction is parsed by strict JSON as ``Decimal``; here such values,
+integers and decimal strings become bounded ``Decimal`` money. Binary floats never are.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from decimal import Context, Decimal, localcontext
 from typing import Any
 
-_MONEY = re.compile(r"-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,18})?")  # the money bound, as text
-_TS = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?"
-    r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))"
-)
-_EPOCH = date(1970, 1, 1).toordinal()
-_LAST_DAY = date.max.toordinal()
 # Money is bounded to 18 integer digits and 18 decimals; with that bound, 60 significant
 # digits keep every sum of up to 10^24 amounts exact (the default context has 28).
 MONEY_DIGITS = 18
 EXACT = Context(prec=60)
+_MONEY = re.compile(r"-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,18})?")  # the money bound, as text
 
 
 @contextmanager
@@ -41,18 +38,6 @@ def bounded(value: Decimal) -> Decimal | None:
     return value
 
 
-def key(value: Any) -> Any:
-    """A hashable stand-in for any JSON value (lists and objects by their canonical text)."""
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return value
-    from vlab.core.canonical import CanonicalError, canonical_text
-
-    try:
-        return "json:" + canonical_text(value)
-    except CanonicalError:
-        return "repr:" + repr(value)
-
-
 def money(value: Any) -> Decimal | None:
     """A JSON number or decimal string as an exact Decimal; None when it is neither.
 
@@ -69,58 +54,6 @@ def money(value: Any) -> Decimal | None:
     return None
 
 
-def utc_micros(value: Any) -> int | None:
-    """Microseconds since the epoch, in UTC, of an RFC 3339 timestamp (None if invalid)."""
-    match = _TS.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        return None
-    y, mo, d, h, mi, s = (int(g) for g in match.groups()[:6])
-    frac = match.group(7) or ""
-    try:
-        ordinal = date(y, mo, d).toordinal()
-    except ValueError:
-        return None
-    if h > 23 or mi > 59 or s > 60:
-        return None
-    offset = 0
-    if match.group(9):
-        oh, om = int(match.group(10)), int(match.group(11))
-        if oh > 23 or om > 59:
-            return None
-        offset = (oh * 60 + om) * 60 * (1 if match.group(9) == "+" else -1)
-    seconds = (ordinal - _EPOCH) * 86400 + h * 3600 + mi * 60 + s - offset
-    if not 1 <= seconds // 86400 + _EPOCH <= _LAST_DAY:  # must be a calendar day in UTC
-        return None
-    return seconds * 1_000_000 + int((frac + "000000")[:6])
-
-
-def utc_day(micros: int) -> int:
-    """The UTC calendar day (days since the epoch) of a timestamp in microseconds."""
-    return micros // 86_400_000_000
-
-
-def day_text(day: int) -> str:
-    return date.fromordinal(day + _EPOCH).isoformat()
-
-
 def fmt(value: Decimal) -> str:
+    """Money as plain decimal text (never an exponent)."""
     return format(value, "f")
-
-
-def finding(
-    code: str,
-    message: str,
-    *,
-    line: int | None = None,
-    artifact_path: str | None = None,
-    advisory: bool = False,
-) -> dict[str, Any]:
-    out: dict[str, Any] = {"code": code, "message": message}
-    if line is not None:
-        out["line"] = line
-        out["locator"] = f"line:{line}"
-    if artifact_path is not None:
-        out["artifact_path"] = artifact_path
-    if advisory:
-        out["advisory"] = True
-    return out

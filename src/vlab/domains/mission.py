@@ -7,87 +7,18 @@ command is read as text and never run).
 
 from __future__ import annotations
 
-import posixpath
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from vlab.core.money import exact, finding, fmt, money
+from vlab.core.findings import Detail, finding
+from vlab.core.money import exact, fmt, money
+from vlab.core.paths import matches
+from vlab.domains.registry import Argument, DomainCheck
+from vlab.domains.view import EvidenceView
 
 GRADES = ("VERIFIER_COMPROMISED", "UNVERIFIED", "VERIFIED_WEAK", "VERIFIED_STRONG")  # low->high
 RANK = {grade: rank for rank, grade in enumerate(GRADES)}
-
-
-# -- path patterns ----------------------------------------------------------------------------
-
-
-def _segments(pattern: str) -> tuple[str, ...] | None:
-    """A pattern as segments (None: the empty pattern, which matches nothing); a trailing
-    ``/`` means everything below that folder."""
-    if not pattern:
-        return None
-    parts = pattern.split("/")
-    if parts[-1] == "":
-        parts[-1] = "**"
-    if len(parts) > 1 and parts[0] == "":  # a leading "/" just anchors (as always)
-        parts = parts[1:]
-    return tuple(parts)
-
-
-def _segment_matches(pat: str, name: str) -> bool:
-    """``*`` (any run of characters) and ``?`` (one character) inside one segment, by
-    dynamic programming: O(len(pat) * len(name)), never exponential backtracking."""
-    row = [True] + [False] * len(name)
-    for c in pat:
-        if c == "*":
-            for j in range(1, len(name) + 1):
-                row[j] = row[j] or row[j - 1]
-        else:
-            new = [False] * (len(name) + 1)
-            for j in range(1, len(name) + 1):
-                new[j] = row[j - 1] and (c == "?" or c == name[j - 1])
-            row = new
-    return row[len(name)]
-
-
-def _path_matches(pats: tuple[str, ...], names: list[str]) -> bool:
-    """Segments against path segments; ``**`` is zero or more whole segments (one or more
-    as the last segment), by dynamic programming over (pattern, path) positions."""
-    # ok[j]: the first i pattern segments match the first j path segments
-    ok = [True] + [False] * len(names)
-    for i, pat in enumerate(pats):
-        last = i == len(pats) - 1
-        new = [False] * (len(names) + 1)
-        if pat == "**":
-            # j segments are matched if the prefix matched at j itself (** as zero segments,
-            # not allowed last) or at any k < j (** swallowing segments k..j-1).
-            earlier = False
-            for j in range(len(names) + 1):
-                new[j] = (ok[j] and not last) or earlier
-                earlier = earlier or ok[j]
-        else:
-            for j in range(1, len(names) + 1):
-                new[j] = ok[j - 1] and _segment_matches(pat, names[j - 1])
-        ok = new
-    return ok[len(names)]
-
-
-def normalize_path(path: str) -> str | None:
-    """A repository-relative POSIX path, or None when it points outside the repository."""
-    if not path or "\\" in path or "\0" in path:
-        return None
-    norm = posixpath.normpath(path)
-    if norm.startswith("/") or norm == ".." or norm.startswith("../") or norm == ".":
-        return None
-    return norm
-
-
-def matches(pattern: str, path: str) -> bool:
-    """Anchored at the repository root: ``*`` within one segment, ``**`` zero or more whole
-    segments, ``?`` one character other than ``/``; a trailing ``/`` means everything below
-    that folder (never a file of that name)."""
-    norm, segments = normalize_path(path), _segments(pattern)
-    return norm is not None and segments is not None and _path_matches(segments, norm.split("/"))
 
 
 # -- the policy -------------------------------------------------------------------------------
@@ -184,7 +115,7 @@ def _changed(v: dict[str, Any]) -> list[str]:
 
 def findings(
     receipt: Any, policy_bytes: bytes | None, policy_sha256: str | None, policy_path: str
-) -> list[dict[str, Any]]:
+) -> list[Detail]:
     """Every check of the mission-policy clause (exact decimal arithmetic)."""
     with exact():
         return _findings(receipt, policy_bytes, policy_sha256, policy_path)
@@ -192,9 +123,9 @@ def findings(
 
 def _findings(
     receipt: Any, policy_bytes: bytes | None, policy_sha256: str | None, policy_path: str
-) -> list[dict[str, Any]]:
+) -> list[Detail]:
     """Every check of the mission-policy clause, each finding its own detail."""
-    found: list[dict[str, Any]] = []
+    found: list[Detail] = []
     if not isinstance(receipt, dict):
         return [finding("MISSION-POLICY-INVALID", "the outcome receipt is not a JSON object")]
     policy, problems = (
@@ -273,7 +204,7 @@ def _findings(
         "MISSION-TOO-MANY-CALLS",
         "MISSION-OVER-TIME",
     }
-    verdict = "BLOCKED" if any(f["code"] in blocking for f in found) else "PASS"
+    verdict = "BLOCKED" if any(f.code in blocking for f in found) else "PASS"
     claimed_grade = receipt.get("integrity_grade")
     if RANK.get(str(claimed_grade), len(GRADES)) > RANK[grade]:
         found.append(
@@ -296,6 +227,36 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def decimal_text(value: Any) -> str | None:
-    number = money(value)
-    return None if number is None else fmt(number)
+def _mission_policy_v1(
+    view: EvidenceView | None, *, receipt: Any, policy_path: Any
+) -> list[Detail]:
+    assert view is not None
+    policy = view.artifact_bytes(policy_path)
+    data, sha = policy if policy is not None else (None, None)
+    return findings(receipt, data, sha, policy_path)
+
+
+CHECKS = (
+    DomainCheck(
+        name="mission_policy",
+        version=1,
+        summary="recompute the mission's integrity grade and verdict under its policy",
+        arguments=(
+            Argument("receipt", summary="the outcome receipt the pointer resolves to"),
+            Argument("policy_path", summary="the mission policy YAML at its conventional path"),
+        ),
+        codes=(
+            "MISSION-POLICY-INVALID",
+            "MISSION-POLICY-HASH-MISMATCH",
+            "MISSION-VERIFIER-COMPROMISED",
+            "MISSION-UNVERIFIED",
+            "MISSION-SCOPE-VIOLATION",
+            "MISSION-OVER-BUDGET",
+            "MISSION-TOO-MANY-CALLS",
+            "MISSION-OVER-TIME",
+            "MISSION-GRADE-INFLATED",
+            "MISSION-VERDICT-UNSUPPORTED",
+        ),
+        run=_mission_policy_v1,
+    ),
+)

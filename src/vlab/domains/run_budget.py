@@ -8,7 +8,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from vlab.core.money import exact, finding, fmt, key, money
+from vlab.core.findings import Detail, finding
+from vlab.core.money import exact, fmt, money
+from vlab.core.tokens import key
+from vlab.domains.registry import Argument, DomainCheck
+from vlab.domains.view import EvidenceView
 
 EXHAUSTED = "run_budget_exhausted"
 MAX_TRIALS = 10**9  # trials per (target, test); a larger count is not a real matrix
@@ -42,13 +46,13 @@ class _Plan:
         return sum(1 for t in tuples if t in self)
 
 
-def replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> list[dict[str, Any]]:
+def replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> list[Detail]:
     with exact():
         return _replay(events, log_path=log_path)
 
 
-def _replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
+def _replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> list[Detail]:
+    found: list[Detail] = []
 
     def add(code: str, message: str, line: int | None = None, advisory: bool = False) -> None:
         found.append(finding(code, message, line=line, artifact_path=log_path, advisory=advisory))
@@ -222,3 +226,30 @@ def _replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> l
             f"{unaccounted} trial(s) are not accounted for",
         )
     return found
+
+
+def _run_budget_v1(view: EvidenceView | None, *, pointer: Any) -> list[Detail]:
+    assert view is not None
+    path = pointer["artifact_path"]
+    return replay(view.ndjson_records(path), log_path=path)
+
+
+CHECKS = (
+    DomainCheck(
+        name="run_budget",
+        version=1,
+        summary="replay the eval-matrix log the pointer names against its run-wide cap",
+        arguments=(Argument("pointer", summary="the pointer (its artifact is the event log)"),),
+        codes=(
+            "RUNBUDGET-CONFIG-MISSING",
+            "RUNBUDGET-DISPATCH-AFTER-EXHAUSTION",
+            "RUNBUDGET-TERMINATION-NOT-SURFACED",
+            "RUNBUDGET-STATUS-NOT-SURFACED",
+            "RUNBUDGET-SPURIOUS-TERMINATION",
+            "RUNBUDGET-SPEND-MISREPORTED",
+            "RUNBUDGET-INCOMPLETE-MATRIX",
+            "RUNBUDGET-INFLIGHT-OVERSHOOT",
+        ),
+        run=_run_budget_v1,
+    ),
+)

@@ -6,7 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from vlab.core.money import exact, money
+from vlab.core.findings import Detail
+from vlab.core.money import exact, fmt, money
+from vlab.domains.registry import Argument, DomainCheck
+from vlab.domains.view import EvidenceView
 
 COUNTERS = ("cost_usd", "tokens_in", "tokens_out", "tool_calls", "wall_seconds")
 
@@ -59,17 +62,13 @@ def has_measured(block: Any) -> bool:
     return bool(measured(counters(block)))
 
 
-def _fmt(value: Decimal) -> str:
-    return format(value, "f")
-
-
-def receipt_findings(receipt: Any, schema: dict[str, Any] | None) -> list[dict[str, Any]]:
+def receipt_findings(receipt: Any, schema: dict[str, Any] | None) -> list[Detail]:
     """Every violated check of one receipt, in order (exact decimal arithmetic)."""
     with exact():
         return _receipt_findings(receipt, schema)
 
 
-def _receipt_findings(receipt: Any, schema: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _receipt_findings(receipt: Any, schema: dict[str, Any] | None) -> list[Detail]:
     """Every violated check of one receipt (settlement domain file, table 1), in order.
 
     Every check runs on every receipt that is an object; a schema failure never hides a
@@ -77,7 +76,7 @@ def _receipt_findings(receipt: Any, schema: dict[str, Any] | None) -> list[dict[
     """
     if not isinstance(receipt, dict):
         return [_f("RCPT-SCHEMA-INVALID", "the receipt is not a JSON object")]
-    found: list[dict[str, Any]] = []
+    found: list[Detail] = []
     if schema is not None:
         from vlab.core.schemas import validator
 
@@ -164,7 +163,7 @@ def _receipt_findings(receipt: Any, schema: dict[str, Any] | None) -> list[dict[
 
 def _overrun_amount(
     stated: Any, est: dict[str, Decimal | Invalid | None], act: dict[str, Decimal | Invalid | None]
-) -> list[dict[str, Any]]:
+) -> list[Detail]:
     e, a = est["cost_usd"], act["cost_usd"]
     value = parse_number(stated)
     if isinstance(e, Decimal) and isinstance(a, Decimal):
@@ -173,7 +172,7 @@ def _overrun_amount(
             return [
                 _f(
                     "RCPT-OVERRUN-AMOUNT-WRONG",
-                    f"cost_usd_over is {stated!s}, expected {_fmt(expected)}",
+                    f"cost_usd_over is {stated!s}, expected {fmt(expected)}",
                 )
             ]
     elif value is not None:
@@ -183,5 +182,34 @@ def _overrun_amount(
     return []
 
 
-def _f(code: str, message: str) -> dict[str, Any]:
-    return {"code": code, "message": message}
+def _f(code: str, message: str) -> Detail:
+    return Detail(code, message)
+
+
+def _budget_settlement_v1(view: EvidenceView | None, *, receipt: Any, schema: Any) -> list[Detail]:
+    return receipt_findings(receipt, schema if isinstance(schema, dict) else None)
+
+
+CHECKS = (
+    DomainCheck(
+        name="budget_settlement",
+        version=1,
+        summary="BudgetSettlementReceipt v0.1: facts present, counters exact, overrun honest",
+        arguments=(
+            Argument("receipt", summary="the receipt the pointer resolves to"),
+            Argument("schema", "schema", "the receipt's JSON Schema (one of the ruleset's)"),
+        ),
+        codes=(
+            "RCPT-SCHEMA-INVALID",
+            "RCPT-ADMISSION-REF-MISSING",
+            "RCPT-ACTUALS-MISSING",
+            "RCPT-FAIL-CLOSED-REASON-MISSING",
+            "RCPT-NEGATIVE-COUNTER",
+            "RCPT-OVERRUN-HIDDEN",
+            "RCPT-OVERRUN-PHANTOM",
+            "RCPT-OVERRUN-UNKNOWN-UNJUSTIFIED",
+            "RCPT-OVERRUN-AMOUNT-WRONG",
+        ),
+        run=_budget_settlement_v1,
+    ),
+)

@@ -9,7 +9,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from vlab.core.money import day_text, exact, finding, fmt, key, money, utc_day, utc_micros
+from vlab.core.findings import Detail, finding
+from vlab.core.money import exact, fmt, money
+from vlab.core.timestamps import day_text, utc_day, utc_micros
+from vlab.core.tokens import key, normalize_token
+from vlab.domains.registry import Argument, DomainCheck
+from vlab.domains.view import EvidenceView
 
 CHECK_EVENT = "budget.check"
 OUTCOMES = {"allow": "ALLOW", "warn": "WARN", "deny": "DENY"}
@@ -64,12 +69,10 @@ def expected_outcome(budget: Budget, spent: Decimal, estimate: Decimal) -> str:
 
 
 def _normalized_outcome(value: Any) -> str | None:
-    from vlab.builtins.functions import normalize_token
-
     return OUTCOMES.get(normalize_token(value)) if isinstance(value, str) else None
 
 
-def replay(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def replay(*args: Any, **kwargs: Any) -> list[Detail]:
     """Every violation (and advisory) of the spending-cap checks, in event/ledger order."""
     with exact():
         return _replay(*args, **kwargs)
@@ -83,9 +86,9 @@ def _replay(
     log_path: str,
     ledger_path: str,
     budget_path: str,
-) -> list[dict[str, Any]]:
+) -> list[Detail]:
     """Every violation (and advisory) of the spending-cap checks, in event/ledger order."""
-    found: list[dict[str, Any]] = []
+    found: list[Detail] = []
     budget, problems = parse_budget(budget_document)
     for problem in problems:
         found.append(finding("LEDGER-BUDGET-INVALID", problem, artifact_path=budget_path))
@@ -126,7 +129,7 @@ def _replay(
                 )
             )
         checks.append(Check(line, event_id, at, estimate, recorded, event.get("call_id")))
-    if not checks and not any(f["code"] == "LEDGER-CHECK-INVALID" for f in found):
+    if not checks and not any(f.code == "LEDGER-CHECK-INVALID" for f in found):
         found.append(
             finding(
                 "LEDGER-NO-CHECKS",
@@ -272,7 +275,7 @@ def _repeated_hashes(buckets: list[array[int]]) -> set[int]:
 
 def _repeated_ids(
     entries: Iterable[tuple[int, dict[str, Any]]], candidates: set[int], ledger_path: str
-) -> list[dict[str, Any]]:
+) -> list[Detail]:
     """The exact repeats among the lines whose entry_id hash was seen twice."""
     seen: set[str] = set()
     out = []
@@ -295,18 +298,16 @@ def _repeated_ids(
     return out
 
 
-def _in_event_ledger_order(
-    found: list[dict[str, Any]], log_path: str, ledger_path: str
-) -> list[dict[str, Any]]:
+def _in_event_ledger_order(found: list[Detail], log_path: str, ledger_path: str) -> list[Detail]:
     """One detail per violation, in event/ledger order: budget file, then the log's
     findings by line, then the ledger's by line, then advisories (stable within a line)."""
 
-    def key(f: dict[str, Any]) -> tuple[int, int]:
-        if f.get("advisory"):
+    def key(f: Detail) -> tuple[int, int]:
+        if f.advisory:
             return (3, 0)
-        where = f.get("artifact_path")
+        where = f.artifact_path
         rank = 1 if where == log_path else 2 if where == ledger_path else 0
-        return (rank, f.get("line") or 0)
+        return (rank, f.line or 0)
 
     return sorted(found, key=key)
 
@@ -330,3 +331,44 @@ def _spent_unordered(
             i += 1
         spent[check.line] = day_sum if day == utc_day(check.at) else Decimal(0)
     return spent, totals
+
+
+def _spending_cap_v1(
+    view: EvidenceView | None, *, pointer: Any, budget_path: Any, log_path: Any
+) -> list[Detail]:
+    assert view is not None
+    ledger_path = pointer["artifact_path"]
+    return replay(
+        view.json_artifact(budget_path)["value"],
+        view.ndjson_records(log_path),
+        lambda: view.ndjson_records(ledger_path),
+        log_path=log_path,
+        ledger_path=ledger_path,
+        budget_path=budget_path,
+    )
+
+
+CHECKS = (
+    DomainCheck(
+        name="spending_cap",
+        version=1,
+        summary="replay the spend ledger the pointer names against the budget and the checks",
+        arguments=(
+            Argument("pointer", summary="the pointer (its artifact is the ledger)"),
+            Argument("budget_path", summary="the budget JSON at its conventional path"),
+            Argument("log_path", summary="the event log holding the budget checks"),
+        ),
+        codes=(
+            "LEDGER-BUDGET-INVALID",
+            "LEDGER-CHECK-INVALID",
+            "LEDGER-NEGATIVE-AMOUNT",
+            "LEDGER-NO-CHECKS",
+            "LEDGER-UNPARSEABLE",
+            "LEDGER-NOT-APPEND-ONLY",
+            "LEDGER-CHARGE-AFTER-DENY",
+            "LEDGER-DECISION-MISMATCH",
+            "LEDGER-OVERSPEND-TOLERATED",
+        ),
+        run=_spending_cap_v1,
+    ),
+)

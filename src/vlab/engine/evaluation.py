@@ -13,15 +13,17 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError
 
+from vlab.builtins.functions import BuiltinFunctions
 from vlab.core import strictjson
 from vlab.core.canonical import CanonicalError, canonical_bytes, sha256_ref
 from vlab.core.findings import Detail, quote
+from vlab.domains.registry import get as domain_check
 from vlab.engine.admission import Admission, Pointer
 from vlab.pack.limits import artifact_kind
 from vlab.pack.locators import resolve_jsonptr
 from vlab.pack.ndjson import is_blank, iter_exact_records, iter_records, read_line
 from vlab.pack.reader import PackAccessError, PackReader
-from vlab.ruleset.model import Check, Clause, Ruleset, Template
+from vlab.ruleset.model import Check, Clause, DomainCall, Ruleset, Template
 
 Judgement = tuple[dict[str, Any] | None, list[Detail], dict[str, Any] | None]
 
@@ -101,7 +103,7 @@ class Evidence:
     ) -> dict[str, Any] | None:
         """The first execution event after ``line`` of an NDJSON artifact (streamed once:
         a check and its message ask the same question)."""
-        from vlab.core.money import key
+        from vlab.core.tokens import key
 
         asked = (path, line, key(action), types, prefixes)
         if asked not in self._first_after:
@@ -201,7 +203,8 @@ class Evaluator:
         self.ruleset = ruleset
         self.admission = admission
         self.evidence = evidence
-        self.options = jmespath.Options(custom_functions=ruleset.functions(evidence))
+        functions = BuiltinFunctions(ruleset.tables, ruleset.extra_schemas, evidence)
+        self.options = jmespath.Options(custom_functions=functions)
         self.base: dict[str, Any] = {
             "scenario": admission.scenario,
             "pack": {
@@ -270,25 +273,41 @@ class Evaluator:
                     check.violation,
                 )
             ]
-        found = self._search(check.findings, context, clause) or []
+        if check.domain is not None:
+            found = self._domain(check.domain, context, clause)
+        else:
+            items = self._search(check.findings, context, clause) or []
+            found = [_as_detail(item) for item in items]
         details = []
-        for item in found:
-            code = item.get("code")
-            if code not in check.emits:
+        for d in found:
+            if d.code not in check.emits:
                 raise EvaluationError(
-                    f"{clause.clause_id}: built-in finding code {code!r} is not declared in emits"
+                    f"{clause.clause_id}: built-in finding code {d.code!r} is not declared in emits"
                 )
             details.append(
                 Detail(
-                    code,
-                    str(item.get("message", "")),
-                    item.get("artifact_path", where["artifact_path"]),
-                    item.get("locator", where["locator"]),
-                    item.get("line", where["line"]),
-                    bool(item.get("advisory", False)) or check.advisory,
+                    d.code,
+                    d.message,
+                    d.artifact_path if d.artifact_path is not None else where["artifact_path"],
+                    d.locator if d.locator is not None else where["locator"],
+                    d.line if d.line is not None else where["line"],
+                    d.advisory or check.advisory,
                 )
             )
         return details
+
+    def _domain(self, call: DomainCall, context: dict[str, Any], clause: Clause) -> list[Detail]:
+        check = domain_check(call.check_id)
+        assert check is not None  # the loader refuses unknown checks
+        arguments: dict[str, Any] = {}
+        for name, kind, value in call.arguments:
+            if kind == "table":
+                arguments[name] = self.ruleset.tables[value]
+            elif kind == "schema":
+                arguments[name] = self.ruleset.extra_schemas[value]
+            else:
+                arguments[name] = self._search(value, context, clause)
+        return check(self.evidence, **arguments)
 
     def evaluate(self, clause: Clause) -> ClauseResult:
         codes = clause.codes
@@ -301,6 +320,10 @@ class Evaluator:
         absent_allowed = clause.not_evaluated_when is not None and self._truthy(
             clause.not_evaluated_when, base, clause
         )
+        if clause.lets:  # once per clause, in order; checks, messages and metrics see them
+            base = dict(base)
+            for name, expr in clause.lets:
+                base[name] = self._search(expr, base, clause)
         pointers = [
             p
             for p in self.admission.pointers
@@ -414,6 +437,22 @@ class Evaluator:
         if not clause.metrics:
             return None
         return {name: self._search(expr, context, clause) for name, expr in clause.metrics}
+
+
+def _as_detail(item: Any) -> Detail:
+    """A finding object an expression returned (a format-1 domain-check call)."""
+    if not isinstance(item, dict):
+        kind = type(item).__name__
+        raise EvaluationError(f"a findings expression returned {kind}, not an object")
+    line = item.get("line")
+    return Detail(
+        str(item.get("code")),
+        str(item.get("message", "")),
+        item.get("artifact_path"),
+        item.get("locator"),
+        line if isinstance(line, int) else None,
+        bool(item.get("advisory", False)),
+    )
 
 
 def null_metrics(clause: Clause) -> dict[str, Any] | None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vlab.builtins.functions import BuiltinFunctions, EvidenceView
-
 
 @dataclass(frozen=True)
 class Template:
@@ -14,6 +12,15 @@ class Template:
 
     parts: tuple[str, ...]  # alternating literal, expression, literal, ...
     compiled: tuple[Any, ...]  # compiled expressions for the odd parts
+
+
+@dataclass(frozen=True)
+class DomainCall:
+    """A call of a versioned domain check: its id and, per declared argument, the
+    compiled expression (``value``) or the literal table/schema name it receives."""
+
+    check_id: str
+    arguments: tuple[tuple[str, str, Any], ...]  # (name, kind, expression or name)
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,7 @@ class Check:
     advisory: bool
     emits: tuple[str, ...]
     violation: bool = False  # failing it means the evidence was found and violates
+    domain: DomainCall | None = None  # format 2: a versioned domain check
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,8 @@ class Clause:
     checks: tuple[Check, ...]
     codes: Codes
     metrics: tuple[tuple[str, Any], ...] = ()  # name -> compiled expression (PASS only)
+    # format 2: name -> compiled expression, evaluated once per clause in the base context
+    lets: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,8 @@ class Ruleset:
     schema_bundle_sha256: str  # 64 hex, what packs pin
     source: str  # where it was loaded from, for messages only (never in a ruling)
     document: dict[str, Any] = field(repr=False)  # the resolved document that is digested
+    format: int = 1
+    codes: dict[str, str] = field(default_factory=dict)  # ruleset-declared code -> meaning
     _validators: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def validator(self, schema: dict[str, Any]) -> Any:
@@ -81,8 +93,16 @@ class Ruleset:
             self._validators[key] = validator(schema)
         return self._validators[key]
 
-    def functions(self, evidence: EvidenceView | None = None) -> BuiltinFunctions:
-        return BuiltinFunctions(self.tables, self.extra_schemas, evidence)
+    def domain_checks(self) -> list[str]:
+        """The versioned domain checks this ruleset calls (sorted ids)."""
+        from vlab.builtins.functions import LEGACY_CHECKS
+
+        found = {ck.domain.check_id for c in self.clauses for ck in c.checks if ck.domain}
+        for c in self.clauses:
+            for ck in c.checks:
+                text = ck.findings.expression if ck.findings is not None else ""
+                found |= {cid for name, cid in LEGACY_CHECKS.items() if name + "(" in text}
+        return sorted(found)
 
     def summary(self) -> dict[str, Any]:
         """What ``vlab rulesets show --format json`` prints."""
