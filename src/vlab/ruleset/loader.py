@@ -1,182 +1,96 @@
 """Load a ruleset YAML file: check it, resolve ``extends``, compile it, digest it.
 
 Every problem is a ``RulesetError`` naming the file and line: unknown keys, duplicate
-ids, unregistered codes, expressions that do not compile, unknown built-ins or tables.
+ids, unregistered codes, expressions that do not compile, unknown built-ins, tables,
+domain checks or context names, and declared codes that differ from a domain check's.
+``lint_ruleset`` returns all of them; ``load_ruleset`` raises the first.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-import json
-import re
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jmespath
-from jmespath.exceptions import JMESPathError
-
-from vlab.builtins.functions import (
-    BUILTIN_NAMES,
-    JMESPATH_OWN,
-    SCHEMA_ARGUMENTS,
-    TABLE_ARGUMENTS,
-    normalize_token,
-)
 from vlab.core.canonical import canonical_bytes
-from vlab.core.codes import is_registered
 from vlab.core.errors import RulesetError, UsageError
-from vlab.data import DATA
-from vlab.ruleset.model import Check, Clause, Codes, Ruleset, Template
+from vlab.ruleset.compile import Compiler, Problems
+from vlab.ruleset.model import Ruleset
+from vlab.ruleset.source import Path_, Source, format_errors
 
 RULESET_FILE = "ruleset.yaml"
-_HOLE = re.compile(r"\{([^{}]+)\}")
-
-Path_ = tuple[Any, ...]
+ParentOf = Callable[[str], dict[str, Any]]
 
 
-class _Source:
-    """One YAML file: its data and where each value sits."""
-
-    def __init__(self, path: Path) -> None:
-        from ruamel.yaml import YAML
-        from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-        self.path = path
-        self.name = str(path)
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise RulesetError(self.name, None, f"cannot read ruleset: {exc}") from None
-        yaml = YAML(typ="safe", pure=True)
-        try:
-            node = yaml.compose(text)
-        except MarkedYAMLError as exc:
-            line = exc.problem_mark.line + 1 if exc.problem_mark else None
-            raise RulesetError(self.name, line, f"YAML: {exc.problem}") from None
-        except (YAMLError, RecursionError, ValueError) as exc:
-            raise RulesetError(self.name, 1, f"YAML: {str(exc).splitlines()[0]}") from None
-        self.lines: dict[Path_, int] = {}
-        if node is not None:
-            # Plain data only: anchors/aliases (and so alias bombs and cycles) and non-scalar
-            # keys are refused before anything walks the document.
-            self._visited: set[int] = set()
-            try:
-                self._map(node, ())
-            except RecursionError:
-                raise RulesetError(self.name, 1, "the ruleset nests too deeply") from None
-        try:
-            self.data: Any = YAML(typ="safe", pure=True).load(text)
-        except MarkedYAMLError as exc:  # e.g. a duplicate key, at its line
-            line = exc.problem_mark.line + 1 if exc.problem_mark else None
-            raise RulesetError(self.name, line, f"YAML: {exc.problem}") from None
-        except (YAMLError, RecursionError, ValueError) as exc:
-            raise RulesetError(self.name, 1, f"YAML: {str(exc).splitlines()[0]}") from None
-
-    @classmethod
-    def bare(cls, path: Path) -> _Source:
-        """A source known only by name (a compiled ruleset: nothing to point into)."""
-        src = cls.__new__(cls)
-        src.path, src.name, src.data, src.lines = path, str(path), None, {}
-        src._visited = set()
-        return src
-
-    def _map(self, node: Any, at: Path_) -> None:
-        line = node.start_mark.line + 1
-        if id(node) in self._visited:
-            raise RulesetError(self.name, line, "YAML anchors and aliases are not allowed")
-        self._visited.add(id(node))
-        self.lines[at] = line
-        if node.id == "mapping":
-            for key, value in node.value:
-                if key.id != "scalar":
-                    raise RulesetError(
-                        self.name, key.start_mark.line + 1, "mapping keys must be plain scalars"
-                    )
-                here = (*at, key.value)
-                self._map(value, here)
-                # An error about a key points at the key's own line.
-                self.lines[here] = key.start_mark.line + 1
-        elif node.id == "sequence":
-            for i, item in enumerate(node.value):
-                self._map(item, (*at, i))
-
-    def line(self, at: Path_) -> int | None:
-        while at:
-            if at in self.lines:
-                return self.lines[at]
-            at = at[:-1]
-        return self.lines.get(())
-
-    def error(self, at: Path_, message: str) -> RulesetError:
-        return RulesetError(self.name, self.line(at), message)
-
-
-@lru_cache(maxsize=1)
-def _format_validator() -> Any:
-    from vlab.core.schemas import validator
-
-    return validator(json.loads((DATA / "ruleset-format.schema.json").read_text("utf-8")))
-
-
-def format_errors(src: _Source) -> list[RulesetError]:
-    """Every violation of the ruleset format, each with its line."""
-    if not isinstance(src.data, dict):
-        return [src.error((), "a ruleset must be a YAML mapping")]
-    out = []
-    for err in sorted(
-        _format_validator().iter_errors(src.data),
-        key=lambda e: (src.line(tuple(e.absolute_path)) or 0, list(map(str, e.absolute_path))),
-    ):
-        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        at = tuple(err.absolute_path)
-        if err.validator == "additionalProperties":
-            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
-            for key in extra:
-                out.append(src.error((*at, key), f"unknown key {key!r} in {where}"))
-            continue
-        message = err.message if len(err.message) <= 200 else err.message[:197] + "..."
-        out.append(src.error(at, f"{where}: {message}"))
-    return out
-
-
-def lint_ruleset(path: Path, parent_of: Callable[[str], dict[str, Any]]) -> list[RulesetError]:
-    """Every load-time problem lint can find: YAML, then all format errors, then the rest."""
+def lint_ruleset(path: Path, parent_of: ParentOf) -> list[RulesetError]:
+    """Every load-time problem of one file: YAML, then all format errors, then every
+    other problem (each clause, check, expression and code on its own)."""
     try:
-        src = _Source(path)
+        src = Source(path)
     except RulesetError as err:
         return [err]
     errors = format_errors(src)
     if errors:
         return errors
+    problems = Problems(collect=True)
     try:
-        load_ruleset(path, parent_of)
+        _load(src, parent_of, problems)
     except RulesetError as err:
-        return [err]
-    return []
+        problems.errors.append(err)
+    return problems.errors
 
 
-def _check_format(src: _Source) -> None:
-    if not isinstance(src.data, dict):
-        raise src.error((), "a ruleset must be a YAML mapping")
-    errors = sorted(
-        _format_validator().iter_errors(src.data),
-        key=lambda e: (src.line(tuple(e.absolute_path)) or 0, list(map(str, e.absolute_path))),
-    )
+def load_ruleset(path: Path, parent_of: ParentOf) -> Ruleset:
+    """Load ``path`` (a ruleset.yaml); ``parent_of(id)`` gives a parent's resolved document."""
+    src = Source(path)
+    errors = format_errors(src)
     if errors:
-        err = errors[0]
-        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        if err.validator == "additionalProperties":
-            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
-            at = (*tuple(err.absolute_path), extra[0]) if extra else tuple(err.absolute_path)
-            raise src.error(at, f"unknown key {extra[0]!r} in {where}" if extra else err.message)
-        message = err.message if len(err.message) <= 200 else err.message[:197] + "..."
-        raise src.error(tuple(err.absolute_path), f"{where}: {message}")
+        raise errors[0]
+    ruleset = _load(src, parent_of, Problems(collect=False))
+    assert ruleset is not None
+    return ruleset
 
 
-def _load_schema(src: _Source, at: Path_, rel: str) -> dict[str, Any]:
+def _load(src: Source, parent_of: ParentOf, problems: Problems) -> Ruleset | None:
+    data = src.data
+    parent = None
+    if "extends" in data:
+        if data["extends"] == data["id"]:
+            raise src.error(("extends",), "a ruleset cannot extend itself")
+        try:
+            parent = parent_of(data["extends"])
+        except RulesetError:
+            raise
+        except UsageError as exc:
+            raise src.error(("extends",), str(exc)) from None
+    doc = _resolve(src, parent)
+    for key in ("contract_versions", "protocol_pins"):
+        if not doc["accepts"].get(key):
+            problems.add(src.error(("accepts",), f"accepts.{key} is required"))
+    schemas = doc["schemas"]
+    for key in ("bundle_manifest", "evidence_pointers"):
+        if key not in schemas:
+            problems.add(src.error(("schema_bundle",), f"schema_bundle.{key} is required"))
+    for version in doc["accepts"].get("contract_versions", []):
+        if version not in schemas["manifest"]:
+            problems.add(
+                src.error(
+                    ("schema_bundle", "manifest"), f"no manifest schema for contract {version}"
+                )
+            )
+    if int(data["format"]) < 2:
+        for i, c in enumerate(data.get("clauses", [])):
+            if "let" in c:
+                problems.add(src.error(("clauses", i, "let"), "let needs format: 2"))
+        if "codes" in data:
+            problems.add(src.error(("codes",), "declared codes need format: 2"))
+    built = build(src, doc, problems)
+    return None if problems.errors else built
+
+
+def _load_schema(src: Source, at: Path_, rel: str) -> dict[str, Any]:
     from vlab.core.strictjson import StrictJSONError, loads
 
     file = src.path.parent / rel
@@ -200,7 +114,7 @@ def _load_schema(src: _Source, at: Path_, rel: str) -> dict[str, Any]:
     return doc
 
 
-def _resolve(src: _Source, parent: dict[str, Any] | None) -> dict[str, Any]:
+def _resolve(src: Source, parent: dict[str, Any] | None) -> dict[str, Any]:
     """The resolved document: parent + this file's changes, schemas inlined."""
     data = src.data
     doc: dict[str, Any] = (
@@ -230,6 +144,8 @@ def _resolve(src: _Source, parent: dict[str, Any] | None) -> dict[str, Any]:
         doc["schemas"]["extra"][name] = _load_schema(src, ("schema_bundle", "extra", name), rel)
     for name, values in data.get("tables", {}).items():
         doc["tables"][name] = list(values)
+    if "codes" in data:  # format 2: codes the ruleset declares (absent from 1.x documents)
+        doc["codes"] = {**doc.get("codes", {}), **data["codes"]}
 
     by_id = {c["clause_id"]: c for c in doc["clauses"]}
     for i, change in enumerate(data.get("clause_changes", [])):
@@ -239,7 +155,7 @@ def _resolve(src: _Source, parent: dict[str, Any] | None) -> dict[str, Any]:
                 ("clause_changes", i, "clause_id"),
                 f"clause_changes names {change['clause_id']!r}, which the parent lacks",
             )
-        for key in ("title", "applies_when", "not_evaluated_when", "report"):
+        for key in ("title", "applies_when", "not_evaluated_when", "report", "let"):
             if key in change:
                 target[key] = change[key]
         if "replace_checks" in change:
@@ -254,197 +170,14 @@ def _resolve(src: _Source, parent: dict[str, Any] | None) -> dict[str, Any]:
     return doc
 
 
-def _compile_expression(
-    src: _Source,
-    at: Path_,
-    text: str,
-    tables: dict[str, frozenset[str]],
-    schemas: frozenset[str] = frozenset(),
-) -> Any:
-    try:
-        parsed = jmespath.compile(text)
-    except JMESPathError as exc:
-        raise src.error(at, f"expression does not compile: {exc}") from None
-    except (RecursionError, ValueError) as exc:
-        raise src.error(at, f"expression does not compile: {type(exc).__name__}") from None
-
-    def walk(node: Any) -> None:
-        if not isinstance(node, dict):
-            return
-        if node.get("type") == "function_expression":
-            name = node.get("value")
-            if name not in BUILTIN_NAMES and name not in JMESPATH_OWN:
-                raise src.error(at, f"unknown built-in {name!r} in {text!r}")
-            children = node.get("children") or []
-            for kind, known, positions in (
-                ("table", tables, TABLE_ARGUMENTS.get(name, ())),
-                ("schema", schemas, SCHEMA_ARGUMENTS.get(name, ())),
-            ):
-                for i in positions:
-                    arg = children[i] if i < len(children) else None
-                    if not (isinstance(arg, dict) and arg.get("type") == "literal"):
-                        raise src.error(at, f"{name}() needs a literal {kind} name in {text!r}")
-                    if arg.get("value") not in known:
-                        raise src.error(at, f"unknown {kind} {arg.get('value')!r} in {text!r}")
-        for child in node.get("children", []):
-            walk(child)
-
-    try:
-        walk(parsed.parsed)
-    except RecursionError:
-        raise src.error(at, "expression nests too deeply") from None
-    return parsed
-
-
-def _compile_template(
-    src: _Source,
-    at: Path_,
-    text: str,
-    tables: dict[str, frozenset[str]],
-    schemas: frozenset[str] = frozenset(),
-) -> Template:
-    parts = tuple(_HOLE.split(text))
-    compiled = tuple(
-        _compile_expression(src, at, parts[i], tables, schemas) for i in range(1, len(parts), 2)
-    )
-    return Template(parts=parts, compiled=compiled)
-
-
-def _registered(src: _Source, at: Path_, code: str) -> str:
-    if src.data is not None and not is_registered(code):
-        raise src.error(at, f"code {code!r} is not in the reason-code registry")
-    return code
-
-
-def _compile(src: _Source, doc: dict[str, Any]) -> tuple[dict[str, frozenset[str]], list[Clause]]:
-    # Errors in inherited parts point at the child's clause list; inherited parts were
-    # already checked when the parent loaded.
-    tables = {
-        name: frozenset(normalize_token(v) for v in values)
-        for name, values in doc["tables"].items()
-    }
-    schema_names = frozenset(doc["schemas"]["extra"])
-    clauses: list[Clause] = []
-    for ci, c in enumerate(doc["clauses"]):
-        at: Path_ = ("clauses", ci)
-        if at not in src.lines:
-            at = ("clause_changes",)
-
-        def expr(where: Path_, text: str) -> Any:
-            return _compile_expression(src, where, text, tables, schema_names)
-
-        checks: list[Check] = []
-        for k, ck in enumerate(c["checks"]):
-            cat = (*at, "checks", k)
-            checks.append(
-                Check(
-                    code=_registered(src, (*cat, "code"), ck["code"]) if "code" in ck else None,
-                    holds=expr((*cat, "holds"), ck["holds"]) if "holds" in ck else None,
-                    when=expr((*cat, "when"), ck["when"]) if "when" in ck else None,
-                    findings=expr((*cat, "findings"), ck["findings"]) if "findings" in ck else None,
-                    message=_compile_template(
-                        src, (*cat, "message"), ck["message"], tables, schema_names
-                    )
-                    if "message" in ck
-                    else None,
-                    advisory=bool(ck.get("advisory", False)),
-                    violation=bool(ck.get("violation", False)),
-                    emits=tuple(
-                        _registered(src, (*cat, "emits", i), e)
-                        for i, e in enumerate(ck.get("emits", []))
-                    ),
-                )
-            )
-        codes = c["codes"]
-        if "applies_when" in c and "not_applicable" not in codes:
-            raise src.error((*at, "codes"), "applies_when needs codes.not_applicable")
-        if "not_evaluated_when" in c and "evidence_absent" not in codes:
-            raise src.error((*at, "codes"), "not_evaluated_when needs codes.evidence_absent")
-        clauses.append(
-            Clause(
-                clause_id=c["clause_id"],
-                requirement_id=c["requirement_id"],
-                domain=c["domain"],
-                title=c["title"],
-                applies_when=expr((*at, "applies_when"), c["applies_when"])
-                if "applies_when" in c
-                else None,
-                not_evaluated_when=expr((*at, "not_evaluated_when"), c["not_evaluated_when"])
-                if "not_evaluated_when" in c
-                else None,
-                locators=frozenset(c["evidence"]["locators"]),
-                stream=bool(c["evidence"].get("stream", False)),
-                report=c.get("report", "first"),
-                checks=tuple(checks),
-                metrics=tuple(
-                    (name, expr((*at, "metrics", name), text))
-                    for name, text in c.get("metrics", {}).items()
-                ),
-                codes=Codes(
-                    fail=_registered(src, (*at, "codes", "fail"), codes["fail"]),
-                    pointer_missing=_registered(
-                        src, (*at, "codes", "pointer_missing"), codes["pointer_missing"]
-                    ),
-                    not_applicable=_registered(
-                        src, (*at, "codes", "not_applicable"), codes["not_applicable"]
-                    )
-                    if "not_applicable" in codes
-                    else None,
-                    evidence_absent=_registered(
-                        src, (*at, "codes", "evidence_absent"), codes["evidence_absent"]
-                    )
-                    if "evidence_absent" in codes
-                    else None,
-                ),
-            )
-        )
-    seen_rq: dict[str, str] = {}
-    for cl in clauses:
-        if cl.requirement_id in seen_rq:
-            raise src.error(
-                ("clauses",), f"{cl.clause_id} and {seen_rq[cl.requirement_id]} share a requirement"
-            )
-        seen_rq[cl.requirement_id] = cl.clause_id
-    return tables, clauses
-
-
 def schema_bundle_digest(schemas: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_bytes(schemas)).hexdigest()
 
 
-def load_ruleset(path: Path, parent_of: Callable[[str], dict[str, Any]]) -> Ruleset:
-    """Load ``path`` (a ruleset.yaml); ``parent_of(id)`` gives a parent's resolved document."""
-    src = _Source(path)
-    _check_format(src)
-    data = src.data
-    parent = None
-    if "extends" in data:
-        if data["extends"] == data["id"]:
-            raise src.error(("extends",), "a ruleset cannot extend itself")
-        try:
-            parent = parent_of(data["extends"])
-        except RulesetError:
-            raise
-        except UsageError as exc:
-            raise src.error(("extends",), str(exc)) from None
-    doc = _resolve(src, parent)
-    for key in ("contract_versions", "protocol_pins"):
-        if not doc["accepts"].get(key):
-            raise src.error(("accepts",), f"accepts.{key} is required")
-    schemas = doc["schemas"]
-    for key in ("bundle_manifest", "evidence_pointers"):
-        if key not in schemas:
-            raise src.error(("schema_bundle",), f"schema_bundle.{key} is required")
-    for version in doc["accepts"]["contract_versions"]:
-        if version not in schemas["manifest"]:
-            raise src.error(
-                ("schema_bundle", "manifest"), f"no manifest schema for contract {version}"
-            )
-    return _build(src, doc)
-
-
-def _build(src: _Source, doc: dict[str, Any]) -> Ruleset:
-    tables, clauses = _compile(src, doc)
+def build(src: Source, doc: dict[str, Any], problems: Problems | None = None) -> Ruleset:
+    """The ruleset of a resolved document (a compiled record's document too)."""
+    compiler = Compiler(src, doc, problems or Problems(collect=False))
+    clauses = compiler.clauses()
     try:
         digest = "sha256:" + hashlib.sha256(canonical_bytes(doc)).hexdigest()
     except ValueError as exc:
@@ -455,67 +188,37 @@ def _build(src: _Source, doc: dict[str, Any]) -> Ruleset:
         version=doc["version"],
         status=doc["status"],
         purpose=doc["purpose"],
-        contract_versions=tuple(doc["accepts"]["contract_versions"]),
-        protocol_pins=tuple(doc["accepts"]["protocol_pins"]),
-        tables=tables,
+        contract_versions=tuple(doc["accepts"].get("contract_versions", ())),
+        protocol_pins=tuple(doc["accepts"].get("protocol_pins", ())),
+        tables=compiler.tables,
         clauses=tuple(clauses),
         manifest_schemas=schemas["manifest"],
-        bundle_manifest_schema=schemas["bundle_manifest"],
-        evidence_pointers_schema=schemas["evidence_pointers"],
+        bundle_manifest_schema=schemas.get("bundle_manifest", {}),
+        evidence_pointers_schema=schemas.get("evidence_pointers", {}),
         extra_schemas=schemas["extra"],
         sha256=digest,
         schema_bundle_sha256=schema_bundle_digest(schemas),
         source=str(src.path),
         document=doc,
+        format=compiler.format,
+        codes=compiler.declared,
     )
 
 
-# -- compiled rulesets: the checked, resolved document, cached beside the YAML ------------
-#
-# Loading YAML and re-running every load-time check costs more than the rest of a small
-# adjudication, so ``scripts/compile_rulesets.py`` writes ``ruleset.compiled.json``. It is
-# used only while its fingerprint (every input byte: the YAML, its schemas, the parent's
-# fingerprint, the registry, the format schema) still matches; otherwise the YAML is loaded.
-
-COMPILED_FILE = "ruleset.compiled.json"
-_FINGERPRINT_SALT = b"vlab-ruleset-compiled/1\0"
-
-
-def fingerprint(path: Path, parent_fingerprint: str | None) -> str:
-    digest = hashlib.sha256(_FINGERPRINT_SALT)
-    schema_dir = path.parent / "schemas"
-    inputs = [path, *(sorted(schema_dir.glob("*.json")) if schema_dir.is_dir() else [])]
-    for name, data in [
-        *((f.relative_to(path.parent).as_posix(), f.read_bytes()) for f in inputs),
-        ("registry", (DATA / "reason_codes.yaml").read_bytes()),
-        ("format", (DATA / "ruleset-format.schema.json").read_bytes()),
-        ("parent", (parent_fingerprint or "").encode()),
-    ]:
-        digest.update(f"{name}\0{len(data)}\0".encode() + data)
-    return digest.hexdigest()
-
-
-def read_compiled(path: Path) -> dict[str, Any] | None:
-    """The compiled record beside ``path`` (a ruleset.yaml), if there is one."""
-    from vlab.core.strictjson import StrictJSONError, loads
-
-    try:
-        record = loads((path.parent / COMPILED_FILE).read_bytes())
-    except (OSError, StrictJSONError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
 def from_compiled(path: Path, record: dict[str, Any]) -> Ruleset:
-    return _build(_Source.bare(path), record["document"])
+    return build(Source.bare(path), record["document"])
 
 
-def compiled_record(ruleset: Ruleset, fp: str, extends: str | None) -> bytes:
-    record = {
-        "compiled_format": 1,
-        "id": ruleset.id,
-        "extends": extends,
-        "fingerprint": fp,
-        "document": ruleset.document,
-    }
-    return canonical_bytes(record) + b"\n"
+# The compiled-ruleset cache lives in vlab.ruleset.compiled (re-exported for its script).
+from vlab.ruleset.compiled import (  # noqa: E402
+    COMPILED_FILE as COMPILED_FILE,
+)
+from vlab.ruleset.compiled import (  # noqa: E402
+    compiled_record as compiled_record,
+)
+from vlab.ruleset.compiled import (  # noqa: E402
+    fingerprint as fingerprint,
+)
+from vlab.ruleset.compiled import (  # noqa: E402
+    read_compiled as read_compiled,
+)
