@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from vlab import __version__
-from vlab.core.errors import EXIT_BY_TOPLINE, EXIT_INTERNAL, EXIT_USAGE, UsageError
+from vlab.core.errors import UsageError
+from vlab.core.vocabulary import EXIT_BY_TOPLINE, EXIT_INTERNAL, EXIT_USAGE
 
 if TYPE_CHECKING:
     from vlab.pack.limits import Limits
@@ -34,10 +35,15 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _catalog() -> Catalog:
-    from vlab.ruleset.catalog import Catalog
+def _dirs(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(str(d) for d in getattr(args, "rulesets_dir", None) or ())
 
-    return Catalog()
+
+def _catalog(args: argparse.Namespace) -> Catalog:
+    """Shipped rulesets plus ``VLAB_RULESETS_PATH`` and every ``--rulesets-dir``."""
+    from vlab.tools.pool import catalog_for
+
+    return catalog_for(_dirs(args))
 
 
 def _limits(args: argparse.Namespace) -> Limits:
@@ -104,7 +110,7 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
     from vlab.render.base import render, render_table
 
     outs = _parse_outs(args.out, OUT_FORMATS)
-    catalog = _catalog()
+    catalog = _catalog(args)
     override = catalog.resolve(args.ruleset) if args.ruleset is not None else None
     ruling = adjudicate(args.pack, catalog, override=override, limits=_limits(args))
     for fmt, path in outs:
@@ -121,7 +127,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from vlab.core.canonical import canonical_bytes
     from vlab.engine.pipeline import admit_pack
 
-    admission = admit_pack(args.pack, _catalog(), _limits(args))
+    admission = admit_pack(args.pack, _catalog(args), _limits(args))
     doc = admission.to_json()
     if args.format == "json":
         _stdout(canonical_bytes(doc) + b"\n")
@@ -142,7 +148,7 @@ def cmd_regress(args: argparse.Namespace) -> int:
     from vlab.tools import regress as rg
 
     outs = _parse_outs(args.out, REGRESS_OUT_FORMATS)
-    catalog = _catalog()
+    catalog = _catalog(args)
     override = catalog.resolve(args.ruleset) if args.ruleset is not None else None
 
     def clause_ids_of(ruleset_id: str) -> set[str] | None:
@@ -155,7 +161,7 @@ def cmd_regress(args: argparse.Namespace) -> int:
     else:
         ids = sorted({v.expected["ruleset"] for v in vectors if v.expected["ruleset"]})
         rulesets = [rs for rs in (catalog.get(i) for i in ids) if rs is not None]
-    outcomes = _run_with_progress(rg, vectors, args.ruleset, args.jobs)
+    outcomes = _run_with_progress(rg, vectors, args.ruleset, args.jobs, _dirs(args))
     summary = rg.summarize(outcomes, rulesets, set(registry()["detail_codes"]))
     for fmt, path in outs:
         if fmt == "json":
@@ -173,15 +179,17 @@ def cmd_regress(args: argparse.Namespace) -> int:
     return 0 if summary["failed"] == 0 else 1
 
 
-def _run_with_progress(rg: Any, vectors: list[Any], shadow: str | None, jobs: int) -> Any:
+def _run_with_progress(
+    rg: Any, vectors: list[Any], shadow: str | None, jobs: int, dirs: tuple[str, ...]
+) -> Any:
     if not sys.stderr.isatty():
-        return rg.run_vectors(vectors, shadow, jobs)
+        return rg.run_vectors(vectors, shadow, jobs, None, dirs)
     from rich.console import Console
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("vectors", total=len(vectors))
-        return rg.run_vectors(vectors, shadow, jobs, lambda n: bar.advance(task, n))
+        return rg.run_vectors(vectors, shadow, jobs, lambda n: bar.advance(task, n), dirs)
 
 
 def _print_regress(summary: dict[str, Any]) -> None:
@@ -205,7 +213,7 @@ def _print_regress(summary: dict[str, Any]) -> None:
 def cmd_rulesets_list(args: argparse.Namespace) -> int:
     from vlab.core.canonical import canonical_bytes
 
-    catalog = _catalog()
+    catalog = _catalog(args)
     rows = []
     for ruleset_id in catalog.ids():
         rs = catalog.get(ruleset_id)
@@ -230,7 +238,7 @@ def cmd_rulesets_list(args: argparse.Namespace) -> int:
 def cmd_rulesets_show(args: argparse.Namespace) -> int:
     from vlab.core.canonical import canonical_bytes
 
-    summary = _catalog().resolve(args.id).summary()
+    summary = _catalog(args).resolve(args.id).summary()
     if args.format == "json":
         _stdout(canonical_bytes(summary) + b"\n")
         return 0
@@ -238,6 +246,9 @@ def cmd_rulesets_show(args: argparse.Namespace) -> int:
         _echo(f"{key}: {summary[key]}")
     _echo(f"protocol_pins: {', '.join(summary['protocol_pins'])}")
     _echo(f"contract_versions: {', '.join(summary['contract_versions'])}")
+    _echo(f"domain_checks: {', '.join(summary['domain_checks']) or 'none'}")
+    for code, meaning in summary["declared_codes"].items():
+        _echo(f"code {code}: {meaning}")
     _echo("clauses:")
     for c in summary["clauses"]:
         _echo(f"  {c['clause_id']} ({c['requirement_id']}, {c['domain']}): {c['title']}")
@@ -271,13 +282,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from vlab.core.canonical import canonical_bytes
     from vlab.tools.diff import diff
 
-    catalog = _catalog()
+    catalog = _catalog(args)
     a, b = catalog.resolve(args.from_), catalog.resolve(args.to)
     order = [c.clause_id for c in a.clauses]
     order += [c.clause_id for c in b.clauses if c.clause_id not in order]
 
     def run(progress: Callable[[int], None] | None) -> dict[str, Any]:
-        return diff(args.corpus, args.from_, args.to, order, args.jobs, progress)
+        return diff(args.corpus, args.from_, args.to, order, args.jobs, progress, _dirs(args))
 
     if sys.stderr.isatty():
         from rich.console import Console
@@ -316,7 +327,7 @@ def cmd_rulesets_lint(args: argparse.Namespace) -> int:
 
     if not args.path.exists():
         raise UsageError(f"not found: {args.path}")
-    errors, warnings = lint(args.path, _catalog(), args.vectors)
+    errors, warnings = lint(args.path, _catalog(args), args.vectors)
     for line in errors:
         _echo(f"error: {line}")
     for line in warnings:
@@ -330,7 +341,7 @@ def cmd_receipt_check(args: argparse.Namespace) -> int:
     from vlab.core.canonical import canonical_bytes
     from vlab.domains.settlement import receipt_findings
 
-    ruleset = _catalog().resolve(args.ruleset)
+    ruleset = _catalog(args).resolve(args.ruleset)
     schema = ruleset.extra_schemas.get("budget_settlement_receipt")
     if schema is None:
         raise UsageError(f"{ruleset.id} ships no BudgetSettlementReceipt schema")
@@ -381,6 +392,16 @@ def _add_out(p: argparse.ArgumentParser, formats: tuple[str, ...], help_text: st
     )
 
 
+def _add_rulesets_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--rulesets-dir",
+        action="append",
+        type=Path,
+        metavar="DIR",
+        help="also load the rulesets in DIR (<id>/ruleset.yaml); repeatable",
+    )
+
+
 def _add_limits(p: argparse.ArgumentParser) -> None:
     for flag in ("--max-files", "--max-file-bytes", "--max-pack-bytes", "--max-line-bytes"):
         p.add_argument(flag, type=_positive, metavar="N", help="safety limit override")
@@ -408,13 +429,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="table")
     _add_out(p, OUT_FORMATS, "also write FMT to PATH")
     _add_limits(p)
+    _add_rulesets_dir(p)
 
     p = command("validate", cmd_validate, "Run the admission gates only (exit 0 or 2).")
     p.add_argument("pack", type=Path, metavar="PACK")
     p.add_argument("--format", choices=("table", "json"), default="table")
     _add_limits(p)
+    _add_rulesets_dir(p)
 
     p = command("regress", cmd_regress, "Run every golden vector under DIR (exit 0 or 1).")
+    _add_rulesets_dir(p)
     p.add_argument("dir", type=Path, metavar="DIR")
     p.add_argument("--ruleset", metavar="ID_OR_PATH", help="run every vector under this ruleset")
     p.add_argument("--jobs", type=_positive, default=1, metavar="N")
@@ -427,6 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", action="append", metavar="md=PATH", help="write instead of stdout")
 
     p = command("diff", cmd_diff, "Verdict transitions of a corpus between two rulesets.")
+    _add_rulesets_dir(p)
     p.add_argument("corpus", type=Path, metavar="CORPUS")
     p.add_argument("--from", dest="from_", required=True, metavar="A", help="ruleset id or path")
     p.add_argument("--to", required=True, metavar="B", help="ruleset id or path")
@@ -437,14 +462,17 @@ def build_parser() -> argparse.ArgumentParser:
     rs = p.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser)
     q = rs.add_parser("list", help="list installed rulesets")
     q.add_argument("--format", choices=("table", "json"), default="table")
+    _add_rulesets_dir(q)
     q.set_defaults(run=cmd_rulesets_list)
     q = rs.add_parser("lint", help="check a ruleset file; warn about uncovered clauses")
     q.add_argument("path", type=Path, metavar="PATH")
     q.add_argument("--vectors", type=Path, metavar="DIR", help="golden vectors to check against")
+    _add_rulesets_dir(q)
     q.set_defaults(run=cmd_rulesets_lint)
     q = rs.add_parser("show", help="show one ruleset (id or path)")
     q.add_argument("id", metavar="ID")
     q.add_argument("--format", choices=("table", "json"), default="table")
+    _add_rulesets_dir(q)
     q.set_defaults(run=cmd_rulesets_show)
 
     p = command("receipt", lambda a: _missing(a, "receipt check FILE..."), "Receipt tools.")
@@ -458,6 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID_OR_PATH",
         help="ruleset whose receipt schema to use (default ruleset-1.2)",
     )
+    _add_rulesets_dir(q)
     q.set_defaults(run=cmd_receipt_check)
 
     p = command("pack", lambda a: _missing(a, "pack seal DIR"), "Producer-side pack tools.")

@@ -1,20 +1,6 @@
-"""Exit statuses and the two exceptions the CLI turns into them."""
+"""The exceptions the CLI turns into exit statuses (64 usage, 70 internal)."""
 
 from __future__ import annotations
-
-EXIT_PASS = 0
-EXIT_FAIL = 1
-EXIT_NOT_ADMISSIBLE = 2
-EXIT_NOT_EVALUATED = 3
-EXIT_USAGE = 64
-EXIT_INTERNAL = 70
-
-EXIT_BY_TOPLINE = {
-    "PASS": EXIT_PASS,
-    "FAIL": EXIT_FAIL,
-    "NOT_ADMISSIBLE": EXIT_NOT_ADMISSIBLE,
-    "NOT_EVALUATED": EXIT_NOT_EVALUATED,
-}
 
 
 class UsageError(Exception):

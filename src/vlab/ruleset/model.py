@@ -115,6 +115,12 @@ class Ruleset:
             "schema_bundle_sha256": self.schema_bundle_sha256,
             "protocol_pins": list(self.protocol_pins),
             "contract_versions": list(self.contract_versions),
+            "format": self.format,
+            "domain_checks": self.domain_checks(),
+            "declared_codes": {
+                code: self.document["codes"][code]
+                for code in sorted(self.document.get("codes", {}))
+            },
             "tables": {name: sorted(values) for name, values in sorted(self.tables.items())},
             "clauses": [
                 {

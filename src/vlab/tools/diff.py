@@ -6,41 +6,22 @@ pack pins, so only the clauses evaluated differ.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from vlab.core.errors import UsageError
-
-CONTROL = ("bundle.manifest.json", "manifest.json", "evidence_pointers.json", "integrity")
-
-
-def find_packs(corpus: Path) -> Iterator[tuple[str, Path]]:
-    """(name relative to the corpus, folder) of every pack under it (packs are not entered)."""
-    from vlab.tools.regress import walk_folders
-
-    def is_pack(names: set[str]) -> bool:
-        return any(name in names for name in CONTROL)
-
-    for here, names in walk_folders(corpus, stop_at=is_pack):
-        if is_pack(names):
-            yield (here.relative_to(corpus).as_posix() or "."), here
+from vlab.tools.corpus import find_packs
+from vlab.tools.pool import catalog_for, parallel_map
 
 
-_catalog: Any = None
-
-
-def _judge(args: tuple[str, str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    global _catalog
+def _judge(args: tuple[str, str, str, tuple[str, ...]]) -> tuple[dict[str, Any], dict[str, Any]]:
     from vlab.engine.pipeline import adjudicate
-    from vlab.ruleset.catalog import Catalog
 
-    pack, a, b = args
-    if _catalog is None:
-        _catalog = Catalog()
-    before = adjudicate(Path(pack), _catalog, override=_catalog.resolve(a), digest=False)
-    after = adjudicate(Path(pack), _catalog, override=_catalog.resolve(b), digest=False)
+    pack, a, b, dirs = args
+    catalog = catalog_for(dirs)
+    before = adjudicate(Path(pack), catalog, override=catalog.resolve(a), digest=False)
+    after = adjudicate(Path(pack), catalog, override=catalog.resolve(b), digest=False)
     return _summary(before), _summary(after)
 
 
@@ -58,25 +39,15 @@ def diff(
     clause_order: list[str],
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
+    rulesets_dirs: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     if not corpus.is_dir():
         raise UsageError(f"corpus not found: {corpus}")
     packs = list(find_packs(corpus))
     if not packs:
         raise UsageError(f"no packs under {corpus}")
-    tasks = [(str(path), ruleset_a, ruleset_b) for _, path in packs]
-    results: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    if jobs <= 1:
-        for task in tasks:
-            results.append(_judge(task))
-            if progress:
-                progress(1)
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for result in pool.map(_judge, tasks, chunksize=max(1, len(tasks) // (jobs * 8))):
-                results.append(result)
-                if progress:
-                    progress(1)
+    tasks = [(str(path), ruleset_a, ruleset_b, rulesets_dirs) for _, path in packs]
+    results = parallel_map(_judge, tasks, jobs, progress)
     cells: dict[tuple[str, str | None, str | None], list[str]] = {}
     changed = []
     for (name, _), (before, after) in zip(packs, results, strict=True):

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from vlab.core.errors import EXIT_BY_TOPLINE, UsageError
+from vlab.core.errors import UsageError
+from vlab.core.vocabulary import EXIT_BY_TOPLINE, GATES, STATUSES
 from vlab.data import DATA
-
-EXPECTED = "expected.json"
-STATUSES = ("PASS", "FAIL", "NOT_EVALUATED", "NOT_ADMISSIBLE")
-GATES = ("ADM-GATE-SECURITY", "ADM-GATE-PIN", "ADM-GATE-INTEGRITY", "ADM-GATE-CONTRACT")
+from vlab.tools.corpus import EXPECTED, find_vectors
+from vlab.tools.pool import catalog_for, parallel_map
 
 
 @dataclass(frozen=True)
@@ -41,39 +38,6 @@ def _expected_validator() -> Any:
     from vlab.core.schemas import validator
 
     return validator(json.loads((DATA / "expected.schema.json").read_text("utf-8")))
-
-
-def find_vectors(root: Path) -> Iterator[tuple[str, Path]]:
-    """(vector id, folder) of every folder under root holding an expected.json."""
-    for here, names in walk_folders(root, stop_at=lambda names: EXPECTED in names):
-        if EXPECTED in names:
-            yield (here.relative_to(root).as_posix() or "."), here
-
-
-MAX_FOLDER_DEPTH = 64
-
-
-def walk_folders(
-    root: Path, stop_at: Callable[[set[str]], bool]
-) -> Iterator[tuple[Path, set[str]]]:
-    """Folders under root, sorted depth-first, without recursion and without following
-    links; a folder where ``stop_at(names)`` holds is not entered further."""
-    stack = [(root, 0)]
-    while stack:
-        here, depth = stack.pop()
-        try:
-            with os.scandir(here) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            raise UsageError(f"cannot read folder {here}: {exc.strerror}") from None
-        names = {e.name for e in entries}
-        yield here, names
-        if stop_at(names):
-            continue
-        subfolders = [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)]
-        if subfolders and depth >= MAX_FOLDER_DEPTH:
-            raise UsageError(f"folders nest deeper than {MAX_FOLDER_DEPTH} levels under {root}")
-        stack.extend((sub, depth + 1) for sub in reversed(subfolders))
 
 
 def _read_expectation(path: Path) -> dict[str, Any] | str:
@@ -107,11 +71,7 @@ def load_vectors(
         raise UsageError(f"not a folder: {root}")
     found = list(find_vectors(root))
     paths = [folder / EXPECTED for _, folder in found]
-    if jobs > 1 and len(paths) > 64:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            parsed = list(pool.map(_read_expectation, paths, chunksize=64))
-    else:
-        parsed = [_read_expectation(p) for p in paths]
+    parsed = parallel_map(_read_expectation, paths, jobs if len(paths) > 64 else 1)
     vectors = []
     for (vector_id, folder), path, expected in zip(found, paths, parsed, strict=True):
         if isinstance(expected, str):
@@ -191,25 +151,20 @@ def compare(vector: Vector, ruling: dict[str, Any]) -> Outcome:
 
 # -- running (one catalog per process) ---------------------------------------------------
 
-_catalog: Any = None
 
-
-def _run_one(args: tuple[Vector, str | None]) -> Outcome:
+def _run_one(args: tuple[Vector, str | None, tuple[str, ...]]) -> Outcome:
     """Adjudicate one vector's pack and compare it with its expectation (a worker-process
     entry point: only the small outcome travels back, never the ruling)."""
-    global _catalog
     from dataclasses import replace
 
     from vlab.engine.pipeline import adjudicate
     from vlab.pack.limits import Limits
-    from vlab.ruleset.catalog import Catalog
 
-    vector, shadow = args
-    if _catalog is None:
-        _catalog = Catalog()
+    vector, shadow, dirs = args
+    catalog = catalog_for(dirs)
     limits = replace(Limits(), **vector.expected.get("limits", {}))
-    override = _catalog.resolve(shadow) if shadow else None
-    ruling = adjudicate(vector.pack, _catalog, override=override, limits=limits, digest=False)
+    override = catalog.resolve(shadow) if shadow else None
+    ruling = adjudicate(vector.pack, catalog, override=override, limits=limits, digest=False)
     return compare(vector, ruling)
 
 
@@ -218,25 +173,17 @@ def run_vectors(
     override: str | None,
     jobs: int,
     progress: Callable[[int], None] | None = None,
+    rulesets_dirs: tuple[str, ...] = (),
 ) -> list[Outcome]:
     tasks = [
-        (v, override or (v.expected["ruleset"] if v.expected.get("shadow") else None))
+        (
+            v,
+            override or (v.expected["ruleset"] if v.expected.get("shadow") else None),
+            rulesets_dirs,
+        )
         for v in vectors
     ]
-    outcomes: list[Outcome] = []
-    if jobs <= 1:
-        for task in tasks:
-            outcomes.append(_run_one(task))
-            if progress:
-                progress(1)
-        return outcomes
-    chunk = max(1, min(64, len(tasks) // (jobs * 8) or 1))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for outcome in pool.map(_run_one, tasks, chunksize=chunk):
-            outcomes.append(outcome)
-            if progress:
-                progress(1)
-    return outcomes
+    return parallel_map(_run_one, tasks, jobs, progress)
 
 
 def possible_cells(rulesets: list[Any]) -> dict[str, set[str]]:
