@@ -60,7 +60,7 @@ def vlab(
     capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., tuple[int, bytes, str]]:
     """Run ``vlab ARGS`` through the console entry point: (exit status, stdout, stderr)."""
-    monkeypatch.setattr("vlab.cli._catalog", lambda: CATALOG)
+    monkeypatch.setattr("vlab.cli._catalog", lambda *_: CATALOG)
 
     def run(*args: Any) -> tuple[int, bytes, str]:
         with pytest.raises(SystemExit) as exc:

@@ -120,9 +120,9 @@ def test_torn_ledger_in_a_pack_is_reported_not_admitted(tmp_path: Path) -> None:
         fh.write(b'{"entry_id":"c-9","ts":"2026-05')
     seal(pack)
     ruling = adjudicate(pack, Catalog())
-    assert ruling["topline"] == "NOT_ADMISSIBLE"
-    contract = ruling["admission"]["gates"][3]
-    assert [(d["code"], d["artifact_path"]) for d in contract["details"]] == [
+    assert ruling.topline == "NOT_ADMISSIBLE"
+    contract = ruling.admission.gates[3]
+    assert [(d.code, d.artifact_path) for d in contract.details] == [
         ("CONTRACT-JSON-INVALID", "artifacts/budget/spend.jsonl")
     ]
 

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from vlab.pack.limits import Limits
     from vlab.ruleset.catalog import Catalog
 
-FORMATS = ("table", "json", "md")
-OUT_FORMATS = ("json", "md", "table", "junit")
+FORMATS = ("table", "json", "md")  # what stdout takes
+OUT_FORMATS = ("json", "md", "table", "junit")  # every registered renderer (vlab.render)
 REGRESS_OUT_FORMATS = ("json", "junit", "md")
 EPILOG = "exit: 0 PASS, 1 FAIL, 2 NOT_ADMISSIBLE, 3 NOT_EVALUATED, 64 usage error, 70 internal"
 
@@ -107,7 +107,8 @@ def _echo(text: str = "") -> None:
 
 def cmd_adjudicate(args: argparse.Namespace) -> int:
     from vlab.engine.pipeline import adjudicate
-    from vlab.render.base import render, render_table
+    from vlab.render import render
+    from vlab.render.table import print_table
 
     outs = _parse_outs(args.out, OUT_FORMATS)
     catalog = _catalog(args)
@@ -117,10 +118,10 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
         _write_out(path, render(ruling, fmt))
     _step_summary(render(ruling, "md").decode("utf-8"))
     if args.format == "table":
-        render_table(ruling)
+        print_table(ruling)
     else:
         _stdout(render(ruling, args.format))
-    return EXIT_BY_TOPLINE[ruling["topline"]]
+    return EXIT_BY_TOPLINE[ruling.topline]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ index); never opens files, never prints.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jmespath
@@ -19,13 +19,14 @@ from vlab.core.canonical import CanonicalError, canonical_bytes, sha256_ref
 from vlab.core.findings import Detail, quote
 from vlab.domains.registry import get as domain_check
 from vlab.engine.admission import Admission, Pointer
+from vlab.engine.ruling import ClauseRuling, EvidenceRef
 from vlab.pack.limits import artifact_kind
 from vlab.pack.locators import resolve_jsonptr
 from vlab.pack.ndjson import is_blank, iter_exact_records, iter_records, read_line
 from vlab.pack.reader import PackAccessError, PackReader
 from vlab.ruleset.model import Check, Clause, DomainCall, Ruleset, Template
 
-Judgement = tuple[dict[str, Any] | None, list[Detail], dict[str, Any] | None]
+Judgement = tuple[EvidenceRef | None, list[Detail], dict[str, Any] | None]
 
 
 class EvaluationError(RuntimeError):
@@ -38,38 +39,29 @@ class Resolved:
     line: int | None
     sha256: str
 
-    def ref(self, pointer: Pointer) -> dict[str, Any]:
-        return {
-            "artifact_path": pointer.artifact_path,
-            "locator": pointer.locator.text,
-            "line": self.line,
-            "sha256": self.sha256,
-        }
+    def ref(self, pointer: Pointer) -> EvidenceRef:
+        return EvidenceRef(pointer.artifact_path, pointer.locator.text, self.line, self.sha256)
 
 
-@dataclass
-class ClauseResult:
-    clause: Clause
-    status: str
-    reason_code: str | None
-    details: list[Detail] = field(default_factory=list)
-    evidence_refs: list[dict[str, Any]] = field(default_factory=list)
-    metrics: dict[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "clause_id": self.clause.clause_id,
-            "requirement_id": self.clause.requirement_id,
-            "domain": self.clause.domain,
-            "title": self.clause.title,
-            "status": self.status,
-            "reason_code": self.reason_code,
-            "details": [d.to_json() for d in self.details],
-            "evidence_refs": self.evidence_refs,
-        }
-        if self.metrics is not None:
-            out["metrics"] = self.metrics
-        return out
+def clause_ruling(
+    clause: Clause,
+    status: str,
+    reason_code: str | None,
+    details: list[Detail] | None = None,
+    evidence_refs: list[EvidenceRef] | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> ClauseRuling:
+    return ClauseRuling(
+        clause_id=clause.clause_id,
+        requirement_id=clause.requirement_id,
+        domain=clause.domain,
+        title=clause.title,
+        status=status,
+        reason_code=reason_code,
+        details=tuple(details or ()),
+        evidence_refs=tuple(evidence_refs or ()),
+        metrics=metrics,
+    )
 
 
 class Evidence:
@@ -309,12 +301,12 @@ class Evaluator:
                 arguments[name] = self._search(value, context, clause)
         return check(self.evidence, **arguments)
 
-    def evaluate(self, clause: Clause) -> ClauseResult:
+    def evaluate(self, clause: Clause) -> ClauseRuling:
         codes = clause.codes
         base = self.base
         if clause.applies_when is not None and not self._truthy(clause.applies_when, base, clause):
             assert codes.not_applicable is not None
-            return ClauseResult(
+            return clause_ruling(
                 clause, "NOT_EVALUATED", codes.not_applicable, metrics=null_metrics(clause)
             )
         absent_allowed = clause.not_evaluated_when is not None and self._truthy(
@@ -332,14 +324,16 @@ class Evaluator:
         if not pointers:
             if absent_allowed:
                 assert codes.evidence_absent is not None
-                return ClauseResult(
+                return clause_ruling(
                     clause, "NOT_EVALUATED", codes.evidence_absent, metrics=null_metrics(clause)
                 )
-            return ClauseResult(clause, "FAIL", codes.pointer_missing, metrics=null_metrics(clause))
+            return clause_ruling(
+                clause, "FAIL", codes.pointer_missing, metrics=null_metrics(clause)
+            )
 
         details: list[Detail] = []
-        refs: list[dict[str, Any]] = []
-        passing: list[tuple[dict[str, Any], list[Detail]]] = []
+        refs: list[EvidenceRef] = []
+        passing: list[tuple[EvidenceRef, list[Detail]]] = []
         first_context: dict[str, Any] | None = None
         # Identical pointers (same artifact, locator and hash) get the same answer: each is
         # judged once, however many times a pack repeats it.
@@ -358,7 +352,7 @@ class Evaluator:
                 first_context = first_context or context
         if passing:
             assert first_context is not None
-            return ClauseResult(
+            return clause_ruling(
                 clause,
                 "PASS",
                 None,
@@ -370,10 +364,10 @@ class Evaluator:
         # and breaks the rule (e.g. execution after the terminal transition).
         if absent_allowed and not any(d.violation for d in details):
             assert codes.evidence_absent is not None
-            return ClauseResult(
+            return clause_ruling(
                 clause, "NOT_EVALUATED", codes.evidence_absent, details, refs, null_metrics(clause)
             )
-        return ClauseResult(clause, "FAIL", codes.fail, details, refs, null_metrics(clause))
+        return clause_ruling(clause, "FAIL", codes.fail, details, refs, null_metrics(clause))
 
     def _judge(self, clause: Clause, pointer: Pointer, base: dict[str, Any]) -> Judgement:
         """One pointer: (its evidence ref, or None if nothing resolved; its findings; the
@@ -460,6 +454,6 @@ def null_metrics(clause: Clause) -> dict[str, Any] | None:
     return {name: None for name, _ in clause.metrics} if clause.metrics else None
 
 
-def evaluate(ruleset: Ruleset, admission: Admission, reader: PackReader) -> list[ClauseResult]:
+def evaluate(ruleset: Ruleset, admission: Admission, reader: PackReader) -> list[ClauseRuling]:
     evaluator = Evaluator(ruleset, admission, Evidence(reader, admission))
     return [evaluator.evaluate(clause) for clause in ruleset.clauses]

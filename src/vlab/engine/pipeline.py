@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from vlab.core.errors import UsageError
+from vlab.core.vocabulary import ADMISSIBLE, NOT_ADMISSIBLE
 from vlab.engine.admission import Admission, admit
-from vlab.engine.evaluation import evaluate
-from vlab.engine.ruling import build_ruling
+from vlab.engine.evaluation import evaluate, null_metrics
+from vlab.engine.ruling import (
+    AdmissionRuling,
+    ClauseRuling,
+    GateRuling,
+    PackRef,
+    RulesetRef,
+    Ruling,
+    topline,
+)
 from vlab.pack.limits import Limits
 from vlab.pack.reader import PackReader
 from vlab.ruleset.catalog import Catalog
@@ -37,8 +45,8 @@ def adjudicate(
     override: Ruleset | None = None,
     limits: Limits | None = None,
     digest: bool = True,
-) -> dict[str, Any]:
-    """Admit and judge one pack; returns the ruling document. ``digest=False`` skips the
+) -> Ruling:
+    """Admit and judge one pack; returns the ruling. ``digest=False`` skips the
     ruling digest for callers that only compare fields (regress, diff); such a ruling is
     never emitted."""
     reader = open_pack(path, limits)
@@ -52,3 +60,50 @@ def adjudicate(
         results=results,
         digest=digest,
     )
+
+
+def build_ruling(
+    *,
+    admission: Admission,
+    ruleset: Ruleset | None,
+    override: bool,
+    results: list[ClauseRuling],
+    digest: bool = True,
+) -> Ruling:
+    if admission.admissible:
+        clauses = tuple(results)
+    else:  # every clause of the ruleset in force carries the admission's reason
+        code = admission.reason_code
+        clauses = tuple(
+            ClauseRuling(
+                clause_id=c.clause_id,
+                requirement_id=c.requirement_id,
+                domain=c.domain,
+                title=c.title,
+                status=NOT_ADMISSIBLE,
+                reason_code=code,
+                metrics=null_metrics(c),
+            )
+            for c in (ruleset.clauses if ruleset is not None else ())
+        )
+    codes = {c.reason_code for c in clauses if c.reason_code is not None}
+    if admission.reason_code is not None:
+        codes.add(admission.reason_code)
+    ruling = Ruling(
+        ruleset=RulesetRef(
+            ruleset.id if ruleset else None,
+            ruleset.version if ruleset else None,
+            ruleset.sha256 if ruleset else None,
+            override,
+        ),
+        pack=PackRef(admission.pack_id, admission.run_id, admission.digest, admission.substrate),
+        admission=AdmissionRuling(
+            ADMISSIBLE if admission.admissible else NOT_ADMISSIBLE,
+            admission.reason_code,
+            tuple(GateRuling(g.gate, g.status, tuple(g.details)) for g in admission.gates),
+        ),
+        clauses=clauses,
+        topline=topline(admission.admissible, clauses),
+        reason_codes=tuple(sorted(codes)),
+    )
+    return ruling.sealed() if digest else ruling

@@ -1,89 +1,235 @@
-"""The ruling: one model, built once, digested once, rendered many ways."""
+"""The ruling: one typed model, built once, digested once, rendered many ways.
+
+It mirrors ``vlab/data/ruling.schema.json`` field for field; ``to_json`` is the document
+``--format json`` prints, and ``from_json`` reads one back (``vlab review``) after the
+schema has accepted it.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, replace
 from typing import Any
 
 from vlab import __version__
 from vlab.core.canonical import canonical_bytes
-from vlab.engine.admission import Admission
-from vlab.engine.evaluation import ClauseResult, null_metrics
-from vlab.ruleset.model import Ruleset
+from vlab.core.findings import Detail
+from vlab.core.vocabulary import ADMISSIBLE, FAIL, NOT_ADMISSIBLE, NOT_EVALUATED, PASS
 
 RULING_VERSION = "1"
 
 
-def topline(admission: Admission, clauses: list[dict[str, Any]]) -> str:
-    if not admission.admissible:
-        return "NOT_ADMISSIBLE"
-    statuses = {c["status"] for c in clauses}
-    if "FAIL" in statuses:
-        return "FAIL"
-    if "PASS" in statuses:
-        return "PASS"
-    return "NOT_EVALUATED"  # zero evaluated clauses is never a PASS
+def _detail(d: dict[str, Any]) -> Detail:
+    return Detail(
+        d["code"], d["message"], d["artifact_path"], d["locator"], d["line"], d["advisory"]
+    )
 
 
-def ruling_digest(ruling: dict[str, Any]) -> str:
-    """sha256 of the canonical ruling without ``digest`` and ``engine``."""
-    body = {k: v for k, v in ruling.items() if k not in ("digest", "engine")}
+@dataclass(frozen=True)
+class EvidenceRef:
+    """The exact evidence a clause relied on: artifact, locator, line, sha256 of its bytes."""
+
+    artifact_path: str
+    locator: str
+    line: int | None
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "artifact_path": self.artifact_path,
+            "locator": self.locator,
+            "line": self.line,
+            "sha256": self.sha256,
+        }
+
+
+@dataclass(frozen=True)
+class GateRuling:
+    gate: str
+    status: str  # PASS | FAIL | SKIPPED
+    details: tuple[Detail, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "gate": self.gate,
+            "status": self.status,
+            "details": [d.to_json() for d in self.details],
+        }
+
+
+@dataclass(frozen=True)
+class AdmissionRuling:
+    status: str  # ADMISSIBLE | NOT_ADMISSIBLE
+    reason_code: str | None
+    gates: tuple[GateRuling, ...]
+
+    @property
+    def admissible(self) -> bool:
+        return self.status == ADMISSIBLE
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "reason_code": self.reason_code,
+            "gates": [g.to_json() for g in self.gates],
+        }
+
+
+@dataclass(frozen=True)
+class RulesetRef:
+    id: str | None
+    version: str | None
+    sha256: str | None
+    override: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "version": self.version,
+            "sha256": self.sha256,
+            "override": self.override,
+        }
+
+
+@dataclass(frozen=True)
+class PackRef:
+    pack_id: str | None
+    run_id: str | None
+    digest: str | None
+    substrate: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pack_id": self.pack_id,
+            "run_id": self.run_id,
+            "digest": self.digest,
+            "substrate": self.substrate,
+        }
+
+
+@dataclass(frozen=True)
+class ClauseRuling:
+    clause_id: str
+    requirement_id: str
+    domain: str
+    title: str | None
+    status: str
+    reason_code: str | None
+    details: tuple[Detail, ...] = ()
+    evidence_refs: tuple[EvidenceRef, ...] = ()
+    metrics: dict[str, Any] | None = None  # None: the clause declares no metrics
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "clause_id": self.clause_id,
+            "requirement_id": self.requirement_id,
+            "domain": self.domain,
+            "status": self.status,
+            "reason_code": self.reason_code,
+            "details": [d.to_json() for d in self.details],
+            "evidence_refs": [r.to_json() for r in self.evidence_refs],
+        }
+        if self.title is not None:
+            out["title"] = self.title
+        if self.metrics is not None:
+            out["metrics"] = self.metrics
+        return out
+
+
+@dataclass(frozen=True)
+class Ruling:
+    ruleset: RulesetRef
+    pack: PackRef
+    admission: AdmissionRuling
+    clauses: tuple[ClauseRuling, ...]
+    topline: str
+    reason_codes: tuple[str, ...]
+    digest: str | None = None  # None only for internal comparisons (never emitted)
+    ruling_version: str = RULING_VERSION
+    engine: tuple[str, str] = ("vlab", __version__)
+
+    def body(self) -> dict[str, Any]:
+        """What the digest covers: everything but ``digest`` and ``engine``."""
+        return {
+            "ruling_version": self.ruling_version,
+            "ruleset": self.ruleset.to_json(),
+            "pack": self.pack.to_json(),
+            "admission": self.admission.to_json(),
+            "clauses": [c.to_json() for c in self.clauses],
+            "topline": self.topline,
+            "reason_codes": list(self.reason_codes),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.body(),
+            "engine": {"name": self.engine[0], "version": self.engine[1]},
+            "digest": self.digest,
+        }
+
+    def sealed(self) -> Ruling:
+        """This ruling with its digest set."""
+        digest = "sha256:" + hashlib.sha256(canonical_bytes(self.body())).hexdigest()
+        return replace(self, digest=digest)
+
+    def count(self, status: str) -> int:
+        return sum(1 for c in self.clauses if c.status == status)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Ruling:
+        """A ruling document that ``ruling.schema.json`` accepted."""
+        adm = doc["admission"]
+        engine = doc.get("engine") or {}
+        return cls(
+            ruleset=RulesetRef(**doc["ruleset"]),
+            pack=PackRef(**doc["pack"]),
+            admission=AdmissionRuling(
+                adm["status"],
+                adm["reason_code"],
+                tuple(
+                    GateRuling(g["gate"], g["status"], tuple(_detail(d) for d in g["details"]))
+                    for g in adm["gates"]
+                ),
+            ),
+            clauses=tuple(
+                ClauseRuling(
+                    clause_id=c["clause_id"],
+                    requirement_id=c["requirement_id"],
+                    domain=c["domain"],
+                    title=c.get("title"),
+                    status=c["status"],
+                    reason_code=c["reason_code"],
+                    details=tuple(_detail(d) for d in c["details"]),
+                    evidence_refs=tuple(EvidenceRef(**r) for r in c["evidence_refs"]),
+                    metrics=c.get("metrics"),
+                )
+                for c in doc["clauses"]
+            ),
+            topline=doc["topline"],
+            reason_codes=tuple(doc["reason_codes"]),
+            digest=doc["digest"],
+            ruling_version=doc["ruling_version"],
+            engine=(str(engine.get("name", "vlab")), str(engine.get("version", ""))),
+        )
+
+
+def topline(admissible: bool, clauses: tuple[ClauseRuling, ...]) -> str:
+    if not admissible:
+        return NOT_ADMISSIBLE
+    statuses = {c.status for c in clauses}
+    if FAIL in statuses:
+        return FAIL
+    if PASS in statuses:
+        return PASS
+    return NOT_EVALUATED  # zero evaluated clauses is never a PASS
+
+
+def ruling_digest(document: dict[str, Any]) -> str:
+    """sha256 of a canonical ruling document without ``digest`` and ``engine``."""
+    body = {k: v for k, v in document.items() if k not in ("digest", "engine")}
     return "sha256:" + hashlib.sha256(canonical_bytes(body)).hexdigest()
 
 
-def build_ruling(
-    *,
-    admission: Admission,
-    ruleset: Ruleset | None,
-    override: bool,
-    results: list[ClauseResult],
-    digest: bool = True,
-) -> dict[str, Any]:
-    if admission.admissible:
-        clauses = [r.to_json() for r in results]
-    else:
-        code = admission.reason_code
-        clauses = [
-            {
-                "clause_id": c.clause_id,
-                "requirement_id": c.requirement_id,
-                "domain": c.domain,
-                "title": c.title,
-                "status": "NOT_ADMISSIBLE",
-                "reason_code": code,
-                "details": [],
-                "evidence_refs": [],
-                **({"metrics": null_metrics(c)} if c.metrics else {}),
-            }
-            for c in (ruleset.clauses if ruleset is not None else ())
-        ]
-    codes = {c["reason_code"] for c in clauses if c["reason_code"] is not None}
-    if admission.reason_code is not None:
-        codes.add(admission.reason_code)
-    ruling: dict[str, Any] = {
-        "ruling_version": RULING_VERSION,
-        "engine": {"name": "vlab", "version": __version__},
-        "ruleset": {
-            "id": ruleset.id if ruleset else None,
-            "version": ruleset.version if ruleset else None,
-            "sha256": ruleset.sha256 if ruleset else None,
-            "override": override,
-        },
-        "pack": {
-            "pack_id": admission.pack_id,
-            "run_id": admission.run_id,
-            "digest": admission.digest,
-            "substrate": admission.substrate,
-        },
-        "admission": admission.to_json(),
-        "clauses": clauses,
-        "topline": topline(admission, clauses),
-        "reason_codes": sorted(codes),
-    }
-    ruling["digest"] = ruling_digest(ruling) if digest else None
-    return ruling
-
-
-def ruling_json(ruling: dict[str, Any]) -> bytes:
+def ruling_json(ruling: Ruling) -> bytes:
     """The ``--format json`` bytes: RFC 8785 canonical form plus one newline."""
-    return canonical_bytes(ruling) + b"\n"
+    return canonical_bytes(ruling.to_json()) + b"\n"

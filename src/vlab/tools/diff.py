@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vlab.core.errors import UsageError
+from vlab.engine.ruling import Ruling
 from vlab.tools.corpus import find_packs
 from vlab.tools.pool import catalog_for, parallel_map
 
@@ -25,11 +26,8 @@ def _judge(args: tuple[str, str, str, tuple[str, ...]]) -> tuple[dict[str, Any],
     return _summary(before), _summary(after)
 
 
-def _summary(ruling: dict[str, Any]) -> dict[str, Any]:
-    return {
-        c["clause_id"]: {"status": c["status"], "reason_code": c["reason_code"]}
-        for c in ruling["clauses"]
-    }
+def _summary(ruling: Ruling) -> dict[str, Any]:
+    return {c.clause_id: {"status": c.status, "reason_code": c.reason_code} for c in ruling.clauses}
 
 
 def diff(

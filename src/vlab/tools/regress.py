@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from vlab.core.errors import UsageError
-from vlab.core.vocabulary import EXIT_BY_TOPLINE, GATES, STATUSES
+from vlab.core.vocabulary import EXIT_BY_TOPLINE, FAIL, GATES, STATUSES
 from vlab.data import DATA
+from vlab.engine.ruling import ClauseRuling, Ruling
 from vlab.tools.corpus import EXPECTED, find_vectors
 from vlab.tools.pool import catalog_for, parallel_map
 
@@ -95,18 +96,18 @@ def load_vectors(
     return vectors
 
 
-def _actual_clause(c: dict[str, Any]) -> dict[str, Any]:
+def _actual_clause(c: ClauseRuling) -> dict[str, Any]:
     return {
-        "status": c["status"],
-        "reason_code": c["reason_code"],
-        "detail_codes": [d["code"] for d in c["details"]],
-        "advisory_codes": [d["code"] for d in c["details"] if d["advisory"]],
-        "evidence_locators": [r["locator"] for r in c["evidence_refs"]],
-        "metrics": c.get("metrics"),
+        "status": c.status,
+        "reason_code": c.reason_code,
+        "detail_codes": [d.code for d in c.details],
+        "advisory_codes": [d.code for d in c.details if d.advisory],
+        "evidence_locators": [r.locator for r in c.evidence_refs],
+        "metrics": c.metrics,
     }
 
 
-def compare(vector: Vector, ruling: dict[str, Any]) -> Outcome:
+def compare(vector: Vector, ruling: Ruling) -> Outcome:
     exp = vector.expected
     out = Outcome(vector.id)
 
@@ -116,23 +117,23 @@ def compare(vector: Vector, ruling: dict[str, Any]) -> Outcome:
                 {"vector": vector.id, "field": field_name, "expected": expected, "actual": actual}
             )
 
-    check("topline", exp["topline"], ruling["topline"])
+    check("topline", exp["topline"], ruling.topline)
     if "exit_code" in exp:
-        check("exit_code", exp["exit_code"], EXIT_BY_TOPLINE[ruling["topline"]])
-    adm = ruling["admission"]
-    check("admission.status", exp["admission"]["status"], adm["status"])
-    check("admission.reason_code", exp["admission"]["reason_code"], adm["reason_code"])
-    failed = [g for g in adm["gates"] if g["status"] == "FAIL"]
+        check("exit_code", exp["exit_code"], EXIT_BY_TOPLINE[ruling.topline])
+    adm = ruling.admission
+    check("admission.status", exp["admission"]["status"], adm.status)
+    check("admission.reason_code", exp["admission"]["reason_code"], adm.reason_code)
+    failed = [g for g in adm.gates if g.status == FAIL]
     if "detail_codes" in exp["admission"]:
-        actual_codes = [d["code"] for g in failed for d in g["details"]]
+        actual_codes = [d.code for g in failed for d in g.details]
         check("admission.detail_codes", exp["admission"]["detail_codes"], actual_codes)
-    actual = {c["clause_id"]: c for c in ruling["clauses"]}
+    actual = {c.clause_id: c for c in ruling.clauses}
     for clause_id in sorted(set(exp["clauses"]) | set(actual)):
         if clause_id not in actual:
             check(f"clauses.{clause_id}", "present", "absent")
             continue
         if clause_id not in exp["clauses"]:
-            check(f"clauses.{clause_id}", "absent", actual[clause_id]["status"])
+            check(f"clauses.{clause_id}", "absent", actual[clause_id].status)
             continue
         want = exp["clauses"][clause_id]
         got = _actual_clause(actual[clause_id])
@@ -141,10 +142,10 @@ def compare(vector: Vector, ruling: dict[str, Any]) -> Outcome:
         for key in ("advisory_codes", "metrics"):
             if key in want:
                 check(f"clauses.{clause_id}.{key}", want[key], got[key])
-    out.clause_statuses = [(c["requirement_id"], c["status"]) for c in ruling["clauses"]]
-    out.failed_gate = failed[0]["gate"] if failed else None
-    out.codes = {d["code"] for g in adm["gates"] for d in g["details"]} | {
-        d["code"] for c in ruling["clauses"] for d in c["details"]
+    out.clause_statuses = [(c.requirement_id, c.status) for c in ruling.clauses]
+    out.failed_gate = failed[0].gate if failed else None
+    out.codes = {d.code for g in adm.gates for d in g.details} | {
+        d.code for c in ruling.clauses for d in c.details
     }
     return out
 

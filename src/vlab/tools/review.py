@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from vlab.core.errors import UsageError
-from vlab.render.base import NO_ENDORSEMENT, admission_markdown, safe
+from vlab.engine.ruling import Ruling
+from vlab.render.markdown import admission_markdown
+from vlab.render.text import NO_ENDORSEMENT, safe, safe_or_none
 
 MAX_QUOTE_BYTES = 2000
 MAX_QUOTE_LINES = 12
@@ -26,7 +28,7 @@ def _ruling_validator() -> Any:
     return validator(json.loads((DATA / "ruling.schema.json").read_text("utf-8")))
 
 
-def load_ruling(path: Path) -> dict[str, Any]:
+def load_ruling(path: Path) -> Ruling:
     """A ruling whose digest matches its content, or a usage error saying what is wrong."""
     from vlab.core.canonical import CanonicalError
     from vlab.engine.ruling import ruling_digest
@@ -52,7 +54,7 @@ def load_ruling(path: Path) -> dict[str, Any]:
             f"{path}: the ruling's digest {ruling['digest']} does not match its content "
             f"({actual}): it was edited after it was issued"
         )
-    return ruling
+    return Ruling.from_json(ruling)
 
 
 class _Quoter:
@@ -131,30 +133,30 @@ def _sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def dossier(ruling: dict[str, Any], pack: Path | None = None) -> str:
+def dossier(ruling: Ruling, pack: Path | None = None) -> str:
     from vlab.core.codes import meaning
 
     quoter = _Quoter(pack) if pack is not None else None
-    rs = ruling["ruleset"]
-    pk = {k: safe(v) if isinstance(v, str) else v for k, v in ruling["pack"].items()}
-    reasons = ", ".join(f"`{c}`" for c in ruling.get("reason_codes", [])) or "none"
+    rs = ruling.ruleset
+    pk = {k: safe_or_none(v) for k, v in ruling.pack.to_json().items()}
+    reasons = ", ".join(f"`{c}`" for c in ruling.reason_codes) or "none"
     out = [
-        f"# Ruling dossier — {ruling['topline']}",
+        f"# Ruling dossier — {ruling.topline}",
         "",
         "## Identity",
         "",
         "| | |",
         "|---|---|",
-        f"| ruleset | `{rs['id']}` version {rs['version']}"
-        + (" (shadow run: `--ruleset` override)" if rs.get("override") else "")
+        f"| ruleset | `{rs.id}` version {rs.version}"
+        + (" (shadow run: `--ruleset` override)" if rs.override else "")
         + " |",
-        f"| ruleset digest | `{rs['sha256']}` |",
+        f"| ruleset digest | `{rs.sha256}` |",
         f"| pack | `{pk['pack_id']}` (run `{pk['run_id']}`) |",
         f"| pack digest | `{pk['digest']}` |",
         f"| substrate (self-declared) | {pk['substrate']} |",
-        f"| topline | **{ruling['topline']}** |",
+        f"| topline | **{ruling.topline}** |",
         f"| reason codes | {reasons} |",
-        f"| ruling digest | `{ruling['digest']}` (verified against its content) |",
+        f"| ruling digest | `{ruling.digest}` (verified against its content) |",
     ]
     if quoter is not None:
         if quoter.refused:
@@ -171,59 +173,57 @@ def dossier(ruling: dict[str, Any], pack: Path | None = None) -> str:
                 else f"DOES NOT MATCH the pack given ({found})"
             )
         out.append(f"| pack digest check | {state} |")
-    out += admission_markdown(ruling)
-    for clause in ruling["clauses"]:
-        out += ["", f"## {clause['clause_id']} — {clause.get('title', '')}", ""]
-        out.append(f"- requirement: `{clause['requirement_id']}` (domain {clause['domain']})")
-        out.append(f"- status: **{clause['status']}**")
-        reason = clause["reason_code"]
+    out += admission_markdown(ruling.admission)
+    for clause in ruling.clauses:
+        out += ["", f"## {clause.clause_id} — {clause.title or ''}", ""]
+        out.append(f"- requirement: `{clause.requirement_id}` (domain {clause.domain})")
+        out.append(f"- status: **{clause.status}**")
+        reason = clause.reason_code
         out.append(
             f"- reason code: `{reason}` — {meaning(reason) or 'unregistered'}"
             if reason
             else "- reason code: none"
         )
-        for key, value in sorted((clause.get("metrics") or {}).items()):
+        for key, value in sorted((clause.metrics or {}).items()):
             out.append(f"- metric `{key}`: {value if value is not None else 'null'}")
-        if clause["details"]:
+        if clause.details:
             out += ["", "### Details", ""]
-            for d in clause["details"]:
+            for d in clause.details:
                 where = ", ".join(
                     x
                     for x in (
-                        f"`{d['artifact_path']}`" if d.get("artifact_path") else "",
-                        f"`{d['locator']}`" if d.get("locator") else "",
-                        f"line {d['line']}" if d.get("line") is not None else "",
+                        f"`{d.artifact_path}`" if d.artifact_path else "",
+                        f"`{d.locator}`" if d.locator else "",
+                        f"line {d.line}" if d.line is not None else "",
                     )
                     if x
                 )
-                tag = " (advisory)" if d.get("advisory") else ""
-                out.append(f"- `{d['code']}`{tag} — {meaning(d['code']) or 'unregistered'}")
-                out.append(f"  - {safe(d['message'])}" + (f" ({safe(where)})" if where else ""))
-                if quoter is not None and d.get("line") is not None and d.get("artifact_path"):
-                    data = quoter.line(d["artifact_path"], d["line"])
+                tag = " (advisory)" if d.advisory else ""
+                out.append(f"- `{d.code}`{tag} — {meaning(d.code) or 'unregistered'}")
+                out.append(f"  - {safe(d.message)}" + (f" ({safe(where)})" if where else ""))
+                if quoter is not None and d.line is not None and d.artifact_path:
+                    data = quoter.line(d.artifact_path, d.line)
                     if data is not None:
-                        out.append(f"  - quoted line {d['line']}, `{_sha(data)}`:")
+                        out.append(f"  - quoted line {d.line}, `{_sha(data)}`:")
                         out += _quote(data)
-        if clause["evidence_refs"]:
+        if clause.evidence_refs:
             out += ["", "### Evidence relied on", ""]
-            for ref in clause["evidence_refs"]:
-                line = f" line {ref['line']}" if ref["line"] is not None else ""
-                out.append(
-                    f"- `{ref['artifact_path']}` `{ref['locator']}`{line}: `{ref['sha256']}`"
-                )
+            for ref in clause.evidence_refs:
+                line = f" line {ref.line}" if ref.line is not None else ""
+                out.append(f"- `{ref.artifact_path}` `{ref.locator}`{line}: `{ref.sha256}`")
                 if quoter is None:
                     continue
                 data = (
-                    quoter.line(ref["artifact_path"], ref["line"])
-                    if ref["line"] is not None
-                    else quoter.target(ref["artifact_path"], ref["locator"])
+                    quoter.line(ref.artifact_path, ref.line)
+                    if ref.line is not None
+                    else quoter.target(ref.artifact_path, ref.locator)
                 )
                 if data is None:
                     out.append("  - NOT FOUND in the pack given")
                     continue
                 verdict = (
                     "verified"
-                    if _sha(data) == ref["sha256"]
+                    if _sha(data) == ref.sha256
                     else (f"MISMATCH: the pack's bytes hash to `{_sha(data)}`")
                 )
                 out.append(f"  - {verdict}; quoted:")
