@@ -19,12 +19,11 @@ STATUSES: Final = (PASS, FAIL, NOT_EVALUATED, NOT_ADMISSIBLE)
 ADMISSIBLE: Final = "ADMISSIBLE"
 SKIPPED: Final = "SKIPPED"
 
-# The admission gates, in the order they run (adjudication.md §1).
+# The admission gates' names; their order is the gate registry's (vlab.engine.admission).
 GATE_SECURITY: Final = "ADM-GATE-SECURITY"
 GATE_PIN: Final = "ADM-GATE-PIN"
 GATE_INTEGRITY: Final = "ADM-GATE-INTEGRITY"
 GATE_CONTRACT: Final = "ADM-GATE-CONTRACT"
-GATES: Final = (GATE_SECURITY, GATE_PIN, GATE_INTEGRITY, GATE_CONTRACT)
 
 # Exit statuses (adjudication.md §5).
 EXIT_PASS: Final = 0

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from vlab.core.errors import UsageError
-from vlab.core.vocabulary import EXIT_BY_TOPLINE, FAIL, GATES, STATUSES
+from vlab.core.vocabulary import EXIT_BY_TOPLINE, FAIL, STATUSES
 from vlab.data import DATA
+from vlab.engine.admission import GATE_NAMES as GATES
 from vlab.engine.ruling import ClauseRuling, Ruling
 from vlab.tools.corpus import EXPECTED, find_vectors
 from vlab.tools.pool import catalog_for, parallel_map

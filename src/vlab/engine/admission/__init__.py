@@ -1,0 +1,41 @@
+"""Admission: the gates in registry order, short-circuiting.
+
+Nothing inside a pack is interpreted before the gates that make it safe to read have
+passed. Every failure is a ``Detail`` with a registered code. Adding a gate is one module
+(``NAME`` and ``run(ctx) -> list[Detail]``) and one entry in ``GATES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+
+from vlab.core.vocabulary import FAIL, PASS, SKIPPED
+from vlab.engine.admission import contract, integrity, pin, security
+from vlab.engine.admission.context import GateContext
+from vlab.engine.admission.model import Admission, Gate, Pointer
+from vlab.pack.reader import PackReader
+from vlab.ruleset.model import Ruleset
+
+__all__ = ["GATES", "GATE_NAMES", "Admission", "Gate", "Pointer", "admit"]
+
+# The gates, in the order they run (adjudication.md §1).
+GATES: tuple[ModuleType, ...] = (security, pin, integrity, contract)
+GATE_NAMES: tuple[str, ...] = tuple(g.NAME for g in GATES)
+MAX_DETAILS_PER_GATE = 100
+
+
+def admit(reader: PackReader, find_ruleset: Callable[[str], Ruleset | None]) -> Admission:
+    """Run the gates in order; the first failure stops admission."""
+    ctx = GateContext(reader, find_ruleset)
+    result = ctx.result
+    failed = False
+    for gate in GATES:
+        if failed:
+            result.gates.append(Gate(gate.NAME, SKIPPED))
+            continue
+        details = gate.run(ctx)[:MAX_DETAILS_PER_GATE]
+        failed = bool(details)
+        result.gates.append(Gate(gate.NAME, FAIL if failed else PASS, details))
+    result.complete = len(result.gates) == len(GATES)
+    return result

@@ -1,0 +1,162 @@
+"""ADM-GATE-CONTRACT: the control files are valid under the pinned ruleset's schemas,
+every pointer is well-formed and safe, and every other JSON/NDJSON artifact is strict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vlab.core.findings import Detail
+from vlab.core.vocabulary import GATE_CONTRACT
+from vlab.engine.admission.context import ABSENT, BUNDLE, MANIFEST, POINTERS, GateContext
+from vlab.engine.admission.model import Pointer
+from vlab.pack.limits import artifact_kind, is_event_log, unsafe_path_reason
+from vlab.pack.locators import parse_locator
+from vlab.pack.ndjson import scan
+from vlab.pack.reader import PackAccessError
+
+NAME = GATE_CONTRACT
+MAX_SCHEMA_ERRORS_PER_FILE = 10
+
+
+def _schema_errors(
+    ctx: GateContext, path: str, document: Any, schema: dict[str, Any]
+) -> list[Detail]:
+    assert ctx.result.pinned is not None  # CONTRACT runs against the pinned ruleset
+    errors = sorted(
+        ctx.result.pinned.validator(schema).iter_errors(document),
+        key=lambda e: ([str(p) for p in e.absolute_path], e.validator, e.message),
+    )
+    details = []
+    for err in errors[:MAX_SCHEMA_ERRORS_PER_FILE]:
+        pointer = "".join(
+            "/" + str(p).replace("~", "~0").replace("/", "~1") for p in err.absolute_path
+        )
+        message = err.message if len(err.message) <= 200 else err.message[:197] + "..."
+        details.append(
+            Detail(
+                "CONTRACT-SCHEMA-INVALID",
+                f"{pointer or '/'}: {message}",
+                path,
+                locator=f"jsonptr:{pointer}",
+            )
+        )
+    return details
+
+
+def run(ctx: GateContext) -> list[Detail]:
+    ruleset = ctx.result.pinned
+    assert ruleset is not None  # PIN passed
+    details: list[Detail] = []
+    manifest = ctx.control(MANIFEST, details)
+    if manifest is not ABSENT:
+        version = manifest.get("contract_version") if isinstance(manifest, dict) else None
+        if isinstance(version, str) and version not in ruleset.contract_versions:
+            details.append(
+                Detail(
+                    "CONTRACT-VERSION-NOT-ACCEPTED",
+                    f"contract_version {version!r} is not accepted by {ruleset.id} "
+                    f"(accepts {', '.join(ruleset.contract_versions)})",
+                    MANIFEST,
+                    locator="jsonptr:/contract_version",
+                )
+            )
+        else:
+            schema = ruleset.manifest_schemas.get(
+                version if isinstance(version, str) else ruleset.contract_versions[-1],
+                ruleset.manifest_schemas[ruleset.contract_versions[-1]],
+            )
+            details += _schema_errors(ctx, MANIFEST, manifest, schema)
+    bundle = ctx.control(BUNDLE, details)
+    if bundle is not ABSENT:
+        details += _schema_errors(ctx, BUNDLE, bundle, ruleset.bundle_manifest_schema)
+    pointers_doc = ctx.control(POINTERS, details)
+    pointer_errors: list[Detail] = []
+    if pointers_doc is not ABSENT:
+        pointer_errors = _schema_errors(
+            ctx, POINTERS, pointers_doc, ruleset.evidence_pointers_schema
+        )
+        details += pointer_errors
+    if pointers_doc is not ABSENT and not pointer_errors:
+        details += _pointers(ctx, pointers_doc["pointers"])
+    details += _artifacts(ctx)
+    if not details:
+        assert isinstance(manifest, dict) and isinstance(bundle, dict)
+        ctx.result.pack_id = manifest["pack_id"]
+        ctx.result.contract_version = manifest["contract_version"]
+        substrate = manifest.get("substrate")
+        ctx.result.substrate = (
+            substrate["type"]
+            if manifest["contract_version"] != "1.0" and isinstance(substrate, dict)
+            else "not_declared"
+        )
+        ctx.result.scenario = dict(bundle.get("scenario_meta") or {})
+    return details
+
+
+def _pointers(ctx: GateContext, raw: list[dict[str, Any]]) -> list[Detail]:
+    details: list[Detail] = []
+    for i, p in enumerate(raw):
+        where = f"jsonptr:/pointers/{i}"
+        locator = parse_locator(p["locator"])
+        reason = unsafe_path_reason(p["artifact_path"])
+        if reason is not None:
+            details.append(
+                Detail(
+                    "CONTRACT-UNSAFE-PATH",
+                    f"pointer {i}: artifact_path {reason}",
+                    POINTERS,
+                    locator=where + "/artifact_path",
+                )
+            )
+        if locator is None:
+            details.append(
+                Detail(
+                    "CONTRACT-LOCATOR-INVALID",
+                    f"pointer {i}: {p['locator']!r} is not a well-formed locator",
+                    POINTERS,
+                    locator=where + "/locator",
+                )
+            )
+        if reason is None and locator is not None:
+            ctx.result.pointers.append(
+                Pointer(
+                    requirement_id=p["requirement_id"],
+                    artifact_path=p["artifact_path"],
+                    locator=locator,
+                    status=p["status"],
+                    content_hash=p.get("content_hash"),
+                    position=i,
+                )
+            )
+    return details
+
+
+def _artifacts(ctx: GateContext) -> list[Detail]:
+    """Every other JSON and NDJSON artifact must be strictly valid."""
+    details: list[Detail] = []
+    wanted: dict[str, set[str]] = {}
+    for p in ctx.result.pointers:
+        if p.locator.kind == "event_id":
+            wanted.setdefault(p.artifact_path, set()).add(p.locator.value)
+    limits = ctx.reader.limits
+    for path in sorted(ctx.result.hashes, key=lambda p: p.encode("utf-8")):
+        kind = artifact_kind(path)
+        if kind == "json" and path not in (MANIFEST, BUNDLE, POINTERS):
+            _, err = ctx.parse(path)
+            if err is not None:
+                details.append(Detail(err.code, err.message, path))
+        elif kind == "ndjson":
+            try:
+                index, found = scan(
+                    ctx.reader,
+                    path,
+                    event_log=is_event_log(path),
+                    wanted_ids=wanted.get(path, set()),
+                    max_depth=limits.max_depth,
+                )
+            except (PackAccessError, OSError) as exc:
+                details.append(Detail("CONTRACT-FILE-UNREADABLE", str(exc), path))
+                continue
+            ctx.result.indexes[path] = index
+            details += found
+    return details
