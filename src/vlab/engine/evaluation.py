@@ -6,24 +6,18 @@ index); never opens files, never prints.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import jmespath
 from jmespath.exceptions import JMESPathError
 
 from vlab.builtins.functions import BuiltinFunctions
-from vlab.core import strictjson
-from vlab.core.canonical import CanonicalError, canonical_bytes, sha256_ref
 from vlab.core.findings import Detail, quote
 from vlab.domains.registry import get as domain_check
 from vlab.engine.admission import Admission, Pointer
+from vlab.engine.evidence import Evidence, Resolved
 from vlab.engine.ruling import ClauseRuling, EvidenceRef
-from vlab.pack.limits import artifact_kind
-from vlab.pack.locators import resolve_jsonptr
-from vlab.pack.ndjson import is_blank, iter_exact_records, iter_records, read_line
-from vlab.pack.reader import PackAccessError, PackReader
+from vlab.pack.reader import PackReader
 from vlab.ruleset.model import Check, Clause, DomainCall, Ruleset, Template
 
 Judgement = tuple[EvidenceRef | None, list[Detail], dict[str, Any] | None]
@@ -31,16 +25,6 @@ Judgement = tuple[EvidenceRef | None, list[Detail], dict[str, Any] | None]
 
 class EvaluationError(RuntimeError):
     """A ruleset expression failed at run time: an engine error (exit 70), never a verdict."""
-
-
-@dataclass(frozen=True)
-class Resolved:
-    value: Any
-    line: int | None
-    sha256: str
-
-    def ref(self, pointer: Pointer) -> EvidenceRef:
-        return EvidenceRef(pointer.artifact_path, pointer.locator.text, self.line, self.sha256)
 
 
 def clause_ruling(
@@ -62,132 +46,6 @@ def clause_ruling(
         evidence_refs=tuple(evidence_refs or ()),
         metrics=metrics,
     )
-
-
-class Evidence:
-    """Resolves pointers against an admitted pack."""
-
-    def __init__(self, reader: PackReader, admission: Admission) -> None:
-        self.reader = reader
-        self.admission = admission
-        self._documents: dict[str, Any] = {}
-        self._first_after: dict[tuple[Any, ...], dict[str, Any] | None] = {}
-
-    def document(self, path: str) -> Any:
-        if path in self.admission.documents:
-            return self.admission.documents[path]
-        if path not in self._documents:
-            self._documents[path] = strictjson.loads(self.reader.read_bytes(path))
-        return self._documents[path]
-
-    def json_artifact(self, path: str) -> dict[str, Any]:
-        """``{found, sha256, value}`` of a JSON artifact by its conventional path."""
-        if not self.reader.has(path) or artifact_kind(path) != "json":
-            return {"found": False, "sha256": None, "value": None}
-        try:
-            value = self.document(path)
-        except (PackAccessError, OSError, strictjson.StrictJSONError):
-            value = None
-        return {"found": True, "sha256": "sha256:" + self.admission.hashes[path], "value": value}
-
-    def first_after(
-        self, path: str, line: int, action: Any, types: frozenset[str], prefixes: frozenset[str]
-    ) -> dict[str, Any] | None:
-        """The first execution event after ``line`` of an NDJSON artifact (streamed once:
-        a check and its message ask the same question)."""
-        from vlab.core.tokens import key
-
-        asked = (path, line, key(action), types, prefixes)
-        if asked not in self._first_after:
-            self._first_after[asked] = self._scan_after(path, line, action, types, prefixes)
-        return self._first_after[asked]
-
-    def _scan_after(
-        self, path: str, line: int, action: Any, types: frozenset[str], prefixes: frozenset[str]
-    ) -> dict[str, Any] | None:
-        from vlab.builtins.functions import is_bookkeeping
-
-        index = self.admission.indexes.get(path)
-        if index is None:
-            return None
-        for number, record in iter_exact_records(self.reader, index, line + 1):
-            if is_bookkeeping(record.get("event_type"), types, prefixes):
-                continue
-            if action is not None and record.get("action") != action:
-                continue
-            return {
-                "event_id": record.get("event_id"),
-                "event_type": record.get("event_type"),
-                "line": number,
-            }
-        return None
-
-    def artifact_bytes(self, path: str) -> tuple[bytes, str] | None:
-        """The exact bytes of an artifact and their ``sha256:<hex>``, or None if absent."""
-        if not self.reader.has(path):
-            return None
-        try:
-            data = self.reader.read_bytes(path)
-        except (PackAccessError, OSError):
-            return None
-        return data, "sha256:" + self.admission.hashes[path]
-
-    def ndjson_records(self, path: str) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Every record of an NDJSON artifact with its line, streamed (money exact)."""
-        index = self.admission.indexes.get(path)
-        if index is not None:
-            yield from iter_exact_records(self.reader, index)
-
-    def resolve(self, pointer: Pointer, materialize: bool = True) -> Resolved | str:
-        """What the pointer addresses, or why it is unresolvable."""
-        path = pointer.artifact_path
-        locator = pointer.locator
-        if not self.reader.has(path):
-            return f"artifact {path} is not in the pack"
-        kind = artifact_kind(path)
-        try:
-            if locator.kind in ("event_id", "line"):
-                if kind != "ndjson":
-                    return f"{locator.kind}: needs an NDJSON artifact, {path} is {kind}"
-                index = self.admission.indexes[path]
-                if locator.kind == "event_id":
-                    lines = index.wanted_events.get(locator.value, [])
-                    if len(lines) != 1:
-                        return (
-                            f"no record with event_id {locator.value!r}"
-                            if not lines
-                            else f"{len(lines)} records have event_id {locator.value!r}"
-                        )
-                    line = lines[0]
-                else:
-                    line = locator.line
-                    if line > index.line_count:
-                        return f"line {line} is past the end ({index.line_count} lines)"
-                raw = read_line(self.reader, index, line)
-                if not raw or is_blank(raw):
-                    return f"line {line} is blank"
-                return Resolved(strictjson.loads(raw), line, sha256_ref(raw))
-            if kind not in ("json", "ndjson"):
-                return f"{locator.kind}: needs a JSON artifact, {path} is {kind}"
-            if locator.kind == "file":
-                sha = "sha256:" + self.admission.hashes[path]
-                if kind == "json":
-                    return Resolved(self.document(path), None, sha)
-                if not materialize:  # a streaming clause reads it through its built-ins
-                    return Resolved(None, None, sha)
-                index = self.admission.indexes[path]
-                records = [rec for _, _, rec in iter_records(self.reader, index)]
-                return Resolved(records, None, sha)
-            if kind != "json":
-                return f"jsonptr: needs a JSON artifact, {path} is {kind}"
-            found, target = resolve_jsonptr(self.document(path), locator.value)
-            if not found:
-                return f"JSON pointer {locator.value!r} finds nothing in {path}"
-            return Resolved(target, None, sha256_ref(canonical_bytes(target)))
-        except CanonicalError as exc:
-            return f"target has no canonical JSON form: {exc}"
-        except (PackAccessError, OSError, strictjson.StrictJSONError) as exc:
-            return f"cannot read {path}: {exc}"
 
 
 class Evaluator:

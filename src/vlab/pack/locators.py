@@ -7,6 +7,7 @@ RFC 6901 target inside a JSON document, ``file:`` the whole artifact.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,20 +28,37 @@ class Locator:
         return int(self.value) if len(self.value) <= 18 else 10**18
 
 
+def _event_id(value: str) -> bool:
+    return value != ""
+
+
+def _line(value: str) -> bool:
+    return _LINE.fullmatch(value) is not None
+
+
+def _jsonptr(value: str) -> bool:
+    return (value == "" or value.startswith("/")) and not _ESCAPE.search(value)
+
+
+def _file(value: str) -> bool:
+    return value == ""
+
+
+# The locator kinds: kind -> whether a value is well-formed. Adding a kind is an entry here
+# and its resolver in ``vlab.engine.evidence.RESOLVERS`` (a test checks they agree).
+LOCATOR_KINDS: dict[str, Callable[[str], bool]] = {
+    "event_id": _event_id,
+    "line": _line,
+    "jsonptr": _jsonptr,
+    "file": _file,
+}
+
+
 def parse_locator(text: str) -> Locator | None:
     """The locator, or None when ``text`` is not a well-formed locator."""
     kind, sep, value = text.partition(":")
-    if not sep:
-        return None
-    if kind == "event_id" and value:
-        return Locator(kind, value, text)
-    if kind == "line" and _LINE.fullmatch(value):
-        return Locator(kind, value, text)
-    if kind == "jsonptr" and (value == "" or value.startswith("/")) and not _ESCAPE.search(value):
-        return Locator(kind, value, text)
-    if kind == "file" and value == "":
-        return Locator(kind, value, text)
-    return None
+    well_formed = LOCATOR_KINDS.get(kind) if sep else None
+    return Locator(kind, value, text) if well_formed and well_formed(value) else None
 
 
 def jsonptr_tokens(pointer: str) -> list[str]:

@@ -16,6 +16,7 @@ from vlab.core.codes import is_registered
 from vlab.core.errors import RulesetError
 from vlab.core.tokens import normalize_token
 from vlab.domains.registry import get as domain_check
+from vlab.pack.locators import LOCATOR_KINDS
 from vlab.ruleset.expressions import Expressions, called
 from vlab.ruleset.model import Check, Clause, Codes, DomainCall
 from vlab.ruleset.source import Path_, Source
@@ -163,6 +164,15 @@ class Compiler:
             if key not in codes:
                 return None
             return attempt(lambda: self.code((*at, "codes", key), codes[key]), None)
+
+        for i, kind in enumerate(c["evidence"]["locators"]):
+            if kind not in LOCATOR_KINDS:
+                known = ", ".join(LOCATOR_KINDS)
+                self.problems.add(
+                    src.error(
+                        (*at, "evidence", "locators", i), f"unknown locator kind {kind!r} ({known})"
+                    )
+                )
 
         def metric(name: str, text: str) -> Any:
             return attempt(lambda: expr.compile((*at, "metrics", name), text, in_pointer), None)
