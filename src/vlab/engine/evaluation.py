@@ -13,6 +13,7 @@ from jmespath.exceptions import JMESPathError
 
 from vlab.builtins.functions import BuiltinFunctions
 from vlab.core.findings import Detail, quote
+from vlab.core.vocabulary import FAIL, NOT_EVALUATED, PASS
 from vlab.domains.registry import get as domain_check
 from vlab.engine.admission import Admission, Pointer
 from vlab.engine.evidence import Evidence, Resolved
@@ -165,7 +166,7 @@ class Evaluator:
         if clause.applies_when is not None and not self._truthy(clause.applies_when, base, clause):
             assert codes.not_applicable is not None
             return clause_ruling(
-                clause, "NOT_EVALUATED", codes.not_applicable, metrics=null_metrics(clause)
+                clause, NOT_EVALUATED, codes.not_applicable, metrics=null_metrics(clause)
             )
         absent_allowed = clause.not_evaluated_when is not None and self._truthy(
             clause.not_evaluated_when, base, clause
@@ -183,11 +184,9 @@ class Evaluator:
             if absent_allowed:
                 assert codes.evidence_absent is not None
                 return clause_ruling(
-                    clause, "NOT_EVALUATED", codes.evidence_absent, metrics=null_metrics(clause)
+                    clause, NOT_EVALUATED, codes.evidence_absent, metrics=null_metrics(clause)
                 )
-            return clause_ruling(
-                clause, "FAIL", codes.pointer_missing, metrics=null_metrics(clause)
-            )
+            return clause_ruling(clause, FAIL, codes.pointer_missing, metrics=null_metrics(clause))
 
         details: list[Detail] = []
         refs: list[EvidenceRef] = []
@@ -212,7 +211,7 @@ class Evaluator:
             assert first_context is not None
             return clause_ruling(
                 clause,
-                "PASS",
+                PASS,
                 None,
                 [d for _, found in passing for d in found],
                 [ref for ref, _ in passing],
@@ -223,9 +222,9 @@ class Evaluator:
         if absent_allowed and not any(d.violation for d in details):
             assert codes.evidence_absent is not None
             return clause_ruling(
-                clause, "NOT_EVALUATED", codes.evidence_absent, details, refs, null_metrics(clause)
+                clause, NOT_EVALUATED, codes.evidence_absent, details, refs, null_metrics(clause)
             )
-        return clause_ruling(clause, "FAIL", codes.fail, details, refs, null_metrics(clause))
+        return clause_ruling(clause, FAIL, codes.fail, details, refs, null_metrics(clause))
 
     def _judge(self, clause: Clause, pointer: Pointer, base: dict[str, Any]) -> Judgement:
         """One pointer: (its evidence ref, or None if nothing resolved; its findings; the

@@ -6,17 +6,18 @@ import re
 from typing import Any
 
 from vlab.core.findings import Detail
+from vlab.core.vocabulary import FAIL, NOT_ADMISSIBLE, NOT_EVALUATED, PASS, SKIPPED
 
 NO_ENDORSEMENT = (
     "This ruling says whether the evidence satisfies the declared ruleset. It is not a "
     "badge, rank or certification of the system that produced the run."
 )
 STYLE = {
-    "PASS": "green",
-    "FAIL": "red",
-    "NOT_EVALUATED": "yellow",
-    "NOT_ADMISSIBLE": "magenta",
-    "SKIPPED": "dim",
+    PASS: "green",
+    FAIL: "red",
+    NOT_EVALUATED: "yellow",
+    NOT_ADMISSIBLE: "magenta",
+    SKIPPED: "dim",
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

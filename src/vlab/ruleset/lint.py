@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from vlab.core.vocabulary import FAIL, PASS
 from vlab.core.walk import find_marked
 from vlab.ruleset.catalog import Catalog
 from vlab.ruleset.loader import RULESET_FILE, lint_ruleset
@@ -55,7 +56,7 @@ def coverage_warnings(file: Path, ruleset: Ruleset, vectors: Path) -> list[str]:
         if not seen:
             warnings.append(f"{file}: {clause.clause_id}: no golden vector covers this clause")
             continue
-        for status in ("PASS", "FAIL"):
+        for status in (PASS, FAIL):
             if status not in seen:
                 warnings.append(f"{file}: {clause.clause_id}: no golden vector expects {status}")
     for clause in ruleset.clauses:

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from vlab.core.errors import UsageError
-from vlab.core.vocabulary import EXIT_BY_TOPLINE, FAIL, STATUSES
+from vlab.core.vocabulary import (
+    EXIT_BY_TOPLINE,
+    FAIL,
+    NOT_ADMISSIBLE,
+    NOT_EVALUATED,
+    PASS,
+    STATUSES,
+)
 from vlab.data import DATA
 from vlab.engine.admission import GATE_NAMES as GATES
 from vlab.engine.ruling import ClauseRuling, Ruling
@@ -194,9 +201,9 @@ def possible_cells(rulesets: list[Any]) -> dict[str, set[str]]:
     for ruleset in rulesets:
         for clause in ruleset.clauses:
             can = cells.setdefault(clause.requirement_id, set())
-            can.update({"PASS", "FAIL", "NOT_ADMISSIBLE"})
+            can.update({PASS, FAIL, NOT_ADMISSIBLE})
             if clause.applies_when is not None or clause.not_evaluated_when is not None:
-                can.add("NOT_EVALUATED")
+                can.add(NOT_EVALUATED)
     return cells
 
 
