@@ -15,7 +15,6 @@ concurrent callers may overspend one window; the lab reports that as an advisory
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,9 +23,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from vlab.core.money import money
 from vlab.producer.appendlog import AppendLog
 
-_MONEY = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?")
 Clock = Callable[[], datetime]
 
 
@@ -35,13 +34,15 @@ class BudgetError(ValueError):
 
 
 def to_money(value: Any, name: str = "amount") -> Decimal:
-    """Exact, non-negative money from a decimal string, an int or a Decimal (never a float)."""
-    if isinstance(value, Decimal) and value.is_finite() and value >= 0:
-        return value
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return Decimal(value)
-    if isinstance(value, str) and _MONEY.fullmatch(value):
-        return Decimal(value)
+    """Exact, non-negative money from a decimal string, an int or a Decimal (never a float),
+    within the bound the engine reads (``vlab.core.money``: the one money parser)."""
+    amount = money(value) if not isinstance(value, float) else None
+    if (
+        amount is not None
+        and amount >= 0
+        and not (isinstance(value, str) and value.startswith("-"))
+    ):
+        return amount
     raise BudgetError(f"{name} must be non-negative money (a decimal string), not {value!r}")
 
 
