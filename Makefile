@@ -34,7 +34,7 @@ receipts: $(STAMP)
 # Bytecode as an installed wheel would have it (start-up time is measured).
 bench: $(STAMP)
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m compileall -q src
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -m benchmarks.run
 
 rulesets: $(STAMP)
 	$(BIN)/python scripts/compile_rulesets.py

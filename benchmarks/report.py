@@ -1,0 +1,139 @@
+"""The results table: every figure next to its target (OK / OVER / UNDER), then the host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.suites.big import TARGET_BIG_RATIO, TARGET_BIG_RSS_MB
+from benchmarks.suites.cold import TARGET_COLD_RATIO
+from benchmarks.suites.regress import TARGET_REGRESS_PER_S
+from benchmarks.suites.replay import REPLAYS, TARGET_REPLAY_GROWTH, TARGET_REPLAY_RSS_MB
+
+
+def verdict(value: float, limit: float, strict: bool = False) -> str:
+    return "OK" if value < limit or (value == limit and not strict) else "OVER"
+
+
+def floored(rss_mb: float, results: dict[str, Any]) -> str:
+    """A note when a child's peak RSS is no more than the harness's own (its floor)."""
+    return " (harness floor)" if rss_mb <= results["host"]["harness_peak_rss_mb"] + 1 else ""
+
+
+class Table:
+    """Rows of (metric, median, target, status)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def row(
+        self,
+        name: str,
+        value: str,
+        limit: float | None = None,
+        unit: str = "",
+        got: float = 0.0,
+        strict: bool = False,
+    ) -> None:
+        if limit is None:
+            self.rows.append((name, value, "", ""))
+        else:
+            bound = "<" if strict else "<="
+            self.rows.append((name, value, f"{bound} {limit:g}{unit}", verdict(got, limit, strict)))
+
+    def print(self) -> None:
+        width = max(len(r[0]) for r in self.rows)
+        print()
+        print(f"{'metric':<{width}}  {'median':>10}  {'target':<11}  status")
+        for name, value, target, status in self.rows:
+            print(f"{name:<{width}}  {value:>10}  {target:<11}  {status}".rstrip())
+
+
+def big_rows(t: Table, big: dict[str, Any], results: dict[str, Any]) -> None:
+    a, b = big["vlab_adjudicate"], big["sha256sum_check"]
+    t.row(f"big ({big['events']:,} events, {big['pack_mb']:.0f} MB)", "")
+    t.row("  vlab adjudicate --format json", f"{a['median_wall_s']:.3f} s")
+    t.row("  vlab CPU user+sys", f"{a['median_cpu_s']:.3f} s")
+    t.row("  sha256sum -c", f"{b['median_wall_s']:.3f} s")
+    ratio = big["ratio"]
+    t.row("  ratio vlab / sha256sum", f"{ratio:.2f}x", TARGET_BIG_RATIO, "x", ratio)
+    rss = big["vlab_peak_rss_mb"]
+    t.row(f"  vlab peak RSS{floored(rss, results)}", f"{rss:.1f} MB", TARGET_BIG_RSS_MB, " MB", rss)
+
+
+def cold_rows(t: Table, cold: dict[str, Any], results: dict[str, Any]) -> None:
+    a, b = cold["vlab_adjudicate"], cold["python_pass"]
+    t.row(f"cold start ({cold['events']}-event pack)", "")
+    t.row("  vlab adjudicate --format json", f"{a['median_wall_s']:.3f} s")
+    t.row("  python -c pass", f"{b['median_wall_s']:.3f} s")
+    ratio = cold["ratio"]
+    t.row("  ratio vlab / python", f"{ratio:.2f}x", TARGET_COLD_RATIO, "x", ratio)
+    t.row(f"  vlab peak RSS{floored(a['peak_rss_mb'], results)}", f"{a['peak_rss_mb']:.1f} MB")
+
+
+def replay_rows(t: Table, kind: str, group: dict[str, Any], results: dict[str, Any]) -> None:
+    for run in group["runs"]:
+        a, b = run["vlab_adjudicate"], run["sha256sum_check"]
+        t.row(
+            f"replay {kind} ({run['size']:,} {run['unit']}, {run['pack_mb']:.0f} MB, "
+            f"{group['clause']})",
+            "",
+        )
+        t.row("  vlab adjudicate --format json", f"{a['median_wall_s']:.3f} s")
+        t.row("  vlab CPU user+sys", f"{a['median_cpu_s']:.3f} s")
+        t.row("  sha256sum -c", f"{b['median_wall_s']:.3f} s")
+        t.row("  ratio vlab / sha256sum", f"{run['ratio']:.2f}x")
+        rss = run["vlab_peak_rss_mb"]
+        t.row(
+            f"  vlab peak RSS{floored(rss, results)}",
+            f"{rss:.1f} MB",
+            TARGET_REPLAY_RSS_MB,
+            " MB",
+            rss,
+            strict=True,
+        )
+    growth = group["growth"]
+    unit = group["runs"][-1]["unit"]
+    t.row(
+        f"replay {kind}: vlab wall at {growth['size_factor']:g}x the {unit}",
+        f"{growth['vlab_wall']:.2f}x",
+        TARGET_REPLAY_GROWTH,
+        "x",
+        growth["vlab_wall"],
+    )
+    t.row("  (vlab CPU growth)", f"{growth['vlab_cpu']:.2f}x")
+    t.row("  (sha256sum -c growth)", f"{growth['sha256sum_wall']:.2f}x")
+
+
+def regress_rows(t: Table, reg: dict[str, Any]) -> None:
+    t.row(f"regress ({reg['packs']:,} small packs)", "")
+    for jobs in (2, 1):
+        rate = reg[f"jobs{jobs}"]["packs_per_s"]
+        wall = reg[f"jobs{jobs}"]["median_wall_s"]
+        t.row(f"  --jobs {jobs} wall", f"{wall:.2f} s")
+        if jobs == 2:  # a throughput target: at least, not at most
+            status = "OK" if rate >= TARGET_REGRESS_PER_S else "UNDER"
+            t.rows.append(
+                ("  --jobs 2 packs/s", f"{rate:,.0f}", f">= {TARGET_REGRESS_PER_S:g}/s", status)
+            )
+        else:
+            t.row("  --jobs 1 packs/s", f"{rate:,.0f}")
+
+
+def report(results: dict[str, Any]) -> None:
+    t = Table()
+    if results.get("big"):
+        big_rows(t, results["big"], results)
+    if results.get("cold"):
+        cold_rows(t, results["cold"], results)
+    replay = results.get("replay")
+    for kind in REPLAYS if replay else ():
+        replay_rows(t, kind, replay[kind], results)
+    if results.get("regress"):
+        regress_rows(t, results["regress"])
+    t.print()
+    host = results["host"]
+    print(
+        f"\nhost: {host['platform']}, {host['cpus']} CPUs, Python {host['python']}; "
+        f"harness peak RSS {host['harness_peak_rss_mb']:.1f} MB (a floor for every child's "
+        "ru_maxrss on Linux)"
+    )
