@@ -270,7 +270,9 @@ def cmd_review(args: argparse.Namespace) -> int:
     from vlab.tools.review import dossier, load_ruling
 
     outs = _parse_outs(args.out, ("md",))
-    text = dossier(load_ruling(args.ruling), args.pack).encode("utf-8")
+    ruling = load_ruling(args.ruling)
+    ruleset = _catalog(args).get(ruling.ruleset.id) if ruling.ruleset.id else None
+    text = dossier(ruling, args.pack, ruleset.codes if ruleset else None).encode("utf-8")
     if outs:
         for _, path in outs:
             _write_out(path, text)
@@ -450,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ruling", type=Path, metavar="RULING.json")
     p.add_argument("--pack", type=Path, metavar="PACK", help="quote and verify its evidence")
     p.add_argument("--out", action="append", metavar="md=PATH", help="write instead of stdout")
+    _add_rulesets_dir(p)
 
     p = command("diff", cmd_diff, "Verdict transitions of a corpus between two rulesets.")
     _add_rulesets_dir(p)

@@ -26,7 +26,10 @@ T = TypeVar("T")
 PATTERN_CODES = ("REQ-FAIL-", "BUNDLE-POINTER-MISSING-", "EVAL-NOT-APPLICABLE-",
                  "EVAL-EVIDENCE-ABSENT-")  # fmt: skip
 ORG_CODE = re.compile(r"X-[A-Z][A-Z0-9]*(-[A-Z0-9]+)+")
-BASE_NAMES = frozenset(("scenario", "pack"))
+# ``null`` is accepted as a root name: format-1 rulesets write a bare ``null``, which
+# JMESPath reads as a field no context has (always null); no let may take that name.
+BASE_NAMES = frozenset(("scenario", "pack", "null"))
+RESERVED_LETS = frozenset(("null", "true", "false"))
 POINTER_NAMES = frozenset(("record", "pointer"))
 
 
@@ -111,10 +114,16 @@ class Compiler:
 
     def clauses(self) -> list[Clause]:
         out: list[Clause] = []
-        for ci, c in enumerate(self.doc["clauses"]):
-            at: Path_ = ("clauses", ci)
-            if at not in self.src.lines:
-                at = ("clause_changes",)
+        data = self.src.data if isinstance(self.src.data, dict) else {}
+        # Where each clause's text is in this file: its own clause, or the clause_changes
+        # entry that changed an inherited one (inherited parts were checked in the parent).
+        origin: dict[str, Path_] = {}
+        for i, change in enumerate(data.get("clause_changes", [])):
+            origin[change["clause_id"]] = ("clause_changes", i)
+        for i, clause in enumerate(data.get("clauses", [])):
+            origin[clause["clause_id"]] = ("clauses", i)
+        for c in self.doc["clauses"]:
+            at: Path_ = origin.get(c["clause_id"], ("clause_changes",))
             before = len(self.problems.errors)
             clause = self._clause(c, at)
             if len(self.problems.errors) == before:  # a clause with errors is not built
@@ -137,7 +146,7 @@ class Compiler:
         lets: list[tuple[str, Any]] = []
         for name, text in (c.get("let") or {}).items():
             where = (*at, "let", name)
-            if name in BASE_NAMES | POINTER_NAMES:
+            if name in BASE_NAMES | POINTER_NAMES | RESERVED_LETS:
                 self.problems.add(src.error(where, f"let {name!r} shadows a context name"))
                 continue
             lets.append((name, self._expression(where, text, names)))

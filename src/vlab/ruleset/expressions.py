@@ -67,7 +67,7 @@ class Expressions:
         except RecursionError:
             raise src.error(at, "expression nests too deeply") from None
         if self.check_roots and unknown:
-            known = ", ".join(sorted(names or ()))
+            known = ", ".join(sorted((names or frozenset()) - {"null"}))
             raise src.error(at, f"unknown name {unknown[0]!r} in {text!r} (known: {known})")
         return parsed
 

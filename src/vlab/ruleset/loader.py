@@ -81,9 +81,10 @@ def _load(src: Source, parent_of: ParentOf, problems: Problems) -> Ruleset | Non
                 )
             )
     if int(data["format"]) < 2:
-        for i, c in enumerate(data.get("clauses", [])):
-            if "let" in c:
-                problems.add(src.error(("clauses", i, "let"), "let needs format: 2"))
+        for key in ("clauses", "clause_changes"):
+            for i, c in enumerate(data.get(key, [])):
+                if "let" in c:
+                    problems.add(src.error((key, i, "let"), "let needs format: 2"))
         if "codes" in data:
             problems.add(src.error(("codes",), "declared codes need format: 2"))
     built = build(src, doc, problems)

@@ -6,12 +6,13 @@ per process, and only small results travel back.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from vlab.ruleset.catalog import Catalog, env_dirs
+from vlab.ruleset.catalog import PATH_ENV, Catalog, env_dirs
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -21,7 +22,7 @@ _catalogs: dict[tuple[str, ...], Catalog] = {}
 
 def catalog_for(dirs: Sequence[str]) -> Catalog:
     """This process's catalog of the shipped rulesets plus ``dirs`` (and the environment's)."""
-    key = tuple(dirs)
+    key = (os.environ.get(PATH_ENV, ""), *dirs)
     if key not in _catalogs:
         _catalogs[key] = Catalog(extra_dirs=[*env_dirs(), *(Path(d) for d in dirs)])
     return _catalogs[key]

@@ -133,8 +133,15 @@ def _sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def dossier(ruling: Ruling, pack: Path | None = None) -> str:
-    from vlab.core.codes import meaning
+def dossier(
+    ruling: Ruling, pack: Path | None = None, ruleset_codes: dict[str, str] | None = None
+) -> str:
+    """The dossier; ``ruleset_codes`` gives the meanings of the codes the ruling's ruleset
+    declares itself (engine codes come from the registry)."""
+    from vlab.core.codes import meaning as engine_meaning
+
+    def meaning(code: str) -> str | None:
+        return engine_meaning(code) or (ruleset_codes or {}).get(code)
 
     quoter = _Quoter(pack) if pack is not None else None
     rs = ruling.ruleset
