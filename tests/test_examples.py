@@ -11,8 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from vlab.ruleset.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parent.parent
