@@ -49,10 +49,6 @@ def canonical_text(value: Any) -> str:
     return canonical_bytes(value).decode("utf-8")
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def sha256_ref(data: bytes) -> str:
     """A digest as written everywhere in a ruling: ``sha256:<hex>``."""
     return "sha256:" + hashlib.sha256(data).hexdigest()

@@ -75,7 +75,7 @@ def checks() -> dict[str, DomainCheck]:
     found: dict[str, DomainCheck] = {}
     for module in MODULES:
         for check in import_module(module).CHECKS:
-            assert check.id not in found, check.id
+            assert check.id not in found and CHECK_ID.fullmatch(check.id), check.id
             assert all(a.kind in ARGUMENT_KINDS for a in check.arguments), check.id
             found[check.id] = check
     return found

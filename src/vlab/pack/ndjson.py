@@ -85,13 +85,11 @@ def scan(
     split = _split_point(reader, path, size) if size >= PARALLEL_MIN_BYTES else None
     if split is None:
         part = _scan_range(reader, path, 0, size, event_log, wanted_ids, max_depth, False)
-        return _index(path, size, [part], {}), part.details
+        return _index(path, size, [part]), part.details
     return _scan_halves(reader, path, size, split, event_log, wanted_ids, max_depth)
 
 
-def _index(
-    path: str, size: int, parts: list[_Range], extra_wanted: dict[str, list[int]]
-) -> NdjsonIndex:
+def _index(path: str, size: int, parts: list[_Range]) -> NdjsonIndex:
     index = NdjsonIndex(path=path, size=size)
     base = 0
     for part in parts:
@@ -145,7 +143,7 @@ def _scan_halves(
             if event_id in seen:
                 details.append(_duplicate(event_id, path, line + base))
     details.sort(key=lambda d: d.line or 0)
-    return _index(path, size, [first, second], {}), details[:MAX_FINDINGS_PER_FILE]
+    return _index(path, size, [first, second]), details[:MAX_FINDINGS_PER_FILE]
 
 
 def _duplicate(event_id: str, path: str, line: int) -> Detail:

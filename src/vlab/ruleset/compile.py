@@ -22,9 +22,6 @@ from vlab.ruleset.model import Check, Clause, Codes, DomainCall
 from vlab.ruleset.source import Path_, Source
 
 T = TypeVar("T")
-# Codes every requirement a ruleset declares has, whoever wrote the ruleset.
-PATTERN_CODES = ("REQ-FAIL-", "BUNDLE-POINTER-MISSING-", "EVAL-NOT-APPLICABLE-",
-                 "EVAL-EVIDENCE-ABSENT-")  # fmt: skip
 ORG_CODE = re.compile(r"X-[A-Z][A-Z0-9]*(-[A-Z0-9]+)+")
 # ``null`` is accepted as a root name: format-1 rulesets write a bare ``null``, which
 # JMESPath reads as a field no context has (always null); no let may take that name.
