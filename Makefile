@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	@$(BIN)/python scripts/demo.py
+	@$(BIN)/python -m scripts.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(SRC)
@@ -26,10 +26,10 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 	$(BIN)/vlab regress evidence_packs --jobs 2
-	$(BIN)/python scripts/receipt_fixtures.py check
+	$(BIN)/python -m scripts.receipt_fixtures check
 
 receipts: $(STAMP)
-	$(BIN)/python scripts/receipt_fixtures.py check
+	$(BIN)/python -m scripts.receipt_fixtures check
 
 # Bytecode as an installed wheel would have it (start-up time is measured).
 bench: $(STAMP)
@@ -37,10 +37,10 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 rulesets: $(STAMP)
-	$(BIN)/python scripts/compile_rulesets.py
+	$(BIN)/python -m scripts.compile_rulesets
 
 vectors: rulesets
-	$(BIN)/python scripts/make_vectors.py
+	$(BIN)/python -m scripts.make_vectors
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """Write rulesets/<id>/ruleset.compiled.json for every installed ruleset.
 
-    python scripts/compile_rulesets.py [--check]
+    python -m scripts.compile_rulesets [--check]
 
 The compiled file is a cache of the checked, resolved ruleset that lets `vlab` start
 without parsing YAML; it is only used while its fingerprint matches its inputs.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from vlab.ruleset.catalog import Catalog
 from vlab.ruleset.loader import (
@@ -31,9 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     for ruleset_id in catalog.ids():
         path = catalog.root / ruleset_id / RULESET_FILE
         # Always from the YAML: the compiled file must never vouch for itself.
-        fresh = Catalog(catalog.root)
-        fresh._from_compiled = lambda _path: None  # type: ignore[method-assign]
-        ruleset = load_ruleset(path, fresh._parent_document)
+        fresh = Catalog(catalog.root, use_compiled=False)
+        ruleset = load_ruleset(path, fresh.parent_document)
         extends = fresh_extends(path)
         # From the YAML's own extends, never from a compiled file that may be absent or old.
         parent_fp = catalog.fingerprint(extends) if extends else None
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def fresh_extends(path: object) -> str | None:
+def fresh_extends(path: Path) -> str | None:
     from ruamel.yaml import YAML
 
     data = YAML(typ="safe", pure=True).load(path)

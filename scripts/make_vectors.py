@@ -1,6 +1,6 @@
 """Build every golden vector under evidence_packs/ from the declarative cases.
 
-    python scripts/make_vectors.py [--out DIR]
+    python -m scripts.make_vectors [--out DIR]
 
 Each vector is ``<group>/<name>/pack/`` (sealed with ``vlab pack seal``) plus
 ``<group>/<name>/expected.json`` written from the case, not from running the engine.
@@ -14,16 +14,20 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from vectors.cases_11 import CASES as CASES_11
-from vectors.cases_12 import CASES as CASES_12
-from vectors.cases_caps import CASES as CASES_CAPS
-from vectors.cases_mission import CASES as CASES_MISSION
-from vectors.model import LOG, Case, base_events, base_pointers, expectation
-
+from scripts.vectors.cases_11 import CASES as CASES_11
+from scripts.vectors.cases_12 import CASES as CASES_12
+from scripts.vectors.cases_caps import CASES as CASES_CAPS
+from scripts.vectors.cases_mission import CASES as CASES_MISSION
+from scripts.vectors.model import (
+    LOG,
+    Case,
+    JSONObject,
+    base_events,
+    base_pointers,
+    expectation,
+    override,
+)
 from vlab.pack.seal import seal
 from vlab.producer.packwriter import PackWriter
 from vlab.ruleset.catalog import Catalog
@@ -31,16 +35,6 @@ from vlab.ruleset.catalog import Catalog
 ROOT = Path(__file__).resolve().parent.parent
 ALL_CASES: list[Case] = [*CASES_11, *CASES_12, *CASES_CAPS, *CASES_MISSION]
 KEEP = {"README.md"}
-
-
-def _apply(doc: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    out = dict(doc)
-    for key, value in overrides.items():
-        if value is None:
-            out.pop(key, None)
-        else:
-            out[key] = value
-    return out
 
 
 def build(case: Case, folder: Path, catalog: Catalog) -> None:
@@ -58,13 +52,13 @@ def build(case: Case, folder: Path, catalog: Catalog) -> None:
             writer.write_bytes(rel, content)
         else:
             writer.write_json(rel, content)
-    manifest = {
+    manifest: JSONObject = {
         "pack_id": case.name,
         "contract_version": "1.1",
         "protocol_version": "1.0.0",
         "created_at": "2026-05-29T10:00:00Z",
     }
-    bundle: dict[str, Any] = {
+    bundle: JSONObject = {
         "run_id": f"run-{case.name}",
         "ruleset_ref": case.pinned,
         "protocol_pin": "1.0.0",
@@ -72,8 +66,8 @@ def build(case: Case, folder: Path, catalog: Catalog) -> None:
     }
     if case.scenario is not None:
         bundle["scenario_meta"] = case.scenario
-    writer.write_json("manifest.json", _apply(manifest, case.manifest))
-    writer.write_json("bundle.manifest.json", _apply(bundle, case.bundle))
+    writer.write_json("manifest.json", override(manifest, case.manifest))
+    writer.write_json("bundle.manifest.json", override(bundle, case.bundle))
     pointers = case.pointers if case.pointers is not None else base_pointers()
     writer.write_json("evidence_pointers.json", {"pointers": pointers})
     if case.before_seal:
@@ -81,13 +75,22 @@ def build(case: Case, folder: Path, catalog: Catalog) -> None:
     seal(writer.root)
     if case.after_seal:
         case.after_seal(writer.root)
-    clause_ids = []
+        _prune_empty_folders(writer.root)
+    clause_ids: list[str] = []
     if case.ruleset is not None:
         ruleset = catalog.get(case.ruleset)
         assert ruleset is not None, case.ruleset
         clause_ids = [c.clause_id for c in ruleset.clauses]
     text = json.dumps(expectation(case, clause_ids), indent=2, ensure_ascii=False) + "\n"
     (folder / "expected.json").write_text(text, "utf-8")
+
+
+def _prune_empty_folders(root: Path) -> None:
+    """Drop the folders an after-seal edit left empty: git keeps no empty folder, so the
+    committed corpus has none."""
+    for path in sorted(root.rglob("*"), reverse=True):
+        if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+            path.rmdir()
 
 
 def main(argv: list[str] | None = None) -> int:

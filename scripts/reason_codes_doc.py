@@ -1,6 +1,6 @@
 """Generate governance/reason-codes.md from the registry (tests keep it in sync).
 
-python scripts/reason_codes_doc.py [--check]
+python -m scripts.reason_codes_doc [--check]
 """
 
 from __future__ import annotations
@@ -43,6 +43,6 @@ if __name__ == "__main__":
     if "--check" in sys.argv[1:]:
         ok = TARGET.exists() and TARGET.read_text("utf-8") == text
         if not ok:
-            print(f"{TARGET} is stale: run python scripts/reason_codes_doc.py", file=sys.stderr)
+            print(f"{TARGET} is stale: run python -m scripts.reason_codes_doc", file=sys.stderr)
         raise SystemExit(0 if ok else 1)
     TARGET.write_text(text, "utf-8")

@@ -1,7 +1,7 @@
 """BudgetSettlementReceipt fixtures: build them, or check the validator against them.
 
-    python scripts/receipt_fixtures.py build   # (re)write fixtures/receipts/
-    python scripts/receipt_fixtures.py check   # `make receipts`: run `vlab receipt check`
+    python -m scripts.receipt_fixtures build   # (re)write fixtures/receipts/
+    python -m scripts.receipt_fixtures check   # `make receipts`: run `vlab receipt check`
 
 Each fixture declares whether it is valid and, for a negative, the code that must be among
 the codes the validator produces (every check runs on every receipt).
@@ -12,57 +12,50 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from vectors.model import apply_changes
+from scripts.vectors.cases_12 import settled_receipt
+from scripts.vectors.model import JSONObject, apply_changes
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "fixtures" / "receipts"
 ADMISSION_SHA = "sha256:" + "3" * 64
 
-SETTLED: dict[str, Any] = {
-    "schema": "BudgetSettlementReceipt/v0.1",
-    "receipt_id": "bsr-0001",
-    "run_id": "run-0001",
-    "attempt_id": "att-0001",
-    "admission_receipt_ref": {"receipt_id": "aar-0001", "sha256": ADMISSION_SHA},
-    "estimate": {
-        "cost_usd": "0.5000",
-        "tokens_in": 12000,
-        "tokens_out": 3000,
-        "tool_calls": 8,
-        "wall_seconds": 120,
-    },
-    "actual": {
-        "cost_usd": "0.4213",
-        "tokens_in": 11234,
-        "tokens_out": 2877,
-        "tool_calls": 7,
-        "wall_seconds": 98.5,
-    },
-    "estimate_provenance": {"source": "governed_run_contract", "method": "price_table_v3"},
-    "settlement_provenance": {"source": "provider_usage", "observed_at": "2026-05-29T10:05:00Z"},
-    "overrun": {"status": "NONE", "cost_usd_over": "0"},
-    "status": "SETTLED",
-    "fail_closed_reason": None,
-}
+SETTLED = settled_receipt(ADMISSION_SHA)
 
 
-def variant(**changes: Any) -> dict[str, Any]:
+def variant(**changes: Any) -> JSONObject:
     """SETTLED with ``a__b``-path changes; the value ... deletes the field."""
     return apply_changes(SETTLED, changes)
 
 
-FIXTURES: list[tuple[str, bool, str | None, Any]] = [
-    # name, valid, code that must be produced, receipt
-    ("positive-settled", True, None, SETTLED),
-    (
+@dataclass(frozen=True)
+class Fixture:
+    """A receipt; a negative names the code it must produce (a positive, none)."""
+
+    name: str
+    receipt: object
+    must_include: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.must_include is None
+
+
+def positive(name: str, receipt: object) -> Fixture:
+    return Fixture(name, receipt)
+
+
+def negative(name: str, code: str, receipt: object) -> Fixture:
+    return Fixture(name, receipt, code)
+
+
+FIXTURES: list[Fixture] = [
+    positive("positive-settled", SETTLED),
+    positive(
         "positive-failed-closed-honest",
-        True,
-        None,
         variant(
             actual=None,
             settlement_provenance=...,
@@ -71,39 +64,31 @@ FIXTURES: list[tuple[str, bool, str | None, Any]] = [
             overrun={"status": "UNKNOWN", "cost_usd_over": None},
         ),
     ),
-    (
+    positive(
         "positive-declared-overrun",
-        True,
-        None,
         variant(
             actual__cost_usd="0.7500",
             overrun={"status": "OVERRUN", "cost_usd_over": "0.2500"},
             status="SETTLED_WITH_OVERRUN",
         ),
     ),
-    (
+    positive(
         "positive-partly-measured",
-        True,
-        None,
         variant(
             actual={"cost_usd": None, "tokens_in": 9000, "tokens_out": None},
             overrun={"status": "UNKNOWN", "cost_usd_over": None},
         ),
     ),
-    (
+    positive(
         "positive-exact-decimal",
-        True,
-        None,
         variant(
             estimate__cost_usd="0.3",
             actual__cost_usd=0.3,
             overrun={"status": "NONE", "cost_usd_over": "0.0"},
         ),
     ),
-    (
+    positive(
         "positive-exact-decimal-overrun",
-        True,
-        None,
         variant(
             estimate__cost_usd="0.1",
             actual__cost_usd="0.3",
@@ -111,39 +96,31 @@ FIXTURES: list[tuple[str, bool, str | None, Any]] = [
             status="SETTLED_WITH_OVERRUN",
         ),
     ),
-    (
+    negative(
         "negative-missing-admission-ref",
-        False,
         "RCPT-ADMISSION-REF-MISSING",
         variant(admission_receipt_ref=...),
     ),
-    (
+    negative(
         "negative-missing-actuals",
-        False,
         "RCPT-ACTUALS-MISSING",
         variant(actual=None, overrun={"status": "UNKNOWN", "cost_usd_over": None}),
     ),
-    (
+    negative(
         "negative-negative-counts",
-        False,
         "RCPT-NEGATIVE-COUNTER",
         variant(actual__cost_usd="-0.10", actual__tokens_in=-5),
     ),
-    (
+    negative(
         "negative-overrun-hidden",
-        False,
         "RCPT-OVERRUN-HIDDEN",
         variant(actual__cost_usd="0.7500", overrun={"status": "NONE", "cost_usd_over": "0.2500"}),
     ),
-    (
-        "negative-overrun-hidden-tokens",
-        False,
-        "RCPT-OVERRUN-HIDDEN",
-        variant(actual__tokens_out=4000),
+    negative(
+        "negative-overrun-hidden-tokens", "RCPT-OVERRUN-HIDDEN", variant(actual__tokens_out=4000)
     ),
-    (
+    negative(
         "negative-fail-closed-reason-missing",
-        False,
         "RCPT-FAIL-CLOSED-REASON-MISSING",
         variant(
             actual=None,
@@ -151,21 +128,18 @@ FIXTURES: list[tuple[str, bool, str | None, Any]] = [
             overrun={"status": "UNKNOWN", "cost_usd_over": None},
         ),
     ),
-    (
+    negative(
         "negative-overrun-phantom",
-        False,
         "RCPT-OVERRUN-PHANTOM",
         variant(overrun={"status": "OVERRUN", "cost_usd_over": "0"}, status="SETTLED_WITH_OVERRUN"),
     ),
-    (
+    negative(
         "negative-overrun-unknown-unjustified",
-        False,
         "RCPT-OVERRUN-UNKNOWN-UNJUSTIFIED",
         variant(overrun={"status": "UNKNOWN", "cost_usd_over": "0"}),
     ),
-    (
+    negative(
         "negative-overrun-amount-wrong",
-        False,
         "RCPT-OVERRUN-AMOUNT-WRONG",
         variant(
             actual__cost_usd="0.7500",
@@ -173,9 +147,8 @@ FIXTURES: list[tuple[str, bool, str | None, Any]] = [
             status="SETTLED_WITH_OVERRUN",
         ),
     ),
-    (
+    negative(
         "negative-overrun-amount-float-trap",
-        False,
         "RCPT-OVERRUN-AMOUNT-WRONG",
         variant(
             estimate__cost_usd="0.1",
@@ -184,13 +157,10 @@ FIXTURES: list[tuple[str, bool, str | None, Any]] = [
             status="SETTLED_WITH_OVERRUN",
         ),
     ),
-    (
-        "negative-schema-extra-field",
-        False,
-        "RCPT-SCHEMA-INVALID",
-        variant(billing_account="acct-9"),
+    negative(
+        "negative-schema-extra-field", "RCPT-SCHEMA-INVALID", variant(billing_account="acct-9")
     ),
-    ("negative-not-an-object", False, "RCPT-SCHEMA-INVALID", ["not", "a", "receipt"]),
+    negative("negative-not-an-object", "RCPT-SCHEMA-INVALID", ["not", "a", "receipt"]),
 ]
 
 
@@ -199,9 +169,16 @@ def build() -> int:
     for old in OUT.glob("*.json"):
         old.unlink()
     index = []
-    for name, valid, code, receipt in FIXTURES:
-        (OUT / f"{name}.json").write_text(json.dumps(receipt, indent=2) + "\n", "utf-8")
-        index.append({"file": f"{name}.json", "valid": valid, "must_include": code})
+    for fixture in FIXTURES:
+        text = json.dumps(fixture.receipt, indent=2) + "\n"
+        (OUT / f"{fixture.name}.json").write_text(text, "utf-8")
+        index.append(
+            {
+                "file": f"{fixture.name}.json",
+                "valid": fixture.valid,
+                "must_include": fixture.must_include,
+            }
+        )
     (OUT / "expectations.index").write_text(json.dumps(index, indent=2) + "\n", "utf-8")
     print(f"wrote {len(index)} receipt fixtures to {OUT}", file=sys.stderr)
     return 0

@@ -1,1 +1,1 @@
-"""Declarative golden-vector cases; ``scripts/make_vectors.py`` builds them."""
+"""Declarative golden-vector cases; ``python -m scripts.make_vectors`` builds them."""

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import Callable
-from pathlib import Path
+from typing import Any
 
-from vectors.model import BUDGET, END, LOG, START, TOOL, Case, base_events, ev, ptr
+from scripts.vectors.edits import append_to, delete, sums_edit, symlink, write
+from scripts.vectors.model import (
+    BUDGET,
+    END,
+    LOG,
+    START,
+    TOOL,
+    Case,
+    Clause,
+    Gate,
+    JSONObject,
+    Pointer,
+    base_events,
+    base_pointers,
+    ev,
+    override,
+    ptr,
+    termination,
+)
+from vlab.producer.packwriter import dumps
 
 SEC, PIN, INT, CON = (
     "ADM-GATE-SECURITY",
@@ -17,76 +34,19 @@ SEC, PIN, INT, CON = (
 )
 
 
-def events_with(**changes: dict) -> list[dict]:
-    """Base events with some records' fields replaced (None deletes a field)."""
-    out = base_events()
-    for record in out:
-        for key, value in changes.get(record["event_id"], {}).items():
-            if value is None:
-                record.pop(key, None)
-            else:
-                record[key] = value
-    return out
+def events_with(event_id: str, **fields: Any) -> list[JSONObject]:
+    """Base events with fields of one record replaced (None deletes a field)."""
+    return [override(r, fields) if r["event_id"] == event_id else r for r in base_events()]
 
 
-def pointers_with(rq: str, *replacement: dict) -> list[dict]:
+def pointers_with(rq: str, *replacement: Pointer) -> list[Pointer]:
     """Base pointers with the pointers of one requirement replaced."""
-    from vectors.model import base_pointers
-
     kept = [p for p in base_pointers() if p["requirement_id"] != rq]
     return kept + list(replacement)
 
 
 def line_hash(record_bytes: bytes) -> str:
     return "sha256:" + hashlib.sha256(record_bytes).hexdigest()
-
-
-# -- after-seal tampering -------------------------------------------------------------
-
-
-def append_to(rel: str, data: bytes) -> Callable[[Path], None]:
-    def run(root: Path) -> None:
-        with open(root / rel, "ab") as fh:
-            fh.write(data)
-
-    return run
-
-
-def write(rel: str, data: bytes) -> Callable[[Path], None]:
-    def run(root: Path) -> None:
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(data)
-
-    return run
-
-
-def delete(rel: str) -> Callable[[Path], None]:
-    return lambda root: (root / rel).unlink()
-
-
-def sums_edit(edit: Callable[[list[str]], list[str]]) -> Callable[[Path], None]:
-    def run(root: Path) -> None:
-        path = root / "integrity/sha256sums.txt"
-        lines = path.read_text("utf-8").splitlines()
-        path.write_text("".join(line + "\n" for line in edit(lines)), "utf-8")
-
-    return run
-
-
-def symlink(rel: str, target: str) -> Callable[[Path], None]:
-    def run(root: Path) -> None:
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(target, root / rel)
-
-    return run
-
-
-def all_of(*steps: Callable[[Path], None]) -> Callable[[Path], None]:
-    def run(root: Path) -> None:
-        for step in steps:
-            step(root)
-
-    return run
 
 
 D1, D2, D3, D4 = "CL-D1-01", "CL-D2-01", "CL-D3-01", "CL-D4-01"
@@ -102,7 +62,7 @@ CASES: list[Case] = [
         scenario={"domain": "D1", "privileged_action": False},
         events=[START, BUDGET, END],
         pointers=[ptr("RQ-D1-01", BUDGET_PTR), ptr("RQ-D2-01", "event_id:evt-end")],
-        clauses={D3: ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D3-01", [], [])},
+        clauses={D3: Clause("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D3-01", [], [])},
     ),
     Case(
         "starter",
@@ -113,8 +73,8 @@ CASES: list[Case] = [
         events=[START, TOOL, END],
         pointers=[ptr("RQ-D1-01", "event_id:evt-tool-001"), ptr("RQ-D2-01", "event_id:evt-end")],
         clauses={
-            D1: ("FAIL", "REQ-FAIL-RQ-D1-01", ["FIELD-MISSING"], ["event_id:evt-tool-001"]),
-            D3: ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D3-01", [], []),
+            D1: Clause("FAIL", "REQ-FAIL-RQ-D1-01", ["FIELD-MISSING"], ["event_id:evt-tool-001"]),
+            D3: Clause("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D3-01", [], []),
         },
     ),
     # -- CL-D1-01 -------------------------------------------------------------------------
@@ -124,97 +84,95 @@ CASES: list[Case] = [
         "pass-line-locator",
         "budget decision found by line:2",
         pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", "line:2")),
-        clauses={D1: ("PASS", None, [], ["line:2"])},
+        clauses={D1: Clause("PASS", None, [], ["line:2"])},
     ),
     Case(
         "d1-01",
         "pass-synonym-rate-limit",
         "decision_kind 'Rate-Limit' normalizes to rate_limit",
-        events=events_with(**{"evt-budget-001": {"decision_kind": "Rate-Limit"}}),
+        events=events_with("evt-budget-001", decision_kind="Rate-Limit"),
     ),
     Case(
         "d1-01",
         "pass-synonym-whitespace-runs",
         "decision_kind ' Resource _- Budget ' normalizes to resource_budget",
-        events=events_with(**{"evt-budget-001": {"decision_kind": " Resource _- Budget "}}),
+        events=events_with("evt-budget-001", decision_kind=" Resource _- Budget "),
     ),
     Case(
         "d1-01",
         "pass-kind-quota-outcome-free-text",
         "decision_kind QUOTA; 1.1 accepts any non-empty outcome string",
-        events=events_with(
-            **{"evt-budget-001": {"decision_kind": "QUOTA", "decision_outcome": "maybe later"}}
-        ),
+        events=events_with("evt-budget-001", decision_kind="QUOTA", decision_outcome="maybe later"),
     ),
     Case(
         "d1-01",
         "fail-kind-not-budget",
         "decision_kind 'authz' is not a budget kind",
-        events=events_with(**{"evt-budget-001": {"decision_kind": "authz"}}),
-        clauses={D1: ("FAIL", "REQ-FAIL-RQ-D1-01", ["VALUE-NOT-ALLOWED"], [BUDGET_PTR])},
+        events=events_with("evt-budget-001", decision_kind="authz"),
+        clauses={D1: Clause("FAIL", "REQ-FAIL-RQ-D1-01", ["VALUE-NOT-ALLOWED"], [BUDGET_PTR])},
     ),
     Case(
         "d1-01",
         "fail-kind-missing",
         "the pointed record has no decision_kind",
-        events=events_with(**{"evt-budget-001": {"decision_kind": None}}),
-        clauses={D1: ("FAIL", "REQ-FAIL-RQ-D1-01", ["FIELD-MISSING"], [BUDGET_PTR])},
+        events=events_with("evt-budget-001", decision_kind=None),
+        clauses={D1: Clause("FAIL", "REQ-FAIL-RQ-D1-01", ["FIELD-MISSING"], [BUDGET_PTR])},
     ),
     Case(
         "d1-01",
         "fail-outcome-missing",
         "the pointed record has no decision_outcome",
-        events=events_with(**{"evt-budget-001": {"decision_outcome": None}}),
-        clauses={D1: ("FAIL", "REQ-FAIL-RQ-D1-01", ["FIELD-MISSING"], [BUDGET_PTR])},
+        events=events_with("evt-budget-001", decision_outcome=None),
+        clauses={D1: Clause("FAIL", "REQ-FAIL-RQ-D1-01", ["FIELD-MISSING"], [BUDGET_PTR])},
     ),
     Case(
         "d1-01",
         "fail-outcome-blank",
         "decision_outcome is a blank string",
-        events=events_with(**{"evt-budget-001": {"decision_outcome": "  "}}),
-        clauses={D1: ("FAIL", "REQ-FAIL-RQ-D1-01", ["FIELD-MISSING"], [BUDGET_PTR])},
+        events=events_with("evt-budget-001", decision_outcome="  "),
+        clauses={D1: Clause("FAIL", "REQ-FAIL-RQ-D1-01", ["FIELD-MISSING"], [BUDGET_PTR])},
     ),
     Case(
         "d1-01",
         "fail-outcome-not-a-string",
         "decision_outcome is a number, not a non-empty string",
-        events=events_with(**{"evt-budget-001": {"decision_outcome": 1}}),
-        clauses={D1: ("FAIL", "REQ-FAIL-RQ-D1-01", ["VALUE-NOT-ALLOWED"], [BUDGET_PTR])},
+        events=events_with("evt-budget-001", decision_outcome=1),
+        clauses={D1: Clause("FAIL", "REQ-FAIL-RQ-D1-01", ["VALUE-NOT-ALLOWED"], [BUDGET_PTR])},
     ),
     Case(
         "d1-01",
         "fail-pointer-missing",
         "no pointer for RQ-D1-01",
         pointers=pointers_with("RQ-D1-01"),
-        clauses={D1: ("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-01", [], [])},
+        clauses={D1: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-01", [], [])},
     ),
     Case(
         "d1-01",
         "fail-pointer-status-absent",
         "the only RQ-D1-01 pointer is ABSENT",
         pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", BUDGET_PTR, status="ABSENT")),
-        clauses={D1: ("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-01", [], [])},
+        clauses={D1: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-01", [], [])},
     ),
     Case(
         "d1-01",
         "fail-pointer-status-not-evaluated",
         "a NOT_EVALUATED pointer does not let CL-D1-01 be NOT_EVALUATED",
         pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", BUDGET_PTR, status="NOT_EVALUATED")),
-        clauses={D1: ("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-01", [], [])},
+        clauses={D1: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-01", [], [])},
     ),
     Case(
         "d1-01",
         "fail-unresolvable-event-id",
         "event_id names no record",
         pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", "event_id:evt-nope")),
-        clauses={D1: ("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-UNRESOLVABLE"], [])},
+        clauses={D1: Clause("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-UNRESOLVABLE"], [])},
     ),
     Case(
         "d1-01",
         "fail-unresolvable-line-past-end",
         "line:99 is past the end of the log",
         pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", "line:99")),
-        clauses={D1: ("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-UNRESOLVABLE"], [])},
+        clauses={D1: Clause("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-UNRESOLVABLE"], [])},
     ),
     Case(
         "d1-01",
@@ -227,14 +185,14 @@ CASES: list[Case] = [
             b'"decision_kind":"authz","decision_outcome":"allow"}\n'
         ),
         pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", "line:2")),
-        clauses={D1: ("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-UNRESOLVABLE"], [])},
+        clauses={D1: Clause("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-UNRESOLVABLE"], [])},
     ),
     Case(
         "d1-01",
         "fail-unresolvable-artifact-not-in-pack",
         "the pointer names trace/other.ndjson, which the pack lacks",
         pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", BUDGET_PTR, "trace/other.ndjson")),
-        clauses={D1: ("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-UNRESOLVABLE"], [])},
+        clauses={D1: Clause("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-UNRESOLVABLE"], [])},
     ),
     Case(
         "d1-01",
@@ -243,7 +201,7 @@ CASES: list[Case] = [
         pointers=pointers_with(
             "RQ-D1-01", ptr("RQ-D1-01", BUDGET_PTR, content_hash="sha256:" + "0" * 64)
         ),
-        clauses={D1: ("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-HASH-MISMATCH"], [BUDGET_PTR])},
+        clauses={D1: Clause("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-HASH-MISMATCH"], [BUDGET_PTR])},
     ),
     Case(
         "d1-01",
@@ -254,9 +212,7 @@ CASES: list[Case] = [
             ptr(
                 "RQ-D1-01",
                 BUDGET_PTR,
-                content_hash=line_hash(
-                    __import__("vlab.producer.packwriter", fromlist=["dumps"]).dumps(BUDGET)
-                ),
+                content_hash=line_hash(dumps(BUDGET)),
             ),
         ),
     ),
@@ -278,7 +234,7 @@ CASES: list[Case] = [
             ptr("RQ-D1-01", "event_id:evt-authz-001"),
         ),
         clauses={
-            D1: (
+            D1: Clause(
                 "FAIL",
                 "REQ-FAIL-RQ-D1-01",
                 ["FIELD-MISSING", "VALUE-NOT-ALLOWED"],
@@ -291,7 +247,7 @@ CASES: list[Case] = [
         "fail-file-locator-not-allowed",
         "CL-D1-01 takes record locators; file: is refused",
         pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", "file:")),
-        clauses={D1: ("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-LOCATOR-NOT-ALLOWED"], [])},
+        clauses={D1: Clause("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-LOCATOR-NOT-ALLOWED"], [])},
     ),
     Case(
         "d1-01",
@@ -308,7 +264,7 @@ CASES: list[Case] = [
         pointers=pointers_with(
             "RQ-D1-01", ptr("RQ-D1-01", "jsonptr:/decisions/1", "artifacts/decisions.json")
         ),
-        clauses={D1: ("PASS", None, [], ["jsonptr:/decisions/1"])},
+        clauses={D1: Clause("PASS", None, [], ["jsonptr:/decisions/1"])},
     ),
     Case(
         "d1-01",
@@ -318,7 +274,7 @@ CASES: list[Case] = [
         pointers=pointers_with(
             "RQ-D1-01", ptr("RQ-D1-01", "jsonptr:/decisions/5", "artifacts/decisions.json")
         ),
-        clauses={D1: ("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-UNRESOLVABLE"], [])},
+        clauses={D1: Clause("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-UNRESOLVABLE"], [])},
     ),
     Case(
         "d1-01",
@@ -332,7 +288,7 @@ CASES: list[Case] = [
         pointers=pointers_with(
             "RQ-D1-01", ptr("RQ-D1-01", "event_id:d", "artifacts/decisions.ndjson")
         ),
-        clauses={D1: ("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-UNRESOLVABLE"], [])},
+        clauses={D1: Clause("FAIL", "REQ-FAIL-RQ-D1-01", ["POINTER-UNRESOLVABLE"], [])},
     ),
     Case(
         "d1-01",
@@ -342,7 +298,7 @@ CASES: list[Case] = [
             "artifacts/decisions.jsonl": b'{"decision_kind":"suspend","decision_outcome":"x"}\n'
         },
         pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", "line:1", "artifacts/decisions.jsonl")),
-        clauses={D1: ("PASS", None, [], ["line:1"])},
+        clauses={D1: Clause("PASS", None, [], ["line:1"])},
     ),
     Case(
         "d1-01",
@@ -357,7 +313,7 @@ CASES: list[Case] = [
         "jsonptr: (whole document) into a snapshot whose state.is_terminal is true",
         files={"snapshots/final.json": {"state": {"name": "done", "is_terminal": True}}},
         pointers=pointers_with("RQ-D2-01", ptr("RQ-D2-01", "jsonptr:", "snapshots/final.json")),
-        clauses={D2: ("PASS", None, [], ["jsonptr:"])},
+        clauses={D2: Clause("PASS", None, [], ["jsonptr:"])},
     ),
     Case(
         "d2-01",
@@ -367,27 +323,31 @@ CASES: list[Case] = [
         pointers=pointers_with(
             "RQ-D2-01", ptr("RQ-D2-01", "jsonptr:/snapshot", "snapshots/s-9.json")
         ),
-        clauses={D2: ("PASS", None, [], ["jsonptr:/snapshot"])},
+        clauses={D2: Clause("PASS", None, [], ["jsonptr:/snapshot"])},
     ),
     Case(
         "d2-01",
         "pass-to-state-synonym",
         "to_state 'Canceled' is terminal",
-        events=events_with(**{"evt-end": {"to_state": "Canceled"}}),
+        events=events_with("evt-end", to_state="Canceled"),
     ),
     Case(
         "d2-01",
         "fail-to-state-not-terminal",
         "to_state 'running' is not terminal",
-        events=events_with(**{"evt-end": {"to_state": "running"}}),
-        clauses={D2: ("FAIL", "REQ-FAIL-RQ-D2-01", ["VALUE-NOT-ALLOWED"], ["event_id:evt-end"])},
+        events=events_with("evt-end", to_state="running"),
+        clauses={
+            D2: Clause("FAIL", "REQ-FAIL-RQ-D2-01", ["VALUE-NOT-ALLOWED"], ["event_id:evt-end"])
+        },
     ),
     Case(
         "d2-01",
         "fail-no-state-fields",
         "the pointed record has neither to_state nor is_terminal",
         pointers=pointers_with("RQ-D2-01", ptr("RQ-D2-01", "event_id:evt-start")),
-        clauses={D2: ("FAIL", "REQ-FAIL-RQ-D2-01", ["FIELD-MISSING"], ["event_id:evt-start"])},
+        clauses={
+            D2: Clause("FAIL", "REQ-FAIL-RQ-D2-01", ["FIELD-MISSING"], ["event_id:evt-start"])
+        },
     ),
     Case(
         "d2-01",
@@ -395,21 +355,21 @@ CASES: list[Case] = [
         "the snapshot says is_terminal false",
         files={"snapshots/final.json": {"state": {"is_terminal": False}}},
         pointers=pointers_with("RQ-D2-01", ptr("RQ-D2-01", "jsonptr:", "snapshots/final.json")),
-        clauses={D2: ("FAIL", "REQ-FAIL-RQ-D2-01", ["VALUE-NOT-ALLOWED"], ["jsonptr:"])},
+        clauses={D2: Clause("FAIL", "REQ-FAIL-RQ-D2-01", ["VALUE-NOT-ALLOWED"], ["jsonptr:"])},
     ),
     Case(
         "d2-01",
         "fail-pointer-missing",
         "no RQ-D2-01 pointer and no partial execution",
         pointers=pointers_with("RQ-D2-01"),
-        clauses={D2: ("FAIL", "BUNDLE-POINTER-MISSING-RQ-D2-01", [], [])},
+        clauses={D2: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D2-01", [], [])},
     ),
     Case(
         "d2-01",
         "fail-unresolvable",
         "RQ-D2-01 pointer names no record (not partial execution)",
         pointers=pointers_with("RQ-D2-01", ptr("RQ-D2-01", "event_id:evt-gone")),
-        clauses={D2: ("FAIL", "REQ-FAIL-RQ-D2-01", ["POINTER-UNRESOLVABLE"], [])},
+        clauses={D2: Clause("FAIL", "REQ-FAIL-RQ-D2-01", ["POINTER-UNRESOLVABLE"], [])},
     ),
     Case(
         "d2-01",
@@ -417,16 +377,16 @@ CASES: list[Case] = [
         "partial execution and no terminal evidence: NOT_EVALUATED, evidence absent",
         scenario={"partial_execution": True},
         pointers=pointers_with("RQ-D2-01"),
-        clauses={D2: ("NOT_EVALUATED", "EVAL-EVIDENCE-ABSENT-RQ-D2-01", [], [])},
+        clauses={D2: Clause("NOT_EVALUATED", "EVAL-EVIDENCE-ABSENT-RQ-D2-01", [], [])},
     ),
     Case(
         "d2-01",
         "not-evaluated-partial-non-terminal",
         "partial execution and the pointed transition is not terminal",
         scenario={"partial_execution": True},
-        events=events_with(**{"evt-end": {"to_state": "paused"}}),
+        events=events_with("evt-end", to_state="paused"),
         clauses={
-            D2: (
+            D2: Clause(
                 "NOT_EVALUATED",
                 "EVAL-EVIDENCE-ABSENT-RQ-D2-01",
                 ["VALUE-NOT-ALLOWED"],
@@ -441,7 +401,9 @@ CASES: list[Case] = [
         scenario={"partial_execution": True},
         pointers=pointers_with("RQ-D2-01", ptr("RQ-D2-01", "line:42")),
         clauses={
-            D2: ("NOT_EVALUATED", "EVAL-EVIDENCE-ABSENT-RQ-D2-01", ["POINTER-UNRESOLVABLE"], [])
+            D2: Clause(
+                "NOT_EVALUATED", "EVAL-EVIDENCE-ABSENT-RQ-D2-01", ["POINTER-UNRESOLVABLE"], []
+            )
         },
     ),
     Case(
@@ -456,7 +418,7 @@ CASES: list[Case] = [
         "partial_execution explicitly false: missing evidence is FAIL",
         scenario={"partial_execution": False},
         pointers=pointers_with("RQ-D2-01"),
-        clauses={D2: ("FAIL", "BUNDLE-POINTER-MISSING-RQ-D2-01", [], [])},
+        clauses={D2: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D2-01", [], [])},
     ),
     # -- CL-D3-01 -------------------------------------------------------------------------
     Case(
@@ -464,49 +426,48 @@ CASES: list[Case] = [
         "pass-synonyms",
         "decision_kind 'Access-Control', outcome 'PERMITTED'",
         events=events_with(
-            **{
-                "evt-authz-001": {
-                    "decision_kind": "Access-Control",
-                    "decision_outcome": "PERMITTED",
-                }
-            }
+            "evt-authz-001", decision_kind="Access-Control", decision_outcome="PERMITTED"
         ),
     ),
     Case(
         "d3-01",
         "pass-deny-is-a-decision",
         "a deny is still a recorded authorization decision",
-        events=events_with(**{"evt-authz-001": {"decision_outcome": "Denied"}}),
+        events=events_with("evt-authz-001", decision_outcome="Denied"),
     ),
     Case(
         "d3-01",
         "fail-kind-not-authz",
         "the pointed record is a budget decision",
         pointers=pointers_with("RQ-D3-01", ptr("RQ-D3-01", BUDGET_PTR)),
-        clauses={D3: ("FAIL", "REQ-FAIL-RQ-D3-01", ["VALUE-NOT-ALLOWED"], [BUDGET_PTR])},
+        clauses={D3: Clause("FAIL", "REQ-FAIL-RQ-D3-01", ["VALUE-NOT-ALLOWED"], [BUDGET_PTR])},
     ),
     Case(
         "d3-01",
         "fail-outcome-not-authz",
         "decision_outcome 'maybe' is not an authorization outcome",
-        events=events_with(**{"evt-authz-001": {"decision_outcome": "maybe"}}),
+        events=events_with("evt-authz-001", decision_outcome="maybe"),
         clauses={
-            D3: ("FAIL", "REQ-FAIL-RQ-D3-01", ["VALUE-NOT-ALLOWED"], ["event_id:evt-authz-001"])
+            D3: Clause(
+                "FAIL", "REQ-FAIL-RQ-D3-01", ["VALUE-NOT-ALLOWED"], ["event_id:evt-authz-001"]
+            )
         },
     ),
     Case(
         "d3-01",
         "fail-outcome-missing",
         "the authorization record has no outcome",
-        events=events_with(**{"evt-authz-001": {"decision_outcome": None}}),
-        clauses={D3: ("FAIL", "REQ-FAIL-RQ-D3-01", ["FIELD-MISSING"], ["event_id:evt-authz-001"])},
+        events=events_with("evt-authz-001", decision_outcome=None),
+        clauses={
+            D3: Clause("FAIL", "REQ-FAIL-RQ-D3-01", ["FIELD-MISSING"], ["event_id:evt-authz-001"])
+        },
     ),
     Case(
         "d3-01",
         "fail-pointer-missing-privileged-by-default",
         "privileged_action absent means privileged: no pointer is FAIL",
         pointers=pointers_with("RQ-D3-01"),
-        clauses={D3: ("FAIL", "BUNDLE-POINTER-MISSING-RQ-D3-01", [], [])},
+        clauses={D3: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D3-01", [], [])},
     ),
     Case(
         "d3-01",
@@ -514,7 +475,7 @@ CASES: list[Case] = [
         "privileged_action false: not applicable, even with no pointer",
         scenario={"privileged_action": False},
         pointers=pointers_with("RQ-D3-01"),
-        clauses={D3: ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D3-01", [], [])},
+        clauses={D3: Clause("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D3-01", [], [])},
     ),
     Case(
         "d3-01",
@@ -530,17 +491,11 @@ CASES: list[Case] = [
         scenario={"termination_case": True},
         events=[
             *base_events()[:4],
-            ev(
-                "evt-term",
-                "termination.decision",
-                decision_kind="terminate",
-                decision_outcome="terminated",
-                reason="operator stop",
-            ),
+            termination("terminate", "terminated", reason="operator stop"),
             END,
         ],
         pointers=[*pointers_with("RQ-D4-01"), ptr("RQ-D4-01", "event_id:evt-term")],
-        clauses={D4: ("PASS", None, [], ["event_id:evt-term"])},
+        clauses={D4: Clause("PASS", None, [], ["event_id:evt-term"])},
     ),
     Case(
         "d4-01",
@@ -552,7 +507,7 @@ CASES: list[Case] = [
             ev("evt-kill", "x", decision_kind="Kill", decision_outcome="KILLED"),
         ],
         pointers=[*pointers_with("RQ-D4-01"), ptr("RQ-D4-01", "line:6")],
-        clauses={D4: ("PASS", None, [], ["line:6"])},
+        clauses={D4: Clause("PASS", None, [], ["line:6"])},
     ),
     Case(
         "d4-01",
@@ -561,7 +516,9 @@ CASES: list[Case] = [
         scenario={"termination_case": True},
         pointers=[*pointers_with("RQ-D4-01"), ptr("RQ-D4-01", "event_id:evt-authz-001")],
         clauses={
-            D4: ("FAIL", "REQ-FAIL-RQ-D4-01", ["VALUE-NOT-ALLOWED"], ["event_id:evt-authz-001"])
+            D4: Clause(
+                "FAIL", "REQ-FAIL-RQ-D4-01", ["VALUE-NOT-ALLOWED"], ["event_id:evt-authz-001"]
+            )
         },
     ),
     Case(
@@ -574,14 +531,16 @@ CASES: list[Case] = [
             ev("evt-t", "x", decision_kind="stop", decision_outcome="continue"),
         ],
         pointers=[*pointers_with("RQ-D4-01"), ptr("RQ-D4-01", "event_id:evt-t")],
-        clauses={D4: ("FAIL", "REQ-FAIL-RQ-D4-01", ["VALUE-NOT-ALLOWED"], ["event_id:evt-t"])},
+        clauses={
+            D4: Clause("FAIL", "REQ-FAIL-RQ-D4-01", ["VALUE-NOT-ALLOWED"], ["event_id:evt-t"])
+        },
     ),
     Case(
         "d4-01",
         "fail-pointer-missing",
         "termination case with no RQ-D4-01 pointer",
         scenario={"termination_case": True},
-        clauses={D4: ("FAIL", "BUNDLE-POINTER-MISSING-RQ-D4-01", [], [])},
+        clauses={D4: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D4-01", [], [])},
     ),
     Case(
         "d4-01",
@@ -595,12 +554,9 @@ CASES: list[Case] = [
         "format",
         "crlf-line-endings",
         "CRLF event log: \\r is not part of the line; line: counts physical lines",
-        events_bytes=b"".join(
-            __import__("vlab.producer.packwriter", fromlist=["dumps"]).dumps(r) + b"\r\n"
-            for r in base_events()
-        ),
+        events_bytes=b"".join(dumps(r) + b"\r\n" for r in base_events()),
         pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", "line:2")),
-        clauses={D1: ("PASS", None, [], ["line:2"])},
+        clauses={D1: Clause("PASS", None, [], ["line:2"])},
     ),
     Case(
         "format",
@@ -618,7 +574,7 @@ CASES: list[Case] = [
             ]
         ),
         pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", "line:4")),
-        clauses={D1: ("PASS", None, [], ["line:4"])},
+        clauses={D1: Clause("PASS", None, [], ["line:4"])},
     ),
     Case(
         "format",
@@ -669,7 +625,7 @@ CASES: list[Case] = [
         "a symbolic link inside the pack",
         after_seal=symlink("artifacts/link.json", "../manifest.json"),
         ruleset=None,
-        gate=(SEC, ["SECURITY-SYMLINK"]),
+        gate=Gate(SEC, ["SECURITY-SYMLINK"]),
     ),
     Case(
         "admission",
@@ -677,7 +633,7 @@ CASES: list[Case] = [
         "a .sh file inside the pack",
         after_seal=write("artifacts/run.sh", b"echo hi\n"),
         ruleset=None,
-        gate=(SEC, ["SECURITY-DISALLOWED-ENDING"]),
+        gate=Gate(SEC, ["SECURITY-DISALLOWED-ENDING"]),
     ),
     Case(
         "admission",
@@ -685,7 +641,7 @@ CASES: list[Case] = [
         "a file name with a backslash",
         after_seal=write("artifacts/a\\b.json", b"{}\n"),
         ruleset=None,
-        gate=(SEC, ["SECURITY-UNSAFE-PATH"]),
+        gate=Gate(SEC, ["SECURITY-UNSAFE-PATH"]),
     ),
     Case(
         "admission",
@@ -694,7 +650,7 @@ CASES: list[Case] = [
         files={"artifacts/big.ndjson": b'{"pad":"' + b"x" * 400 + b'"}\n'},
         limits={"max_line_bytes": 300},
         ruleset=None,
-        gate=(SEC, ["SECURITY-LINE-TOO-LONG"]),
+        gate=Gate(SEC, ["SECURITY-LINE-TOO-LONG"]),
     ),
     Case(
         "admission",
@@ -702,7 +658,7 @@ CASES: list[Case] = [
         "more files than --max-files 4",
         limits={"max_files": 4},
         ruleset=None,
-        gate=(SEC, ["SECURITY-TOO-MANY-FILES"]),
+        gate=Gate(SEC, ["SECURITY-TOO-MANY-FILES"]),
     ),
     Case(
         "admission",
@@ -711,7 +667,7 @@ CASES: list[Case] = [
         files={"artifacts/big.txt": b"x" * 5000},
         limits={"max_file_bytes": 4096},
         ruleset=None,
-        gate=(SEC, ["SECURITY-FILE-TOO-LARGE"]),
+        gate=Gate(SEC, ["SECURITY-FILE-TOO-LARGE"]),
     ),
     Case(
         "admission",
@@ -719,7 +675,7 @@ CASES: list[Case] = [
         "files adding up to more than --max-pack-bytes",
         limits={"max_pack_bytes": 1000},
         ruleset=None,
-        gate=(SEC, ["SECURITY-PACK-TOO-LARGE"]),
+        gate=Gate(SEC, ["SECURITY-PACK-TOO-LARGE"]),
     ),
     # -- PIN ------------------------------------------------------------------------------
     Case(
@@ -728,7 +684,7 @@ CASES: list[Case] = [
         "no bundle.manifest.json",
         before_seal=delete("bundle.manifest.json"),
         ruleset=None,
-        gate=(PIN, ["PIN-BUNDLE-MISSING"]),
+        gate=Gate(PIN, ["PIN-BUNDLE-MISSING"]),
     ),
     Case(
         "admission",
@@ -736,7 +692,7 @@ CASES: list[Case] = [
         "bundle.manifest.json is not JSON",
         before_seal=write("bundle.manifest.json", b"ruleset_ref: ruleset-1.1\n"),
         ruleset=None,
-        gate=(PIN, ["PIN-BUNDLE-INVALID"]),
+        gate=Gate(PIN, ["PIN-BUNDLE-INVALID"]),
     ),
     Case(
         "admission",
@@ -744,21 +700,21 @@ CASES: list[Case] = [
         "bundle.manifest.json has no ruleset_ref",
         bundle={"ruleset_ref": None},
         ruleset=None,
-        gate=(PIN, ["PIN-MISSING"]),
+        gate=Gate(PIN, ["PIN-MISSING"]),
     ),
     Case(
         "admission",
         "pin-protocol-placeholder",
         "protocol_pin is 'TBD'",
         bundle={"protocol_pin": "TBD"},
-        gate=(PIN, ["PIN-PLACEHOLDER"]),
+        gate=Gate(PIN, ["PIN-PLACEHOLDER"]),
     ),
     Case(
         "admission",
         "pin-schema-bundle-placeholder",
         "schema_bundle_sha256 is '<placeholder-digest>'",
         bundle={"schema_bundle_sha256": "<placeholder-digest>"},
-        gate=(PIN, ["PIN-PLACEHOLDER"]),
+        gate=Gate(PIN, ["PIN-PLACEHOLDER"]),
     ),
     Case(
         "admission",
@@ -766,21 +722,21 @@ CASES: list[Case] = [
         "ruleset_ref names a ruleset the engine does not have (not a usage error)",
         bundle={"ruleset_ref": "ruleset-9.9"},
         ruleset=None,
-        gate=(PIN, ["PIN-UNKNOWN-RULESET"]),
+        gate=Gate(PIN, ["PIN-UNKNOWN-RULESET"]),
     ),
     Case(
         "admission",
         "pin-protocol-not-accepted",
         "protocol_pin 2.0.0 is not accepted by ruleset-1.1",
         bundle={"protocol_pin": "2.0.0"},
-        gate=(PIN, ["PIN-PROTOCOL-NOT-ACCEPTED"]),
+        gate=Gate(PIN, ["PIN-PROTOCOL-NOT-ACCEPTED"]),
     ),
     Case(
         "admission",
         "pin-schema-bundle-mismatch",
         "schema_bundle_sha256 pins some other bundle",
         bundle={"schema_bundle_sha256": "ab" * 32},
-        gate=(PIN, ["PIN-SCHEMA-BUNDLE-MISMATCH"]),
+        gate=Gate(PIN, ["PIN-SCHEMA-BUNDLE-MISMATCH"]),
     ),
     # -- INTEGRITY ------------------------------------------------------------------------
     Case(
@@ -788,21 +744,21 @@ CASES: list[Case] = [
         "integrity-sums-missing",
         "no integrity/sha256sums.txt",
         after_seal=delete("integrity/sha256sums.txt"),
-        gate=(INT, ["INTEGRITY-MANIFEST-MISSING"]),
+        gate=Gate(INT, ["INTEGRITY-MANIFEST-MISSING"]),
     ),
     Case(
         "admission",
         "integrity-hash-mismatch",
         "the event log changed after sealing",
         after_seal=append_to(LOG, b'{"event_id":"evt-late","event_type":"tool.call"}\n'),
-        gate=(INT, ["INTEGRITY-HASH-MISMATCH"]),
+        gate=Gate(INT, ["INTEGRITY-HASH-MISMATCH"]),
     ),
     Case(
         "admission",
         "integrity-unlisted-file",
         "a file added after sealing",
         after_seal=write("artifacts/late.json", b"{}\n"),
-        gate=(INT, ["INTEGRITY-UNLISTED-FILE"]),
+        gate=Gate(INT, ["INTEGRITY-UNLISTED-FILE"]),
     ),
     Case(
         "admission",
@@ -810,35 +766,35 @@ CASES: list[Case] = [
         "a listed file removed after sealing",
         files={"artifacts/gone.json": {"x": 1}},
         after_seal=delete("artifacts/gone.json"),
-        gate=(INT, ["INTEGRITY-MISSING-FILE"]),
+        gate=Gate(INT, ["INTEGRITY-MISSING-FILE"]),
     ),
     Case(
         "admission",
         "integrity-malformed-line",
         "an integrity line with upper-case hex",
         after_seal=sums_edit(lambda lines: [lines[0].upper().replace("  ", "  ", 1), *lines[1:]]),
-        gate=(INT, ["INTEGRITY-MALFORMED", "INTEGRITY-UNLISTED-FILE"]),
+        gate=Gate(INT, ["INTEGRITY-MALFORMED", "INTEGRITY-UNLISTED-FILE"]),
     ),
     Case(
         "admission",
         "integrity-duplicate-entry",
         "the same path listed twice",
         after_seal=sums_edit(lambda lines: [*lines, lines[0]]),
-        gate=(INT, ["INTEGRITY-DUPLICATE-ENTRY"]),
+        gate=Gate(INT, ["INTEGRITY-DUPLICATE-ENTRY"]),
     ),
     Case(
         "admission",
         "integrity-self-listed",
         "the integrity file lists itself",
         after_seal=sums_edit(lambda lines: [*lines, "0" * 64 + "  integrity/sha256sums.txt"]),
-        gate=(INT, ["INTEGRITY-SELF-LISTED"]),
+        gate=Gate(INT, ["INTEGRITY-SELF-LISTED"]),
     ),
     Case(
         "admission",
         "integrity-unsafe-path",
         "the integrity file lists ../escape.json",
         after_seal=sums_edit(lambda lines: [*lines, "0" * 64 + "  ../escape.json"]),
-        gate=(INT, ["INTEGRITY-UNSAFE-PATH"]),
+        gate=Gate(INT, ["INTEGRITY-UNSAFE-PATH"]),
     ),
     # -- CONTRACT -------------------------------------------------------------------------
     Case(
@@ -846,111 +802,111 @@ CASES: list[Case] = [
         "contract-manifest-missing",
         "no manifest.json",
         before_seal=delete("manifest.json"),
-        gate=(CON, ["CONTRACT-FILE-MISSING"]),
+        gate=Gate(CON, ["CONTRACT-FILE-MISSING"]),
     ),
     Case(
         "admission",
         "contract-pointers-missing",
         "no evidence_pointers.json",
         before_seal=delete("evidence_pointers.json"),
-        gate=(CON, ["CONTRACT-FILE-MISSING"]),
+        gate=Gate(CON, ["CONTRACT-FILE-MISSING"]),
     ),
     Case(
         "admission",
         "contract-artifact-json-invalid",
         "an artifact .json with a trailing comma",
         files={"artifacts/config.json": b'{"a": 1,}\n'},
-        gate=(CON, ["CONTRACT-JSON-INVALID"]),
+        gate=Gate(CON, ["CONTRACT-JSON-INVALID"]),
     ),
     Case(
         "admission",
         "contract-duplicate-key",
         "an event record with the same key twice",
         events_bytes=b'{"event_id":"evt-1","decision_kind":"budget","decision_kind":"authz"}\n',
-        gate=(CON, ["CONTRACT-DUPLICATE-KEY"]),
+        gate=Gate(CON, ["CONTRACT-DUPLICATE-KEY"]),
     ),
     Case(
         "admission",
         "contract-nan",
         "NaN in a JSON artifact",
         files={"artifacts/metrics.json": b'{"cost": NaN}\n'},
-        gate=(CON, ["CONTRACT-NONFINITE-NUMBER"]),
+        gate=Gate(CON, ["CONTRACT-NONFINITE-NUMBER"]),
     ),
     Case(
         "admission",
         "contract-depth-exceeded",
         "an event nested 65 deep (64 is the bound)",
         events_bytes=b'{"event_id":"evt-deep","x":' + b"[" * 64 + b"]" * 64 + b"}\n",
-        gate=(CON, ["CONTRACT-DEPTH-EXCEEDED"]),
+        gate=Gate(CON, ["CONTRACT-DEPTH-EXCEEDED"]),
     ),
     Case(
         "admission",
         "contract-bom",
         "the event log starts with a UTF-8 BOM",
         events_bytes=b'\xef\xbb\xbf{"event_id":"evt-1"}\n',
-        gate=(CON, ["CONTRACT-BOM"]),
+        gate=Gate(CON, ["CONTRACT-BOM"]),
     ),
     Case(
         "admission",
         "contract-invalid-utf8",
         "an event line that is not UTF-8",
         events_bytes=b'{"event_id":"evt-1","note":"\xff\xfe"}\n',
-        gate=(CON, ["CONTRACT-ENCODING"]),
+        gate=Gate(CON, ["CONTRACT-ENCODING"]),
     ),
     Case(
         "admission",
         "contract-schema-invalid",
         "manifest pack_id has a space",
         manifest={"pack_id": "bad id"},
-        gate=(CON, ["CONTRACT-SCHEMA-INVALID"]),
+        gate=Gate(CON, ["CONTRACT-SCHEMA-INVALID"]),
     ),
     Case(
         "admission",
         "contract-bundle-unknown-key",
         "bundle.manifest.json has a key the contract does not know",
         bundle={"scenario-meta": {"privileged_action": False}},
-        gate=(CON, ["CONTRACT-SCHEMA-INVALID"]),
+        gate=Gate(CON, ["CONTRACT-SCHEMA-INVALID"]),
     ),
     Case(
         "admission",
         "contract-version-not-accepted",
         "contract_version 2.0",
         manifest={"contract_version": "2.0"},
-        gate=(CON, ["CONTRACT-VERSION-NOT-ACCEPTED"]),
+        gate=Gate(CON, ["CONTRACT-VERSION-NOT-ACCEPTED"]),
     ),
     Case(
         "admission",
         "contract-ndjson-line-not-object",
         "an event log line holding an array",
         events_bytes=b'{"event_id":"evt-1"}\n[1,2]\n',
-        gate=(CON, ["CONTRACT-NDJSON-NOT-OBJECT"]),
+        gate=Gate(CON, ["CONTRACT-NDJSON-NOT-OBJECT"]),
     ),
     Case(
         "admission",
         "contract-event-id-missing",
         "an event record without event_id",
         events_bytes=b'{"event_id":"evt-1"}\n{"event_type":"tool.call"}\n',
-        gate=(CON, ["CONTRACT-EVENT-ID-MISSING"]),
+        gate=Gate(CON, ["CONTRACT-EVENT-ID-MISSING"]),
     ),
     Case(
         "admission",
         "contract-duplicate-event-id",
         "event_id evt-1 twice in the log",
         events_bytes=b'{"event_id":"evt-1"}\n{"event_id":"evt-2"}\n{"event_id":"evt-1"}\n',
-        gate=(CON, ["CONTRACT-DUPLICATE-EVENT-ID"]),
+        gate=Gate(CON, ["CONTRACT-DUPLICATE-EVENT-ID"]),
     ),
     Case(
         "admission",
         "contract-locator-invalid",
         "locator line:0 is not well-formed",
         pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", "line:0")),
-        gate=(CON, ["CONTRACT-LOCATOR-INVALID"]),
+        gate=Gate(CON, ["CONTRACT-LOCATOR-INVALID"]),
     ),
     Case(
         "admission",
         "contract-unsafe-artifact-path",
         "artifact_path ../outside.ndjson",
         pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", BUDGET_PTR, "../outside.ndjson")),
-        gate=(CON, ["CONTRACT-UNSAFE-PATH"]),
+        gate=Gate(CON, ["CONTRACT-UNSAFE-PATH"]),
     ),
 ]

@@ -4,31 +4,39 @@ of D1-D4 (each a pack that FAILs under 1.2, and the same pack PASSing a 1.1 shad
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from vectors.model import (
+from scripts.vectors.model import (
     AUTHZ,
     BUDGET,
     END,
+    FILE,
     PASS_11,
+    PASS_12,
     START,
     TOOL,
+    Artifact,
     Case,
+    Clause,
+    Gate,
+    JSONObject,
+    Pointer,
     apply_changes,
     base_pointers,
-    ev,
     ptr,
+    termination,
 )
 
 RUN = "run-0001"
 ADMISSION_PATH = "artifacts/budget/admission_receipt.json"
 SETTLEMENT_PATH = "artifacts/budget/settlement_receipt.json"
 D1, D2, D3, D4, D12 = "CL-D1-01", "CL-D2-01", "CL-D3-01", "CL-D4-01", "CL-D1-02"
-FILE = "file:"
 
-ADMISSION: dict[str, Any] = {
+ADMISSION: JSONObject = {
     "schema": "AttemptAdmissionReceipt/v0.1",
     "receipt_id": "aar-0001",
     "run_id": RUN,
@@ -45,21 +53,18 @@ ADMISSION: dict[str, Any] = {
 }
 
 
-def as_bytes(doc: Any) -> bytes:
+def as_bytes(doc: object) -> bytes:
     return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def settlement(admission: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
-    admission = admission or ADMISSION
-    doc: dict[str, Any] = {
+def settled_receipt(admission_sha256: str) -> JSONObject:
+    """A SETTLED BudgetSettlementReceipt for ADMISSION's attempt, under its estimate."""
+    return {
         "schema": "BudgetSettlementReceipt/v0.1",
         "receipt_id": "bsr-0001",
         "run_id": RUN,
         "attempt_id": "att-0001",
-        "admission_receipt_ref": {
-            "receipt_id": "aar-0001",
-            "sha256": "sha256:" + hashlib.sha256(as_bytes(admission)).hexdigest(),
-        },
+        "admission_receipt_ref": {"receipt_id": "aar-0001", "sha256": admission_sha256},
         "estimate": copy.deepcopy(ADMISSION["budget_estimate"]),
         "actual": {
             "cost_usd": "0.4213",
@@ -77,72 +82,110 @@ def settlement(admission: dict[str, Any] | None = None, **changes: Any) -> dict[
         "status": "SETTLED",
         "fail_closed_reason": None,
     }
-    return apply_changes(doc, changes)
 
 
-def receipts(receipt: Any = None, admission: dict[str, Any] | None = ADMISSION) -> dict[str, bytes]:
-    files = {SETTLEMENT_PATH: as_bytes(receipt if receipt is not None else settlement())}
+def settlement(admission: JSONObject | None = None, **changes: Any) -> JSONObject:
+    """The settlement of ``admission`` (referenced by its hash), with ``a__b``-path changes."""
+    admission = admission or ADMISSION
+    digest = "sha256:" + hashlib.sha256(as_bytes(admission)).hexdigest()
+    return apply_changes(settled_receipt(digest), changes)
+
+
+def receipts(
+    receipt: object = None, admission: JSONObject | None = ADMISSION
+) -> dict[str, Artifact]:
+    files: dict[str, Artifact] = {
+        SETTLEMENT_PATH: as_bytes(receipt if receipt is not None else settlement())
+    }
     if admission is not None:
         files[ADMISSION_PATH] = as_bytes(admission)
     return files
 
 
-PASS_12 = {
-    **PASS_11,
-    D12: ("PASS", None, [], [FILE]),
-    "CL-D1-03": ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-03", [], []),
-    "CL-D1-04": ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-04", [], []),
-    "CL-D5-01": ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D5-01", [], []),
-}
-
-
-def pointers12(*extra: dict) -> list[dict]:
+def pointers12(*extra: Pointer) -> list[Pointer]:
     return [*base_pointers(), ptr("RQ-D1-02", FILE, SETTLEMENT_PATH), *extra]
 
 
-def c12(name: str, description: str, **kw: Any) -> Case:
+def c12(
+    name: str,
+    description: str,
+    *,
+    group: str = "d1-02",
+    files: Mapping[str, Artifact] | None = None,
+    pointers: list[Pointer] | None = None,
+    bundle: JSONObject | None = None,
+    scenario: JSONObject | None = None,
+    events: list[JSONObject] | None = None,
+    clauses: Mapping[str, Clause] | None = None,
+    gate: Gate | None = None,
+) -> Case:
     """A ruleset-1.2 case: pinned to 1.2, with settlement evidence unless told otherwise."""
-    kw.setdefault("files", receipts())
-    kw.setdefault("pointers", pointers12())
-    kw.setdefault("bundle", {"run_id": RUN})
     return Case(
-        "r12-" + kw.pop("group", "d1-02"),
+        "r12-" + group,
         name,
         description,
         ruleset="ruleset-1.2",
         pinned="ruleset-1.2",
         base=PASS_12,
-        **kw,
+        files=files if files is not None else receipts(),
+        pointers=pointers if pointers is not None else pointers12(),
+        bundle=bundle if bundle is not None else {"run_id": RUN},
+        scenario=scenario,
+        events=events,
+        clauses=clauses if clauses is not None else {},
+        gate=gate,
     )
 
 
-def fail12(*details: str) -> tuple[str, str, list[str], list[str]]:
-    return ("FAIL", "REQ-FAIL-RQ-D1-02", list(details), [FILE])
+def fail12(*details: str) -> Clause:
+    return Clause("FAIL", "REQ-FAIL-RQ-D1-02", list(details), [FILE])
 
 
-def stricter(name: str, description: str, clause: str, detail: str, locator: str, **kw: Any):
+def stricter(
+    name: str,
+    description: str,
+    clause: str,
+    detail: str,
+    locator: str,
+    *,
+    events: list[JSONObject],
+    scenario: JSONObject | None = None,
+    pointers: list[Pointer] | None = None,
+    shadow_clauses: Mapping[str, Clause] | None = None,
+) -> list[Case]:
     """The same pack twice: FAIL under ruleset-1.2, PASS in a ruleset-1.1 shadow run."""
     rq = clause.replace("CL-", "RQ-")
-    shadow_clauses = kw.pop("shadow_clauses", {})
     strict = c12(
         name,
         description + " — FAIL under 1.2",
         group="stricter",
-        clauses={clause: ("FAIL", "REQ-FAIL-" + rq, [detail], [locator]), **kw.pop("also", {})},
-        **kw,
+        clauses={clause: Clause("FAIL", "REQ-FAIL-" + rq, [detail], [locator])},
+        events=events,
+        scenario=scenario,
+        pointers=pointers,
     )
-    shadow = copy.deepcopy(strict)
-    shadow.group = "r12-stricter-under-1.1"
-    shadow.description = description + " — PASSes a ruleset-1.1 shadow run"
-    shadow.ruleset = "ruleset-1.1"
-    shadow.shadow = True
-    shadow.base = PASS_11
-    shadow.clauses = dict(shadow_clauses)
+    shadow = dataclasses.replace(
+        copy.deepcopy(strict),
+        group="r12-stricter-under-1.1",
+        description=description + " — PASSes a ruleset-1.1 shadow run",
+        ruleset="ruleset-1.1",
+        shadow=True,
+        base=PASS_11,
+        clauses=dict(shadow_clauses or {}),
+    )
     return [strict, shadow]
 
 
-def with_events(*records: dict) -> list[dict]:
+def with_events(*records: JSONObject) -> list[JSONObject]:
     return [copy.deepcopy(r) for r in records]
+
+
+TERM = "event_id:evt-term"
+TERM_PASS = {D4: Clause("PASS", None, [], [TERM])}
+
+
+def term_pointers() -> list[Pointer]:
+    return pointers12(ptr("RQ-D4-01", TERM))
 
 
 DENY_AUTHZ = {**AUTHZ, "decision_outcome": "DENY", "action": "deploy"}
@@ -328,19 +371,19 @@ CASES: list[Case] = [
         scenario={"settlement_expected": False},
         files={},
         pointers=base_pointers(),
-        clauses={D12: ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-02", [], [])},
+        clauses={D12: Clause("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-02", [], [])},
     ),
     c12(
         "fail-pointer-missing",
         "settlement expected by default, but no RQ-D1-02 pointer",
         pointers=base_pointers(),
-        clauses={D12: ("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-02", [], [])},
+        clauses={D12: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-02", [], [])},
     ),
     c12(
         "fail-receipt-not-in-pack",
         "the RQ-D1-02 pointer names a receipt the pack lacks",
         files={ADMISSION_PATH: as_bytes(ADMISSION)},
-        clauses={D12: ("FAIL", "REQ-FAIL-RQ-D1-02", ["POINTER-UNRESOLVABLE"], [])},
+        clauses={D12: Clause("FAIL", "REQ-FAIL-RQ-D1-02", ["POINTER-UNRESOLVABLE"], [])},
     ),
     # -- the stricter 1.2 conditions ------------------------------------------------------------
     *stricter(
@@ -423,47 +466,36 @@ CASES: list[Case] = [
         "the termination decision gives no reason",
         D4,
         "TERMINATION-REASON-MISSING",
-        "event_id:evt-term",
+        TERM,
         scenario={"termination_case": True},
         events=with_events(
             START,
             BUDGET,
             AUTHZ,
             TOOL,
-            ev(
-                "evt-term",
-                "termination.decision",
-                decision_kind="terminate",
-                decision_outcome="terminated",
-            ),
+            termination("terminate", "terminated"),
             END,
         ),
-        pointers=pointers12(ptr("RQ-D4-01", "event_id:evt-term")),
-        shadow_clauses={D4: ("PASS", None, [], ["event_id:evt-term"])},
+        pointers=term_pointers(),
+        shadow_clauses=TERM_PASS,
     ),
     *stricter(
         "d4-execution-after-termination",
         "a tool call ran after the termination decision",
         D4,
         "TERMINATION-UNCONTROLLED-EXECUTION",
-        "event_id:evt-term",
+        TERM,
         scenario={"termination_case": True},
         events=with_events(
             START,
             BUDGET,
             AUTHZ,
-            ev(
-                "evt-term",
-                "termination.decision",
-                decision_kind="kill",
-                decision_outcome="killed",
-                reason="budget exhausted",
-            ),
+            termination("kill", "killed", reason="budget exhausted"),
             TOOL,
             END,
         ),
-        pointers=pointers12(ptr("RQ-D4-01", "event_id:evt-term")),
-        shadow_clauses={D4: ("PASS", None, [], ["event_id:evt-term"])},
+        pointers=term_pointers(),
+        shadow_clauses=TERM_PASS,
     ),
     c12(
         "fail-post-terminal-under-partial-execution",
@@ -473,7 +505,7 @@ CASES: list[Case] = [
         scenario={"partial_execution": True},
         events=with_events(START, BUDGET, AUTHZ, END, TOOL),
         clauses={
-            D2: (
+            D2: Clause(
                 "FAIL",
                 "REQ-FAIL-RQ-D2-01",
                 ["LIFECYCLE-POST-TERMINAL-EXECUTION"],
@@ -497,17 +529,11 @@ CASES: list[Case] = [
             BUDGET,
             AUTHZ,
             TOOL,
-            ev(
-                "evt-term",
-                "termination.decision",
-                decision_kind="terminate",
-                decision_outcome="terminated",
-                terminate_reason="operator stop",
-            ),
+            termination("terminate", "terminated", terminate_reason="operator stop"),
             END,
         ),
-        pointers=pointers12(ptr("RQ-D4-01", "event_id:evt-term")),
-        clauses={D4: ("PASS", None, [], ["event_id:evt-term"])},
+        pointers=term_pointers(),
+        clauses=TERM_PASS,
     ),
     c12(
         "pass-deny-then-other-action",
@@ -527,7 +553,7 @@ CASES: list[Case] = [
             else ptr("RQ-D2-01", "jsonptr:", "snapshots/final.json")
             for p in pointers12()
         ],
-        clauses={D2: ("PASS", None, [], ["jsonptr:"])},
+        clauses={D2: Clause("PASS", None, [], ["jsonptr:"])},
     ),
 ]
 
@@ -539,7 +565,7 @@ CASES += [
         "a ruleset-1.2 pack pinning ruleset-1.1's schema bundle",
         group="admission",
         bundle={"run_id": RUN, "schema_bundle_sha256": _SCHEMA_11},
-        gate=("ADM-GATE-PIN", ["PIN-SCHEMA-BUNDLE-MISMATCH"]),
+        gate=Gate("ADM-GATE-PIN", ["PIN-SCHEMA-BUNDLE-MISMATCH"]),
     ),
     c12(
         "contract-receipt-duplicate-key",
@@ -550,6 +576,6 @@ CASES += [
             SETTLEMENT_PATH: b'{"schema": "BudgetSettlementReceipt/v0.1", "status": "SETTLED",'
             b' "status": "FAILED_CLOSED"}\n',
         },
-        gate=("ADM-GATE-CONTRACT", ["CONTRACT-DUPLICATE-KEY"]),
+        gate=Gate("ADM-GATE-CONTRACT", ["CONTRACT-DUPLICATE-KEY"]),
     ),
 ]

@@ -6,22 +6,25 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
-from vectors.cases_12 import PASS_12
-from vectors.model import Case, ptr
+from scripts.vectors.edits import RecordsEdit, all_of, delete, edit_lines, write
+from scripts.vectors.model import (
+    LOG,
+    NO_FLAGS,
+    Case,
+    FileClause,
+    JSONObject,
+    Outcome,
+    PackEdit,
+    unprivileged_pointers,
+)
 from vlab.producer.runguard import RunGuard
 from vlab.producer.spendcap import Budget, EventLog, SpendingCap, SpendLedger, StepClock
 
-LOG = "trace/events.ndjson"
 BUDGET_PATH = "artifacts/budget/persona_budget.json"
 LEDGER_PATH = "artifacts/budget/spend.jsonl"
 D13, D14 = "CL-D1-03", "CL-D1-04"
-NA = {
-    "CL-D3-01": ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D3-01", [], []),
-    "CL-D1-02": ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-02", [], []),
-}
-BASE = {**PASS_12, **NA, "CL-D1-01": ("PASS", None, [], ["event_id:evt-budget-001"])}
 
 
 def _prologue(log: EventLog) -> None:
@@ -50,12 +53,24 @@ def _epilogue(log: EventLog) -> None:
     )
 
 
-Step = tuple[str, str, str, str]  # ("check"|"charge", at, amount, call_id)
+class Step(NamedTuple):
+    """One call on the spending cap, at a time: a check of an estimate, or a charge."""
+
+    kind: Literal["check", "charge"]
+    at: str
+    amount: str
+    call_id: str
 
 
-def spend(
-    budget: dict[str, Any], steps: list[Step], corrupt: Callable[[Path], None] | None = None
-) -> Callable[[Path], None]:
+def check(at: str, amount: str, call_id: str) -> Step:
+    return Step("check", at, amount, call_id)
+
+
+def charge(at: str, amount: str, call_id: str) -> Step:
+    return Step("charge", at, amount, call_id)
+
+
+def spend(budget: JSONObject, steps: list[Step], corrupt: PackEdit | None = None) -> PackEdit:
     """Drive SpendingCap through check/charge steps at given times; then corrupt, if asked."""
 
     def produce(root: Path) -> None:
@@ -71,12 +86,12 @@ def spend(
             agent_id="hermes",
             clock=clock,
         )
-        for kind, at, amount, call_id in steps:
-            clock.set(at)
-            if kind == "check":
-                cap.check(amount, call_id=call_id)
+        for step in steps:
+            clock.set(step.at)
+            if step.kind == "check":
+                cap.check(step.amount, call_id=step.call_id)
             else:
-                cap.charge(amount, call_id=call_id)
+                cap.charge(step.amount, call_id=step.call_id)
         if not (root / LEDGER_PATH).exists():
             (root / LEDGER_PATH).write_bytes(b"")
         _epilogue(log)
@@ -86,75 +101,23 @@ def spend(
     return produce
 
 
-def edit_lines(rel: str, edit: Callable[[list[dict]], list[dict]]) -> Callable[[Path], None]:
-    def run(root: Path) -> None:
-        path = root / rel
-        records = [json.loads(x) for x in path.read_text("utf-8").splitlines() if x.strip()]
-        text = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in edit(records))
-        path.write_text(text, "utf-8")
-
-    return run
-
-
-def set_field(match: Callable[[dict], bool], **fields: Any) -> Callable[[list[dict]], list[dict]]:
-    def edit(records: list[dict]) -> list[dict]:
+def set_field(match: Callable[[JSONObject], bool], **fields: Any) -> RecordsEdit:
+    def edit(records: list[JSONObject]) -> list[JSONObject]:
         return [({**r, **fields} if match(r) else r) for r in records]
 
     return edit
 
 
-def replay_case(clause: str, flag: str, evidence: str) -> Callable[..., Case]:
-    """A factory of cases for one replay clause: the scenario flag that turns it on, and
-    the artifact its ``file:`` pointer names; the other clauses keep BASE."""
-    requirement = clause.replace("CL-", "RQ-")
-    group = "r12-" + clause[3:].lower()
-
-    def make(
-        name: str,
-        description: str,
-        produce: Callable[[Path], None],
-        result: tuple[str, str | None, list[str]] = ("PASS", None, []),
-        **kw: Any,
-    ) -> Case:
-        status, reason, details = result
-        located = status != "NOT_EVALUATED" and "POINTER-MISSING" not in str(reason)
-        return Case(
-            group,
-            name,
-            description,
-            ruleset="ruleset-1.2",
-            pinned="ruleset-1.2",
-            base=BASE,
-            produce=produce,
-            scenario=kw.pop(
-                "scenario", {flag: True, "settlement_expected": False, "privileged_action": False}
-            ),
-            pointers=kw.pop(
-                "pointers",
-                [
-                    ptr("RQ-D1-01", "event_id:evt-budget-001"),
-                    ptr("RQ-D2-01", "event_id:evt-end"),
-                    ptr(requirement, "file:", evidence),
-                ],
-            ),
-            clauses={clause: (status, reason, details, ["file:"] if located else [])},
-            bundle={"run_id": "run-0001"},
-            **kw,
-        )
-
-    return make
+cap_case = FileClause(D13, "spend_cap", LEDGER_PATH).produced
 
 
-cap_case = replay_case(D13, "spend_cap", LEDGER_PATH)
+def fail(*codes: str) -> Outcome:
+    return Outcome("FAIL", "REQ-FAIL-RQ-D1-03", codes)
 
 
-def fail(*codes: str) -> tuple[str, str, list[str]]:
-    return ("FAIL", "REQ-FAIL-RQ-D1-03", list(codes))
-
-
-def _late_dispatch(records: list[dict]) -> list[dict]:
+def _late_dispatch(records: list[JSONObject]) -> list[JSONObject]:
     """Turn the first skipped trial into one dispatched and completed after exhaustion."""
-    out: list[dict] = []
+    out: list[JSONObject] = []
     done = False
     for r in records:
         if not done and r.get("event_type") == "trial.skipped":
@@ -175,15 +138,7 @@ def _late_dispatch(records: list[dict]) -> list[dict]:
     return out
 
 
-def chain(*steps: Callable[[Path], None]) -> Callable[[Path], None]:
-    def run(root: Path) -> None:
-        for step in steps:
-            step(root)
-
-    return run
-
-
-def _order_edit(records: list[dict]) -> list[dict]:
+def _order_edit(records: list[JSONObject]) -> list[JSONObject]:
     """c1's DENY recorded as ALLOW; c2's outcome made unknown."""
     out = []
     for r in records:
@@ -197,16 +152,23 @@ def _order_edit(records: list[dict]) -> list[dict]:
 
 CAPS = {"daily_usd": "1.00", "per_call_usd": "0.50", "hard_cap": True}
 DAY = "2026-05-29T"
+ONE_CHECK = [check(DAY + "10:00:00Z", "0.10", "c1")]
+ONE_CALL = [*ONE_CHECK, charge(DAY + "10:00:05Z", "0.10", "c1")]
+TWO_CALLS = [
+    *ONE_CALL,
+    check(DAY + "10:01:00Z", "0.10", "c2"),
+    charge(DAY + "10:01:05Z", "0.10", "c2"),
+]
 
-SPEND_CASES = [
+SPEND_CASES: list[Case] = [
     cap_case(
         "pass-no-cap-allows",
         "no cap at all: every check is ALLOW",
         spend(
             {"daily_usd": None, "per_call_usd": None},
             [
-                ("check", DAY + "10:00:00Z", "5.00", "c1"),
-                ("charge", DAY + "10:00:05Z", "4.80", "c1"),
+                check(DAY + "10:00:00Z", "5.00", "c1"),
+                charge(DAY + "10:00:05Z", "4.80", "c1"),
             ],
         ),
     ),
@@ -216,18 +178,18 @@ SPEND_CASES = [
         spend(
             CAPS,
             [
-                ("check", DAY + "10:00:00Z", "0.40", "c1"),
-                ("charge", DAY + "10:00:05Z", "0.45", "c1"),
-                ("check", DAY + "11:00:00Z", "0.45", "c2"),
-                ("charge", DAY + "11:00:05Z", "0.45", "c2"),
-                ("check", DAY + "12:00:00Z", "0.20", "c3"),
+                check(DAY + "10:00:00Z", "0.40", "c1"),
+                charge(DAY + "10:00:05Z", "0.45", "c1"),
+                check(DAY + "11:00:00Z", "0.45", "c2"),
+                charge(DAY + "11:00:05Z", "0.45", "c2"),
+                check(DAY + "12:00:00Z", "0.20", "c3"),
             ],
         ),
     ),
     cap_case(
         "pass-over-per-call-denied",
         "an estimate of 0.60 breaches the per-call cap of 0.50",
-        spend(CAPS, [("check", DAY + "10:00:00Z", "0.60", "c1")]),
+        spend(CAPS, [check(DAY + "10:00:00Z", "0.60", "c1")]),
     ),
     cap_case(
         "pass-per-call-equal-allowed",
@@ -235,8 +197,8 @@ SPEND_CASES = [
         spend(
             CAPS,
             [
-                ("check", DAY + "10:00:00Z", "0.50", "c1"),
-                ("charge", DAY + "10:00:01Z", "0.50", "c1"),
+                check(DAY + "10:00:00Z", "0.50", "c1"),
+                charge(DAY + "10:00:01Z", "0.50", "c1"),
             ],
         ),
     ),
@@ -246,8 +208,8 @@ SPEND_CASES = [
         spend(
             {**CAPS, "hard_cap": False},
             [
-                ("check", DAY + "10:00:00Z", "0.70", "c1"),
-                ("charge", DAY + "10:00:05Z", "0.69", "c1"),
+                check(DAY + "10:00:00Z", "0.70", "c1"),
+                charge(DAY + "10:00:05Z", "0.69", "c1"),
             ],
         ),
     ),
@@ -257,11 +219,11 @@ SPEND_CASES = [
         spend(
             CAPS,
             [
-                ("check", DAY + "10:00:00Z", "0.50", "c1"),
-                ("charge", DAY + "10:00:01Z", "0.50", "c1"),
-                ("check", DAY + "10:01:00Z", "0.40", "c2"),
-                ("charge", DAY + "10:01:01Z", "0.40", "c2"),
-                ("check", DAY + "10:02:00Z", "0.20", "c3"),
+                check(DAY + "10:00:00Z", "0.50", "c1"),
+                charge(DAY + "10:00:01Z", "0.50", "c1"),
+                check(DAY + "10:01:00Z", "0.40", "c2"),
+                charge(DAY + "10:01:01Z", "0.40", "c2"),
+                check(DAY + "10:02:00Z", "0.20", "c3"),
             ],
         ),
     ),
@@ -271,12 +233,12 @@ SPEND_CASES = [
         spend(
             CAPS,
             [
-                ("check", DAY + "23:59:00Z", "0.45", "c1"),
-                ("charge", DAY + "23:59:59Z", "0.90", "c1"),
-                ("check", DAY + "23:59:59.500Z", "0.20", "c2"),
-                ("check", "2026-05-30T00:00:00Z", "0.45", "c3"),
-                ("charge", "2026-05-30T00:00:00Z", "0.60", "c3"),
-                ("check", "2026-05-30T00:00:00.500Z", "0.45", "c4"),
+                check(DAY + "23:59:00Z", "0.45", "c1"),
+                charge(DAY + "23:59:59Z", "0.90", "c1"),
+                check(DAY + "23:59:59.500Z", "0.20", "c2"),
+                check("2026-05-30T00:00:00Z", "0.45", "c3"),
+                charge("2026-05-30T00:00:00Z", "0.60", "c3"),
+                check("2026-05-30T00:00:00.500Z", "0.45", "c4"),
             ],
         ),
     ),
@@ -286,11 +248,11 @@ SPEND_CASES = [
         spend(
             {"daily_usd": "0.3"},
             [
-                ("check", DAY + "10:00:00Z", "0.1", "c1"),
-                ("charge", DAY + "10:00:01Z", "0.1", "c1"),
-                ("check", DAY + "10:00:02Z", "0.2", "c2"),
-                ("charge", DAY + "10:00:03Z", "0.2", "c2"),
-                ("check", DAY + "10:00:04Z", "0", "c3"),
+                check(DAY + "10:00:00Z", "0.1", "c1"),
+                charge(DAY + "10:00:01Z", "0.1", "c1"),
+                check(DAY + "10:00:02Z", "0.2", "c2"),
+                charge(DAY + "10:00:03Z", "0.2", "c2"),
+                check(DAY + "10:00:04Z", "0", "c3"),
             ],
         ),
     ),
@@ -301,21 +263,21 @@ SPEND_CASES = [
         spend(
             CAPS,
             [
-                ("check", DAY + "10:00:00Z", "0.45", "c1"),
-                ("check", DAY + "10:00:01Z", "0.45", "c2"),
-                ("charge", DAY + "10:00:02Z", "0.55", "c1"),
-                ("charge", DAY + "10:00:03Z", "0.55", "c2"),
-                ("check", DAY + "10:00:04Z", "0.01", "c3"),
+                check(DAY + "10:00:00Z", "0.45", "c1"),
+                check(DAY + "10:00:01Z", "0.45", "c2"),
+                charge(DAY + "10:00:02Z", "0.55", "c1"),
+                charge(DAY + "10:00:03Z", "0.55", "c2"),
+                check(DAY + "10:00:04Z", "0.01", "c3"),
             ],
         ),
-        ("PASS", None, ["LEDGER-OVERSPEND-TOLERATED"]),
+        Outcome("PASS", None, ["LEDGER-OVERSPEND-TOLERATED"]),
     ),
     cap_case(
         "fail-allow-should-have-been-deny",
         "the log says ALLOW where the ledger says DENY",
         spend(
             CAPS,
-            [("check", DAY + "10:00:00Z", "0.60", "c1")],
+            [check(DAY + "10:00:00Z", "0.60", "c1")],
             edit_lines(
                 LOG,
                 set_field(
@@ -331,8 +293,8 @@ SPEND_CASES = [
         spend(
             CAPS,
             [
-                ("check", DAY + "10:00:00Z", "0.60", "c1"),
-                ("charge", DAY + "10:00:01Z", "0.30", "c1"),
+                check(DAY + "10:00:00Z", "0.60", "c1"),
+                charge(DAY + "10:00:01Z", "0.30", "c1"),
             ],
         ),
         fail("LEDGER-CHARGE-AFTER-DENY"),
@@ -342,12 +304,7 @@ SPEND_CASES = [
         "a charge earlier than the one before it",
         spend(
             CAPS,
-            [
-                ("check", DAY + "10:00:00Z", "0.10", "c1"),
-                ("charge", DAY + "10:00:05Z", "0.10", "c1"),
-                ("check", DAY + "10:01:00Z", "0.10", "c2"),
-                ("charge", DAY + "10:01:05Z", "0.10", "c2"),
-            ],
+            TWO_CALLS,
             edit_lines(
                 LEDGER_PATH, set_field(lambda r: r["entry_id"] == "c-000002", ts=DAY + "09:00:00Z")
             ),
@@ -359,12 +316,7 @@ SPEND_CASES = [
         "an entry_id used twice",
         spend(
             CAPS,
-            [
-                ("check", DAY + "10:00:00Z", "0.10", "c1"),
-                ("charge", DAY + "10:00:05Z", "0.10", "c1"),
-                ("check", DAY + "10:01:00Z", "0.10", "c2"),
-                ("charge", DAY + "10:01:05Z", "0.10", "c2"),
-            ],
+            TWO_CALLS,
             edit_lines(
                 LEDGER_PATH, set_field(lambda r: r["entry_id"] == "c-000002", entry_id="c-000001")
             ),
@@ -376,10 +328,7 @@ SPEND_CASES = [
         "a ledger object without amount_usd",
         spend(
             CAPS,
-            [
-                ("check", DAY + "10:00:00Z", "0.10", "c1"),
-                ("charge", DAY + "10:00:05Z", "0.10", "c1"),
-            ],
+            ONE_CALL,
             edit_lines(LEDGER_PATH, lambda rs: [*rs, {"entry_id": "c-x", "ts": DAY + "10:00:06Z"}]),
         ),
         fail("LEDGER-UNPARSEABLE"),
@@ -389,10 +338,7 @@ SPEND_CASES = [
         "a refund written as a negative charge",
         spend(
             CAPS,
-            [
-                ("check", DAY + "10:00:00Z", "0.10", "c1"),
-                ("charge", DAY + "10:00:05Z", "0.10", "c1"),
-            ],
+            ONE_CALL,
             edit_lines(LEDGER_PATH, set_field(lambda r: True, amount_usd="-0.10")),
         ),
         fail("LEDGER-NEGATIVE-AMOUNT"),
@@ -404,11 +350,11 @@ SPEND_CASES = [
         spend(
             CAPS,
             [
-                ("check", DAY + "10:00:00Z", "0.60", "c1"),
-                ("check", DAY + "10:00:01Z", "0.10", "c2"),
-                ("charge", DAY + "10:00:05Z", "0.10", "c2"),
+                check(DAY + "10:00:00Z", "0.60", "c1"),
+                check(DAY + "10:00:01Z", "0.10", "c2"),
+                charge(DAY + "10:00:05Z", "0.10", "c2"),
             ],
-            chain(
+            all_of(
                 edit_lines(LOG, _order_edit),
                 edit_lines(LEDGER_PATH, set_field(lambda r: True, amount_usd="-0.10")),
             ),
@@ -420,7 +366,7 @@ SPEND_CASES = [
         "a budget.check with no estimate_usd",
         spend(
             CAPS,
-            [("check", DAY + "10:00:00Z", "0.10", "c1")],
+            ONE_CHECK,
             edit_lines(
                 LOG, lambda rs: [{k: v for k, v in r.items() if k != "estimate_usd"} for r in rs]
             ),
@@ -432,8 +378,8 @@ SPEND_CASES = [
         "a negative daily cap",
         spend(
             CAPS,
-            [("check", DAY + "10:00:00Z", "0.10", "c1")],
-            lambda root: (root / BUDGET_PATH).write_text('{"daily_usd": "-1"}\n'),
+            ONE_CHECK,
+            write(BUDGET_PATH, b'{"daily_usd": "-1"}\n'),
         ),
         fail("LEDGER-BUDGET-INVALID"),
     ),
@@ -442,37 +388,43 @@ SPEND_CASES = [
         "no budget file",
         spend(
             CAPS,
-            [("check", DAY + "10:00:00Z", "0.10", "c1")],
-            lambda root: (root / BUDGET_PATH).unlink(),
+            ONE_CHECK,
+            delete(BUDGET_PATH),
         ),
         fail("LEDGER-BUDGET-INVALID"),
     ),
     cap_case(
         "fail-no-checks",
         "spend_cap set, charges made, but no budget.check at all",
-        spend(CAPS, [("charge", DAY + "10:00:05Z", "0.10", "c1")]),
+        spend(CAPS, [charge(DAY + "10:00:05Z", "0.10", "c1")]),
         fail("LEDGER-NO-CHECKS"),
     ),
     cap_case(
         "not-evaluated-no-spend-cap",
         "spend_cap absent: not applicable",
-        spend(CAPS, [("check", DAY + "10:00:00Z", "0.10", "c1")]),
-        ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-03", []),
-        scenario={"settlement_expected": False, "privileged_action": False},
+        spend(CAPS, ONE_CHECK),
+        Outcome("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-03"),
+        scenario=NO_FLAGS,
     ),
     cap_case(
         "fail-pointer-missing",
         "spend_cap true but no RQ-D1-03 pointer",
-        spend(CAPS, [("check", DAY + "10:00:00Z", "0.10", "c1")]),
-        ("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-03", []),
-        pointers=[ptr("RQ-D1-01", "event_id:evt-budget-001"), ptr("RQ-D2-01", "event_id:evt-end")],
+        spend(CAPS, ONE_CHECK),
+        Outcome("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-03"),
+        pointers=unprivileged_pointers(),
     ),
 ]
 
 
 # -- CL-D1-04: run-wide budget over an eval matrix -------------------------------------------
 
-Matrix = tuple[list[str], list[str], int]
+
+class Matrix(NamedTuple):
+    """The shape of an eval matrix: every target runs every test, ``trials`` times."""
+
+    targets: list[str]
+    tests: list[str]
+    trials: int
 
 
 def matrix(
@@ -482,8 +434,8 @@ def matrix(
     *,
     inflight: int = 1,
     stop_after: int | None = None,
-    corrupt: Callable[[Path], None] | None = None,
-) -> Callable[[Path], None]:
+    corrupt: PackEdit | None = None,
+) -> PackEdit:
     """Drive RunGuard like an orchestrator: dispatch up to ``inflight`` trials, then complete
     them; ``stop_after`` ends the loop early (an orchestrator that lost trials)."""
 
@@ -519,26 +471,27 @@ def matrix(
     return produce
 
 
-run_case = replay_case(D14, "eval_matrix", LOG)
+run_case = FileClause(D14, "eval_matrix", LOG).produced
 
 
-def rfail(*codes: str) -> tuple[str, str, list[str]]:
-    return ("FAIL", "REQ-FAIL-RQ-D1-04", list(codes))
+def rfail(*codes: str) -> Outcome:
+    return Outcome("FAIL", "REQ-FAIL-RQ-D1-04", codes)
 
 
-SMALL: Matrix = (["model-a", "model-b"], ["t1", "t2"], 2)
-GRID: Matrix = (["model-a", "model-b", "model-c"], ["t1", "t2", "t3", "t4"], 5)
+SMALL = Matrix(["model-a", "model-b"], ["t1", "t2"], 2)
+GRID = Matrix(["model-a", "model-b", "model-c"], ["t1", "t2", "t3", "t4"], 5)
 
 
 def flat(value: str) -> Callable[[int], str]:
     return lambda _n: value
 
 
-def first_event(kind: str, **fields: Any) -> Callable[[list[dict]], list[dict]]:
+def first_event(kind: str, **fields: Any) -> RecordsEdit:
     """Change the first event of a type (or drop it when fields is empty)."""
 
-    def edit(records: list[dict]) -> list[dict]:
-        out, done = [], False
+    def edit(records: list[JSONObject]) -> list[JSONObject]:
+        out: list[JSONObject] = []
+        done = False
         for r in records:
             if not done and r.get("event_type") == kind:
                 done = True
@@ -551,7 +504,7 @@ def first_event(kind: str, **fields: Any) -> Callable[[list[dict]], list[dict]]:
     return edit
 
 
-RUN_CASES = [
+RUN_CASES: list[Case] = [
     run_case(
         "pass-cap-never-reached",
         "every planned trial runs under a cap of 10.00",
@@ -566,7 +519,7 @@ RUN_CASES = [
         "pass-inflight-overshoot",
         "a trial dispatched before exhaustion completes after it: tolerated, advisory",
         matrix("1.00", SMALL, flat("0.40"), inflight=2),
-        ("PASS", None, ["RUNBUDGET-INFLIGHT-OVERSHOOT"]),
+        Outcome("PASS", None, ["RUNBUDGET-INFLIGHT-OVERSHOOT"]),
     ),
     run_case(
         "pass-exhausted-on-last-trial",
@@ -683,9 +636,9 @@ RUN_CASES = [
         "not-evaluated-not-a-matrix",
         "eval_matrix absent: not applicable",
         matrix("1.00", SMALL, flat("0.30")),
-        ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-04", []),
-        scenario={"settlement_expected": False, "privileged_action": False},
+        Outcome("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-04"),
+        scenario=NO_FLAGS,
     ),
 ]
 
-CASES = [*SPEND_CASES, *RUN_CASES]
+CASES: list[Case] = [*SPEND_CASES, *RUN_CASES]

@@ -7,8 +7,18 @@ import hashlib
 import json
 from typing import Any
 
-from vectors.cases_12 import PASS_12
-from vectors.model import Case, apply_changes, ptr
+from scripts.vectors.model import (
+    NO_FLAGS,
+    PASSED,
+    Artifact,
+    Case,
+    FileClause,
+    JSONObject,
+    Outcome,
+    Pointer,
+    apply_changes,
+    unprivileged_pointers,
+)
 
 POLICY_PATH = "artifacts/mission/policy.yaml"
 RECEIPT_PATH = "artifacts/mission/outcome_receipt.json"
@@ -30,7 +40,7 @@ verification:
   allow: ["src/checkout/**"]
 """
 
-RECEIPT: dict[str, Any] = {
+RECEIPT: JSONObject = {
     "policy_sha256": None,  # filled from the exact policy bytes
     "spend": {
         "cost_usd": "0.000677",
@@ -57,56 +67,56 @@ def sha(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def receipt(policy: str = POLICY, **changes: Any) -> dict[str, Any]:
+def receipt(policy: str = POLICY, **changes: Any) -> JSONObject:
     return apply_changes({**RECEIPT, "policy_sha256": sha(policy)}, changes)
 
 
-def files(doc: dict[str, Any] | None = None, policy: str | None = POLICY) -> dict[str, bytes]:
-    out = {RECEIPT_PATH: (json.dumps(doc or receipt(), indent=2) + "\n").encode("utf-8")}
+def artifacts(doc: JSONObject | None = None, policy: str | None = POLICY) -> dict[str, Artifact]:
+    out: dict[str, Artifact] = {
+        RECEIPT_PATH: (json.dumps(doc or receipt(), indent=2) + "\n").encode("utf-8")
+    }
     if policy is not None:
         out[POLICY_PATH] = policy.encode("utf-8")
     return out
 
 
-BASE = {
-    **PASS_12,
-    "CL-D3-01": ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D3-01", [], []),
-    "CL-D1-02": ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-02", [], []),
-}
+def graded_under(policy: str, **changes: Any) -> dict[str, Artifact]:
+    """The policy in the pack, and a receipt graded under it (with ``a__b``-path changes)."""
+    return artifacts(receipt(policy, **changes), policy)
 
 
-def mcase(name: str, description: str, result: tuple[Any, ...], **kw: Any) -> Case:
-    status = result[0]
-    locators = [] if status == "NOT_EVALUATED" or "POINTER-MISSING" in str(result[1]) else ["file:"]
-    expected = (*result[:3], locators, {METRIC: result[3] if len(result) > 3 else None})
-    return Case(
-        "r12-d5-01",
+MISSION = FileClause(D5, "mission_policy", RECEIPT_PATH)
+
+
+def mcase(
+    name: str,
+    description: str,
+    outcome: Outcome,
+    *,
+    cost: str | None = None,
+    files: dict[str, Artifact] | None = None,
+    scenario: JSONObject | None = None,
+    pointers: list[Pointer] | None = None,
+) -> Case:
+    """A CL-D5-01 case; ``cost`` is the verified outcome cost the clause reports."""
+    return MISSION.case(
         name,
         description,
-        ruleset="ruleset-1.2",
-        pinned="ruleset-1.2",
-        base=BASE,
-        scenario=kw.pop(
-            "scenario",
-            {"mission_policy": True, "settlement_expected": False, "privileged_action": False},
-        ),
-        files=kw.pop("files", files()),
-        pointers=kw.pop(
-            "pointers",
-            [
-                ptr("RQ-D1-01", "event_id:evt-budget-001"),
-                ptr("RQ-D2-01", "event_id:evt-end"),
-                ptr("RQ-D5-01", "file:", RECEIPT_PATH),
-            ],
-        ),
-        clauses={D5: expected},
-        bundle={"run_id": "run-0001"},
-        **kw,
+        outcome,
+        files=files if files is not None else artifacts(),
+        scenario=scenario,
+        pointers=pointers,
+        metrics={METRIC: cost},
     )
 
 
-def fail(*codes: str) -> tuple[Any, ...]:
-    return ("FAIL", "REQ-FAIL-RQ-D5-01", list(codes))
+def fail(*codes: str) -> Outcome:
+    return Outcome("FAIL", "REQ-FAIL-RQ-D5-01", codes)
+
+
+COMMAND = '  command: "pnpm test && pnpm build"   # recorded, never run by vlab\n'
+PROTECT = 'protect: ["tests/**", "package.json"]'
+ALLOW = 'allow: ["src/checkout/**"]'
 
 
 def with_policy(old: str, new: str) -> str:
@@ -114,26 +124,28 @@ def with_policy(old: str, new: str) -> str:
     return POLICY.replace(old, new)
 
 
-WEAK = {"verification__clean_replay_passed": False, "integrity_grade": "VERIFIED_WEAK"}
-EDITED_TEST = {
+WEAK: JSONObject = {"verification__clean_replay_passed": False, "integrity_grade": "VERIFIED_WEAK"}
+EDITED_TEST: JSONObject = {
     "verification__changed_files": ["src/checkout/sum.mjs", "tests/sum.test.mjs"],
     "verification__protected_files": [
         {"path": "tests/sum.test.mjs", "sha256_before": "aa" * 32, "sha256_after": "bb" * 32}
     ],
 }
 
-CASES = [
+CASES: list[Case] = [
     mcase(
         "pass-verified-strong",
         "unchanged verifier, clean replay: VERIFIED_STRONG; the "
         "verified outcome cost is the run's cost",
-        ("PASS", None, [], "0.000677"),
+        PASSED,
+        cost="0.000677",
     ),
     mcase(
         "pass-verified-weak",
         "passed without a clean replay: VERIFIED_WEAK, honestly claimed",
-        ("PASS", None, [], "0.000677"),
-        files=files(receipt(**WEAK)),
+        PASSED,
+        cost="0.000677",
+        files=artifacts(receipt(**WEAK)),
     ),
     mcase(
         "fail-test-file-edited",
@@ -144,13 +156,13 @@ CASES = [
             "MISSION-GRADE-INFLATED",
             "MISSION-VERDICT-UNSUPPORTED",
         ),
-        files=files(receipt(**EDITED_TEST)),
+        files=artifacts(receipt(**EDITED_TEST)),
     ),
     mcase(
         "fail-protected-hash-changed-honest",
         "a protected file's hash changed; the receipt says VERIFIER_COMPROMISED and BLOCKED",
         fail("MISSION-VERIFIER-COMPROMISED"),
-        files=files(
+        files=artifacts(
             receipt(
                 verification__protected_files=EDITED_TEST["verification__protected_files"],
                 integrity_grade="VERIFIER_COMPROMISED",
@@ -163,7 +175,7 @@ CASES = [
         "fail-unverified",
         "verification did not pass (honest receipt)",
         fail("MISSION-UNVERIFIED"),
-        files=files(
+        files=artifacts(
             receipt(verification__passed=False, integrity_grade="UNVERIFIED", verdict="BLOCKED")
         ),
     ),
@@ -171,7 +183,7 @@ CASES = [
         "fail-scope-violation",
         "a change outside allow (honest receipt)",
         fail("MISSION-SCOPE-VIOLATION"),
-        files=files(
+        files=artifacts(
             receipt(verification__changed_files=["src/payments/refund.mjs"], verdict="BLOCKED")
         ),
     ),
@@ -179,160 +191,133 @@ CASES = [
         "fail-over-hard-limit",
         "cost 12.50 above the 10 hard limit, claimed PASS",
         fail("MISSION-OVER-BUDGET", "MISSION-VERDICT-UNSUPPORTED"),
-        files=files(receipt(spend__cost_usd="12.50")),
+        files=artifacts(receipt(spend__cost_usd="12.50")),
     ),
     mcase(
         "fail-budget-guard-tripped",
         "the budget guard tripped",
         fail("MISSION-OVER-BUDGET"),
-        files=files(receipt(spend__budget_guard_tripped=True, verdict="BLOCKED")),
+        files=artifacts(receipt(spend__budget_guard_tripped=True, verdict="BLOCKED")),
     ),
     mcase(
         "fail-too-many-calls",
         "13 LLM calls against a maximum of 12",
         fail("MISSION-TOO-MANY-CALLS"),
-        files=files(receipt(spend__llm_calls=13, verdict="BLOCKED")),
+        files=artifacts(receipt(spend__llm_calls=13, verdict="BLOCKED")),
     ),
     mcase(
         "fail-over-time",
         "1801 s against 30 minutes",
         fail("MISSION-OVER-TIME"),
-        files=files(receipt(spend__runtime_seconds=1801, verdict="BLOCKED")),
+        files=artifacts(receipt(spend__runtime_seconds=1801, verdict="BLOCKED")),
     ),
     mcase(
         "pass-exactly-at-limits",
         "cost, calls and runtime exactly at their limits",
-        ("PASS", None, [], "10"),
-        files=files(receipt(spend__cost_usd=10, spend__llm_calls=12, spend__runtime_seconds=1800)),
+        PASSED,
+        cost="10",
+        files=artifacts(
+            receipt(spend__cost_usd=10, spend__llm_calls=12, spend__runtime_seconds=1800)
+        ),
     ),
     mcase(
         "fail-policy-hash-mismatch",
         "the receipt was graded under another policy",
         fail("MISSION-POLICY-HASH-MISMATCH"),
-        files=files(receipt(policy=POLICY + "# edited\n")),
+        files=artifacts(receipt(policy=POLICY + "# edited\n")),
     ),
     mcase(
         "fail-grade-inflated",
         "WEAK evidence claimed as STRONG",
         fail("MISSION-GRADE-INFLATED"),
-        files=files(receipt(verification__clean_replay_passed=False)),
+        files=artifacts(receipt(verification__clean_replay_passed=False)),
     ),
     mcase(
         "fail-policy-invalid",
         "the policy lacks verification.command",
         fail("MISSION-POLICY-INVALID"),
-        files=files(
-            receipt(
-                policy=with_policy(
-                    '  command: "pnpm test && pnpm build"   # recorded, never run by vlab\n', ""
-                )
-            ),
-            with_policy(
-                '  command: "pnpm test && pnpm build"   # recorded, never run by vlab\n', ""
-            ),
-        ),
+        files=graded_under(with_policy(COMMAND, "")),
     ),
     mcase(
         "fail-policy-missing",
         "no policy file in the pack",
         fail("MISSION-POLICY-INVALID"),
-        files=files(policy=None),
+        files=artifacts(policy=None),
     ),
     mcase(
         "fail-policy-not-yaml",
         "the policy file is not YAML",
         fail("MISSION-POLICY-INVALID"),
-        files=files(receipt(policy="budget: [unclosed\n"), "budget: [unclosed\n"),
+        files=graded_under("budget: [unclosed\n"),
     ),
     # -- path-pattern edge cases ----------------------------------------------------------------
     mcase(
         "pattern-doublestar-at-start",
         "protect **/secrets.json catches a nested file",
         fail("MISSION-VERIFIER-COMPROMISED"),
-        files=files(
-            receipt(
-                with_policy(
-                    'protect: ["tests/**", "package.json"]', 'protect: ["**/secrets.json"]'
-                ),
-                verification__changed_files=["src/checkout/deep/secrets.json"],
-                integrity_grade="VERIFIER_COMPROMISED",
-                verdict="BLOCKED",
-            ),
-            with_policy('protect: ["tests/**", "package.json"]', 'protect: ["**/secrets.json"]'),
+        files=graded_under(
+            with_policy(PROTECT, 'protect: ["**/secrets.json"]'),
+            verification__changed_files=["src/checkout/deep/secrets.json"],
+            integrity_grade="VERIFIER_COMPROMISED",
+            verdict="BLOCKED",
         ),
     ),
     mcase(
         "pattern-doublestar-in-middle-zero-segments",
         "protect tests/**/fixtures/* catches tests/fixtures/a.json (** matches zero segments)",
         fail("MISSION-VERIFIER-COMPROMISED", "MISSION-SCOPE-VIOLATION"),
-        files=files(
-            receipt(
-                with_policy(
-                    'protect: ["tests/**", "package.json"]', 'protect: ["tests/**/fixtures/*"]'
-                ),
-                verification__changed_files=["tests/fixtures/a.json"],
-                integrity_grade="VERIFIER_COMPROMISED",
-                verdict="BLOCKED",
-            ),
-            with_policy(
-                'protect: ["tests/**", "package.json"]', 'protect: ["tests/**/fixtures/*"]'
-            ),
+        files=graded_under(
+            with_policy(PROTECT, 'protect: ["tests/**/fixtures/*"]'),
+            verification__changed_files=["tests/fixtures/a.json"],
+            integrity_grade="VERIFIER_COMPROMISED",
+            verdict="BLOCKED",
         ),
     ),
     mcase(
         "pattern-doublestar-at-end",
         "allow src/** admits a deep change",
-        ("PASS", None, [], "0.000677"),
-        files=files(
-            receipt(
-                with_policy('allow: ["src/checkout/**"]', 'allow: ["src/**"]'),
-                verification__changed_files=["src/a/b/c.ts"],
-            ),
-            with_policy('allow: ["src/checkout/**"]', 'allow: ["src/**"]'),
+        PASSED,
+        cost="0.000677",
+        files=graded_under(
+            with_policy(ALLOW, 'allow: ["src/**"]'),
+            verification__changed_files=["src/a/b/c.ts"],
         ),
     ),
     mcase(
         "pattern-trailing-slash",
         "allow src/checkout/ admits everything below the folder",
-        ("PASS", None, [], "0.000677"),
-        files=files(
-            receipt(
-                with_policy('allow: ["src/checkout/**"]', 'allow: ["src/checkout/"]'),
-                verification__changed_files=["src/checkout/a/b.mjs"],
-            ),
-            with_policy('allow: ["src/checkout/**"]', 'allow: ["src/checkout/"]'),
+        PASSED,
+        cost="0.000677",
+        files=graded_under(
+            with_policy(ALLOW, 'allow: ["src/checkout/"]'),
+            verification__changed_files=["src/checkout/a/b.mjs"],
         ),
     ),
     mcase(
         "pattern-file-named-like-a-folder",
         "allow build/ does not admit a file named build",
         fail("MISSION-SCOPE-VIOLATION"),
-        files=files(
-            receipt(
-                with_policy('allow: ["src/checkout/**"]', 'allow: ["build/"]'),
-                verification__changed_files=["build"],
-                verdict="BLOCKED",
-            ),
-            with_policy('allow: ["src/checkout/**"]', 'allow: ["build/"]'),
+        files=graded_under(
+            with_policy(ALLOW, 'allow: ["build/"]'),
+            verification__changed_files=["build"],
+            verdict="BLOCKED",
         ),
     ),
     mcase(
         "pattern-root-file-only",
         "protect package.json covers only the root file",
-        ("PASS", None, [], "0.000677"),
-        files=files(
-            receipt(
-                with_policy('allow: ["src/checkout/**"]', 'allow: ["packages/**"]'),
-                verification__changed_files=["packages/ui/package.json"],
-            ),
-            with_policy('allow: ["src/checkout/**"]', 'allow: ["packages/**"]'),
+        PASSED,
+        cost="0.000677",
+        files=graded_under(
+            with_policy(ALLOW, 'allow: ["packages/**"]'),
+            verification__changed_files=["packages/ui/package.json"],
         ),
     ),
     mcase(
         "pattern-dot-segments-do-not-escape",
         "./tests/../tests/x still matches tests/**",
         fail("MISSION-VERIFIER-COMPROMISED", "MISSION-SCOPE-VIOLATION"),
-        files=files(
+        files=artifacts(
             receipt(
                 verification__changed_files=["./tests/../tests/sum.test.mjs"],
                 integrity_grade="VERIFIER_COMPROMISED",
@@ -343,13 +328,13 @@ CASES = [
     mcase(
         "not-evaluated-no-mission-policy",
         "mission_policy absent: not applicable",
-        ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D5-01", []),
-        scenario={"settlement_expected": False, "privileged_action": False},
+        Outcome("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D5-01"),
+        scenario=NO_FLAGS,
     ),
     mcase(
         "fail-pointer-missing",
         "mission_policy true but no RQ-D5-01 pointer",
-        ("FAIL", "BUNDLE-POINTER-MISSING-RQ-D5-01", []),
-        pointers=[ptr("RQ-D1-01", "event_id:evt-budget-001"), ptr("RQ-D2-01", "event_id:evt-end")],
+        Outcome("FAIL", "BUNDLE-POINTER-MISSING-RQ-D5-01"),
+        pointers=unprivileged_pointers(),
     ),
 ]

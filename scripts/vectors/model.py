@@ -7,18 +7,74 @@ declares), never by running the engine.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple, TypedDict
 
-# status, reason, detail codes, evidence locators[, metrics]
-Clause = tuple[Any, ...]
+JSONObject = dict[str, Any]  # an open JSON object: an event, a receipt, a set of overrides
+Artifact = bytes | JSONObject  # an extra pack file: its exact bytes, or a JSON document
+PackEdit = Callable[[Path], None]  # a step run on the pack folder
+Status = Literal["PASS", "FAIL", "NOT_EVALUATED"]
+PointerStatus = Literal["PRESENT", "ABSENT", "NOT_EVALUATED"]
 
 LOG = "trace/events.ndjson"
+FILE = "file:"
 
 
-def ev(event_id: str, event_type: str, ts: str = "2026-05-29T10:00:00Z", **fields: Any) -> dict:
+class Clause(NamedTuple):
+    """One clause's declared result, as expected.json lists it."""
+
+    status: Status
+    reason: str | None
+    details: Sequence[str]
+    locators: Sequence[str]
+    metrics: Mapping[str, str | None] | None = None
+
+
+class Outcome(NamedTuple):
+    """A clause's status, reason and detail codes, where the case works out its locators."""
+
+    status: Status
+    reason: str | None = None
+    details: Sequence[str] = ()
+
+
+PASSED = Outcome("PASS")
+
+
+class Gate(NamedTuple):
+    """The admission gate a pack fails, and the detail codes it reports."""
+
+    gate: str
+    codes: list[str]
+
+
+class _PointerFields(TypedDict):
+    requirement_id: str
+    artifact_path: str
+    locator: str
+    status: PointerStatus
+
+
+class Pointer(_PointerFields, total=False):
+    """One entry of evidence_pointers.json."""
+
+    content_hash: str
+
+
+class Limits(TypedDict, total=False):
+    """The admission limits a vector is run with (``vlab regress`` passes them as flags)."""
+
+    max_files: int
+    max_file_bytes: int
+    max_pack_bytes: int
+    max_line_bytes: int
+
+
+def ev(
+    event_id: str, event_type: str, ts: str = "2026-05-29T10:00:00Z", **fields: Any
+) -> JSONObject:
     return {"event_id": event_id, "event_type": event_type, "timestamp": ts, **fields}
 
 
@@ -53,7 +109,14 @@ END = ev(
 START = ev("evt-start", "run.started", "2026-05-29T10:00:00Z")
 
 
-def apply_changes(doc: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+def termination(kind: str, outcome: str, **fields: Any) -> JSONObject:
+    """The ``evt-term`` termination decision."""
+    return ev(
+        "evt-term", "termination.decision", decision_kind=kind, decision_outcome=outcome, **fields
+    )
+
+
+def apply_changes(doc: JSONObject, changes: Mapping[str, Any]) -> JSONObject:
     """Set ``a__b__c``-style paths in a copy of ``doc``; the value ``...`` deletes the field."""
     doc = copy.deepcopy(doc)
     for dotted, value in changes.items():
@@ -68,34 +131,68 @@ def apply_changes(doc: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any
     return doc
 
 
-def base_events() -> list[dict]:
+def override(doc: JSONObject, fields: Mapping[str, Any]) -> JSONObject:
+    """A copy of ``doc`` with top-level fields set; the value None deletes a field."""
+    out = dict(doc)
+    for key, value in fields.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def base_events() -> list[JSONObject]:
     return copy.deepcopy([START, BUDGET, AUTHZ, TOOL, END])
 
 
-def ptr(rq: str, locator: str, path: str = LOG, status: str = "PRESENT", **extra: Any) -> dict:
-    return {
+def ptr(
+    rq: str,
+    locator: str,
+    path: str = LOG,
+    status: PointerStatus = "PRESENT",
+    content_hash: str | None = None,
+) -> Pointer:
+    pointer: Pointer = {
         "requirement_id": rq,
         "artifact_path": path,
         "locator": locator,
         "status": status,
-        **extra,
     }
+    if content_hash is not None:
+        pointer["content_hash"] = content_hash
+    return pointer
 
 
-def base_pointers() -> list[dict]:
-    return [
-        ptr("RQ-D1-01", "event_id:evt-budget-001"),
-        ptr("RQ-D2-01", "event_id:evt-end"),
-        ptr("RQ-D3-01", "event_id:evt-authz-001"),
-    ]
+def unprivileged_pointers() -> list[Pointer]:
+    """The budget decision and the terminal transition, and no authorization decision."""
+    return [ptr("RQ-D1-01", "event_id:evt-budget-001"), ptr("RQ-D2-01", "event_id:evt-end")]
+
+
+def base_pointers() -> list[Pointer]:
+    return [*unprivileged_pointers(), ptr("RQ-D3-01", "event_id:evt-authz-001")]
 
 
 PASS_11: dict[str, Clause] = {
-    "CL-D1-01": ("PASS", None, [], ["event_id:evt-budget-001"]),
-    "CL-D2-01": ("PASS", None, [], ["event_id:evt-end"]),
-    "CL-D3-01": ("PASS", None, [], ["event_id:evt-authz-001"]),
-    "CL-D4-01": ("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D4-01", [], []),
+    "CL-D1-01": Clause("PASS", None, [], ["event_id:evt-budget-001"]),
+    "CL-D2-01": Clause("PASS", None, [], ["event_id:evt-end"]),
+    "CL-D3-01": Clause("PASS", None, [], ["event_id:evt-authz-001"]),
+    "CL-D4-01": Clause("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D4-01", [], []),
 }
+PASS_12: dict[str, Clause] = {
+    **PASS_11,
+    "CL-D1-02": Clause("PASS", None, [], [FILE]),
+    "CL-D1-03": Clause("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-03", [], []),
+    "CL-D1-04": Clause("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-04", [], []),
+    "CL-D5-01": Clause("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D5-01", [], []),
+}
+# A run with no privileged action and no settlement expected (scenario NO_FLAGS).
+PASS_12_UNPRIVILEGED_UNSETTLED: dict[str, Clause] = {
+    **PASS_12,
+    "CL-D3-01": Clause("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D3-01", [], []),
+    "CL-D1-02": Clause("NOT_EVALUATED", "EVAL-NOT-APPLICABLE-RQ-D1-02", [], []),
+}
+NO_FLAGS: JSONObject = {"settlement_expected": False, "privileged_action": False}
 
 
 @dataclass
@@ -106,29 +203,88 @@ class Case:
     ruleset: str | None = "ruleset-1.1"
     pinned: str = "ruleset-1.1"
     shadow: bool = False
-    events: list[dict] | None = None  # default: base_events()
+    events: list[JSONObject] | None = None  # default: base_events()
     events_bytes: bytes | None = None  # raw event log instead of events
-    pointers: list[dict] | None = None  # default: base_pointers()
-    scenario: dict | None = None
-    manifest: dict = field(default_factory=dict)  # overrides of manifest.json fields
-    bundle: dict = field(default_factory=dict)  # overrides of bundle.manifest.json fields
-    files: dict[str, Any] = field(default_factory=dict)  # extra artifacts (bytes or JSON)
-    produce: Callable[[Path], None] | None = None  # writes artifacts with the producer library
-    before_seal: Callable[[Path], None] | None = None
-    after_seal: Callable[[Path], None] | None = None
-    limits: dict = field(default_factory=dict)
-    clauses: dict[str, Clause] = field(default_factory=dict)  # overrides of the base
-    base: dict[str, Clause] | None = None  # default: PASS_11
-    gate: tuple[str, list[str]] | None = None  # failed gate and its detail codes
+    pointers: list[Pointer] | None = None  # default: base_pointers()
+    scenario: JSONObject | None = None  # bundle scenario_meta (open: any keys)
+    manifest: JSONObject = field(default_factory=dict)  # overrides of manifest.json fields
+    bundle: JSONObject = field(default_factory=dict)  # overrides of bundle.manifest.json fields
+    files: Mapping[str, Artifact] = field(default_factory=dict)  # extra artifacts
+    produce: PackEdit | None = None  # writes artifacts with the producer library
+    before_seal: PackEdit | None = None
+    after_seal: PackEdit | None = None
+    limits: Limits = field(default_factory=Limits)
+    clauses: Mapping[str, Clause] = field(default_factory=dict)  # overrides of the base
+    base: Mapping[str, Clause] | None = None  # default: PASS_11
+    gate: Gate | None = None  # the pack is not admissible
 
     @property
     def vector_id(self) -> str:
         return f"{self.group}/{self.name}"
 
 
-def expectation(case: Case, clause_ids: list[str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class FileClause:
+    """A ruleset-1.2 clause that reads one artifact through a ``file:`` pointer and applies
+    when a scenario flag is set; the other clauses keep PASS_12_UNPRIVILEGED_UNSETTLED."""
+
+    clause: str
+    flag: str
+    evidence: str
+
+    def case(
+        self,
+        name: str,
+        description: str,
+        outcome: Outcome = PASSED,
+        *,
+        produce: PackEdit | None = None,
+        files: Mapping[str, Artifact] | None = None,
+        scenario: JSONObject | None = None,
+        pointers: list[Pointer] | None = None,
+        metrics: Mapping[str, str | None] | None = None,
+    ) -> Case:
+        status, reason, details = outcome
+        located = status != "NOT_EVALUATED" and "POINTER-MISSING" not in str(reason)
+        requirement = self.clause.replace("CL-", "RQ-")
+        return Case(
+            "r12-" + self.clause[3:].lower(),
+            name,
+            description,
+            ruleset="ruleset-1.2",
+            pinned="ruleset-1.2",
+            base=PASS_12_UNPRIVILEGED_UNSETTLED,
+            produce=produce,
+            files=files if files is not None else {},
+            scenario=scenario if scenario is not None else {self.flag: True, **NO_FLAGS},
+            pointers=pointers
+            if pointers is not None
+            else [*unprivileged_pointers(), ptr(requirement, FILE, self.evidence)],
+            clauses={
+                self.clause: Clause(status, reason, details, [FILE] if located else [], metrics)
+            },
+            bundle={"run_id": "run-0001"},
+        )
+
+    def produced(
+        self,
+        name: str,
+        description: str,
+        produce: PackEdit,
+        outcome: Outcome = PASSED,
+        *,
+        scenario: JSONObject | None = None,
+        pointers: list[Pointer] | None = None,
+    ) -> Case:
+        """A case whose artifacts ``produce`` writes."""
+        return self.case(
+            name, description, outcome, produce=produce, scenario=scenario, pointers=pointers
+        )
+
+
+def expectation(case: Case, clause_ids: list[str]) -> JSONObject:
     """expected.json from the case: the spec's topline rule over declared clause results."""
-    exp: dict[str, Any] = {"description": case.description, "ruleset": case.ruleset}
+    exp: JSONObject = {"description": case.description, "ruleset": case.ruleset}
     if case.shadow:
         exp["shadow"] = True
     if case.limits:
@@ -136,7 +292,7 @@ def expectation(case: Case, clause_ids: list[str]) -> dict[str, Any]:
     if case.gate is not None:
         gate, codes = case.gate
         reason = gate + "-FAIL"
-        clauses = {
+        refused = {
             cid: {
                 "status": "NOT_ADMISSIBLE",
                 "reason_code": reason,
@@ -149,21 +305,21 @@ def expectation(case: Case, clause_ids: list[str]) -> dict[str, Any]:
             topline="NOT_ADMISSIBLE",
             exit_code=2,
             admission={"status": "NOT_ADMISSIBLE", "reason_code": reason, "detail_codes": codes},
-            clauses=clauses,
+            clauses=refused,
         )
         return exp
     declared = {**(case.base if case.base is not None else PASS_11), **case.clauses}
-    clauses = {}
+    clauses: dict[str, JSONObject] = {}
     for cid in clause_ids:
-        status, reason, details, locators, *metrics = declared[cid]
+        result = declared[cid]
         clauses[cid] = {
-            "status": status,
-            "reason_code": reason,
-            "detail_codes": list(details),
-            "evidence_locators": list(locators),
+            "status": result.status,
+            "reason_code": result.reason,
+            "detail_codes": list(result.details),
+            "evidence_locators": list(result.locators),
         }
-        if metrics:
-            clauses[cid]["metrics"] = metrics[0]
+        if result.metrics is not None:
+            clauses[cid]["metrics"] = result.metrics
     statuses = {c["status"] for c in clauses.values()}
     topline = "FAIL" if "FAIL" in statuses else "PASS" if "PASS" in statuses else "NOT_EVALUATED"
     exp.update(

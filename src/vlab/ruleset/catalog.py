@@ -129,9 +129,6 @@ class Catalog:
             raise UsageError(f"extends names unknown ruleset {parent_id!r}")
         return parent.document
 
-    # Kept for callers written before it was public.
-    _parent_document = parent_document
-
     def resolve(self, id_or_path: str) -> Ruleset:
         """``--ruleset`` / ``rulesets show``: a known id, or a path to a ruleset."""
         ruleset = self.get(id_or_path) if "/" not in id_or_path else None
