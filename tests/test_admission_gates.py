@@ -17,7 +17,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -34,10 +34,11 @@ from packs import (
     write,
     write_json,
 )
-from vlab.cli import main
 from vlab.core.codes import registry
 from vlab.pack.reader import PackAccessError, PackReader
-from vlab.ruleset.catalog import Catalog
+
+if TYPE_CHECKING:
+    from conftest import InProcessRunner
 
 SECURITY, PIN, INTEGRITY, CONTRACT = GATES = (
     "ADM-GATE-SECURITY",
@@ -49,41 +50,20 @@ BUNDLE = "bundle.manifest.json"
 MANIFEST = "manifest.json"
 POINTERS_FILE = "evidence_pointers.json"
 UNSET: Any = object()  # "do not check this detail field"
-CATALOG = Catalog()  # loaded once: in-process runs share it (subprocess runs do not)
 
 
-# -- running the CLI -----------------------------------------------------------------
-
-
-@pytest.fixture
-def vlab(
-    capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., tuple[int, bytes, str]]:
-    """Run ``vlab ARGS`` through the console entry point: (exit status, stdout, stderr)."""
-    monkeypatch.setattr("vlab.cli._catalog", lambda *_: CATALOG)
-
-    def run(*args: Any) -> tuple[int, bytes, str]:
-        with pytest.raises(SystemExit) as exc:
-            main([str(a) for a in args])
-        out, err = capsysbinary.readouterr()
-        text = err.decode("utf-8", "replace")
-        assert "Traceback" not in text
-        code = exc.value.code
-        assert isinstance(code, int)
-        return code, out, text
-
-    return run
+# -- running the CLI (in-process: the ``vlab_in_process`` fixture of conftest.py) ------
 
 
 @pytest.fixture
-def judge(vlab: Callable[..., tuple[int, bytes, str]]) -> Callable[..., tuple[int, Any]]:
+def cli_judge(vlab_in_process: InProcessRunner) -> Callable[..., tuple[int, Any]]:
     """``adjudicate --format json`` (exit status, ruling); also checks ``validate`` agrees."""
 
     def run(pack: Path, *limits: Any, ruleset: str | None = None) -> tuple[int, Any]:
         extra = ("--ruleset", ruleset) if ruleset else ()
-        code, out, _ = vlab("adjudicate", pack, "--format", "json", *extra, *limits)
+        code, out, _ = vlab_in_process("adjudicate", pack, "--format", "json", *extra, *limits)
         ruling = json.loads(out)
-        vcode, vout, _ = vlab("validate", pack, "--format", "json", *limits)
+        vcode, vout, _ = vlab_in_process("validate", pack, "--format", "json", *limits)
         admission = json.loads(vout)
         assert admission == ruling["admission"]
         assert vcode == (0 if admission["status"] == "ADMISSIBLE" else 2)
@@ -1007,14 +987,14 @@ ALL_CASES = SECURITY_CASES + PIN_CASES + INTEGRITY_CASES + CONTRACT_CASES
 def test_gate_failure(
     case: Case,
     tmp_path: Path,
-    judge: Callable[..., tuple[int, Any]],
+    cli_judge: Callable[..., tuple[int, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pack = good_pack(tmp_path, **case.pack)
     case.mutate(pack)
     if case.patch is not None:
         case.patch(monkeypatch)
-    code, ruling = judge(pack, *case.limits)
+    code, ruling = cli_judge(pack, *case.limits)
     assert_not_admissible(code, ruling, case.gate, case.expected, case.run_id)
 
 
@@ -1028,9 +1008,9 @@ def test_cases_cover_every_gate_detail_code() -> None:
 
 
 def test_good_pack_is_admissible_and_passes(
-    tmp_path: Path, judge: Callable[..., tuple[int, Any]]
+    tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]
 ) -> None:
-    code, ruling = judge(good_pack(tmp_path))
+    code, ruling = cli_judge(good_pack(tmp_path))
     assert_admissible(code, ruling)
     assert (code, ruling["topline"]) == (0, "PASS")
     assert ruling["pack"]["run_id"] == "run-001"
@@ -1048,7 +1028,7 @@ def _sizes(pack: Path) -> dict[str, int]:
 
 
 def test_limits_at_the_boundary_are_admissible(
-    tmp_path: Path, judge: Callable[..., tuple[int, Any]]
+    tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]
 ) -> None:
     pack = good_pack(tmp_path, extra_files={BIG: b"x" * 5000})
     sizes = _sizes(pack)
@@ -1060,13 +1040,13 @@ def test_limits_at_the_boundary_are_admissible(
         ("--max-pack-bytes", str(sum(sizes.values()))),
         ("--max-line-bytes", str(longest)),
     ):
-        code, ruling = judge(pack, *flags)
+        code, ruling = cli_judge(pack, *flags)
         assert_admissible(code, ruling)
-    code, ruling = judge(pack, "--max-files", "5")
+    code, ruling = cli_judge(pack, "--max-files", "5")
     assert_not_admissible(code, ruling, SECURITY, [D("SECURITY-TOO-MANY-FILES")])
-    code, ruling = judge(pack, "--max-pack-bytes", str(sum(sizes.values()) - 1))
+    code, ruling = cli_judge(pack, "--max-pack-bytes", str(sum(sizes.values()) - 1))
     assert_not_admissible(code, ruling, SECURITY, [D("SECURITY-PACK-TOO-LARGE")])
-    code, ruling = judge(pack, "--max-line-bytes", str(longest - 1))
+    code, ruling = cli_judge(pack, "--max-line-bytes", str(longest - 1))
     assert_not_admissible(code, ruling, SECURITY, [D("SECURITY-LINE-TOO-LONG", EVENTS_PATH)])
 
 
@@ -1091,7 +1071,7 @@ def _record(i: int, size: int) -> bytes:
     ids=["straddles-read", "all-at-limit", "inside-second-read", "last-unterminated", "last-ok"],
 )
 def test_line_limit_across_large_files(
-    sizes: list[int], final_newline: bool, tmp_path: Path, judge: Callable[..., tuple[int, Any]]
+    sizes: list[int], final_newline: bool, tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]
 ) -> None:
     limit = 3 * MIB
     lines = [json.dumps(e).encode() for e in EVENTS] + [_record(i, n) for i, n in enumerate(sizes)]
@@ -1099,7 +1079,7 @@ def test_line_limit_across_large_files(
     pack = good_pack(tmp_path)
     write(pack, EVENTS_PATH, data, reseal=True)
     too_long = next((n for n, line in enumerate(lines, 1) if len(line) > limit), None)
-    code, ruling = judge(pack, "--max-line-bytes", str(limit))
+    code, ruling = cli_judge(pack, "--max-line-bytes", str(limit))
     if too_long is None:
         assert_admissible(code, ruling)
         assert code == 0
@@ -1116,25 +1096,25 @@ def _crlf_pack(tmp_path: Path) -> tuple[Path, int]:
 
 
 def test_crlf_event_log_is_admissible(
-    tmp_path: Path, judge: Callable[..., tuple[int, Any]]
+    tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]
 ) -> None:
     pack, longest = _crlf_pack(tmp_path)
-    code, ruling = judge(pack, "--max-line-bytes", str(longest + 1))
+    code, ruling = cli_judge(pack, "--max-line-bytes", str(longest + 1))
     assert_admissible(code, ruling)
     assert code == 0
 
 
 def test_line_limit_does_not_count_the_crlf_carriage_return(
-    tmp_path: Path, judge: Callable[..., tuple[int, Any]]
+    tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]
 ) -> None:
     """evidence-pack.md: "\\r\\n is accepted and the \\r is not part of the line"."""
     pack, longest = _crlf_pack(tmp_path)
-    code, ruling = judge(pack, "--max-line-bytes", str(longest))
+    code, ruling = cli_judge(pack, "--max-line-bytes", str(longest))
     assert_admissible(code, ruling)
     assert code == 0
 
 
-def test_depth_64_is_admissible(tmp_path: Path, judge: Callable[..., tuple[int, Any]]) -> None:
+def test_depth_64_is_admissible(tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]) -> None:
     pack = good_pack(
         tmp_path,
         extra_files={
@@ -1144,12 +1124,12 @@ def test_depth_64_is_admissible(tmp_path: Path, judge: Callable[..., tuple[int, 
         },
     )
     with_event_line(pack, ('{"event_id": "e9", "x": ' + nested(63) + "}").encode(), at=4)
-    code, ruling = judge(pack)
+    code, ruling = cli_judge(pack)
     assert_admissible(code, ruling)
     assert code == 0
 
 
-def test_admissible_edge_cases(tmp_path: Path, judge: Callable[..., tuple[int, Any]]) -> None:
+def test_admissible_edge_cases(tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]) -> None:
     """Things the contract allows, each of which a too-strict gate might refuse."""
     odd_pointers = [
         *POINTERS,
@@ -1190,29 +1170,29 @@ def test_admissible_edge_cases(tmp_path: Path, judge: Callable[..., tuple[int, A
             "more.yml": b"b: 2\n",
         },
     )
-    code, ruling = judge(pack)
+    code, ruling = cli_judge(pack)
     assert_admissible(code, ruling)
     assert code == 0
 
 
 def test_contract_1_0_pack_with_substrate_is_admissible(
-    tmp_path: Path, judge: Callable[..., tuple[int, Any]]
+    tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]
 ) -> None:
     pack = good_pack(tmp_path, contract_version="1.0", substrate={"type": "langgraph"})
-    code, ruling = judge(pack)
+    code, ruling = cli_judge(pack)
     assert_admissible(code, ruling)
     assert ruling["pack"]["substrate"] == "not_declared"
 
 
 def test_sums_star_separator_and_any_line_order_are_accepted(
-    tmp_path: Path, judge: Callable[..., tuple[int, Any]]
+    tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]
 ) -> None:
     pack = good_pack(tmp_path)
-    _, before = judge(pack)
+    _, before = cli_judge(pack)
     lines = sums_lines(pack)
     lines = [line.replace("  ", " *", 1) for line in reversed(lines)]
     write(pack, SUMS_PATH, "\n".join(lines) + "\n")
-    code, ruling = judge(pack)
+    code, ruling = cli_judge(pack)
     assert_admissible(code, ruling)
     assert ruling["pack"]["digest"] == before["pack"]["digest"]
     listed = {
@@ -1235,59 +1215,59 @@ def _every_problem(pack: Path) -> None:
     write_json(pack, BUNDLE, bundle)
 
 
-def test_order_security_first(tmp_path: Path, judge: Callable[..., tuple[int, Any]]) -> None:
+def test_order_security_first(tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]) -> None:
     pack = good_pack(tmp_path)
     _every_problem(pack)
     os.symlink("manifest.json", pack / "link.json")
-    code, ruling = judge(pack)
+    code, ruling = cli_judge(pack)
     assert_not_admissible(code, ruling, SECURITY, [D("SECURITY-SYMLINK", "link.json")])
 
 
 def test_order_security_before_parsing_a_missing_or_broken_bundle(
-    tmp_path: Path, judge: Callable[..., tuple[int, Any]]
+    tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]
 ) -> None:
     pack = good_pack(tmp_path)
     write(pack, BUNDLE, b"\xff not json")
     remove(pack, MANIFEST)
     write(pack, "artifacts/x.bin", b"\x00")
-    code, ruling = judge(pack)
+    code, ruling = cli_judge(pack)
     assert_not_admissible(
         code, ruling, SECURITY, [D("SECURITY-DISALLOWED-ENDING", "artifacts/x.bin")]
     )
 
 
 def test_order_pin_before_integrity_and_contract(
-    tmp_path: Path, judge: Callable[..., tuple[int, Any]]
+    tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]
 ) -> None:
     pack = good_pack(tmp_path)
     _every_problem(pack)
-    code, ruling = judge(pack)
+    code, ruling = cli_judge(pack)
     assert_not_admissible(
         code, ruling, PIN, [D("PIN-PLACEHOLDER", BUNDLE, None, "jsonptr:/ruleset_ref")]
     )
 
 
 def test_order_integrity_before_contract(
-    tmp_path: Path, judge: Callable[..., tuple[int, Any]]
+    tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]
 ) -> None:
     pack = good_pack(tmp_path)
     _every_problem(pack)
     set_bundle(pack, ruleset_ref="ruleset-1.1")  # reseal: PIN and INTEGRITY pass again
     write(pack, "artifacts/late2.json", b"{}")
-    code, ruling = judge(pack)
+    code, ruling = cli_judge(pack)
     assert_not_admissible(
         code, ruling, INTEGRITY, [D("INTEGRITY-UNLISTED-FILE", "artifacts/late2.json")]
     )
 
 
 def test_security_reports_every_refusal(
-    tmp_path: Path, judge: Callable[..., tuple[int, Any]]
+    tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]
 ) -> None:
     pack = good_pack(tmp_path)
     os.symlink("trace", pack / "a-link")
     os.mkfifo(pack / "b-fifo.json")
     write(pack, "c.exe", b"")
-    code, ruling = judge(pack)
+    code, ruling = cli_judge(pack)
     assert_not_admissible(
         code,
         ruling,
@@ -1301,11 +1281,11 @@ def test_security_reports_every_refusal(
 
 
 def test_shadow_ruleset_does_not_change_admission(
-    tmp_path: Path, judge: Callable[..., tuple[int, Any]]
+    tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]
 ) -> None:
     """--ruleset is a shadow run: PIN is still checked against what the pack pins."""
     pack = good_pack(tmp_path, ruleset_ref="ruleset-9.9")
-    code, ruling = judge(pack, ruleset="ruleset-1.1")
+    code, ruling = cli_judge(pack, ruleset="ruleset-1.1")
     assert ruling["ruleset"]["override"] is True
     assert_not_admissible(
         code, ruling, PIN, [D("PIN-UNKNOWN-RULESET", BUNDLE, None, "jsonptr:/ruleset_ref")]
@@ -1317,10 +1297,8 @@ def test_shadow_ruleset_does_not_change_admission(
 # -- vlab validate -------------------------------------------------------------------
 
 
-def test_validate_exit_0_and_json(
-    tmp_path: Path, vlab: Callable[..., tuple[int, bytes, str]]
-) -> None:
-    code, out, _ = vlab("validate", good_pack(tmp_path), "--format", "json")
+def test_validate_exit_0_and_json(tmp_path: Path, vlab_in_process: InProcessRunner) -> None:
+    code, out, _ = vlab_in_process("validate", good_pack(tmp_path), "--format", "json")
     assert code == 0
     assert out.endswith(b"}\n")
     doc = json.loads(out)
@@ -1331,12 +1309,10 @@ def test_validate_exit_0_and_json(
     }
 
 
-def test_validate_exit_2_and_json(
-    tmp_path: Path, vlab: Callable[..., tuple[int, bytes, str]]
-) -> None:
+def test_validate_exit_2_and_json(tmp_path: Path, vlab_in_process: InProcessRunner) -> None:
     pack = good_pack(tmp_path)
     write(pack, EVENTS_PATH, (pack / EVENTS_PATH).read_bytes() + b"\n")
-    code, out, _ = vlab("validate", pack, "--format", "json")
+    code, out, _ = vlab_in_process("validate", pack, "--format", "json")
     assert code == 2
     doc = json.loads(out)
     assert doc["status"] == "NOT_ADMISSIBLE"
@@ -1348,13 +1324,13 @@ def test_validate_exit_2_and_json(
 
 
 def test_validate_table_output_exit_statuses(
-    tmp_path: Path, vlab: Callable[..., tuple[int, bytes, str]]
+    tmp_path: Path, vlab_in_process: InProcessRunner
 ) -> None:
     pack = good_pack(tmp_path)
-    code, out, _ = vlab("validate", pack)
+    code, out, _ = vlab_in_process("validate", pack)
     assert code == 0
     assert b"ADMISSIBLE" in out
     os.symlink("manifest.json", pack / "l.json")
-    code, out, _ = vlab("validate", pack)
+    code, out, _ = vlab_in_process("validate", pack)
     assert code == 2
     assert b"SECURITY-SYMLINK" in out

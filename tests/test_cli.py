@@ -12,9 +12,8 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import rfc8785
@@ -30,32 +29,12 @@ from packs import (
     write,
 )
 
+if TYPE_CHECKING:
+    from conftest import Runner
+
 REPO = Path(__file__).resolve().parent.parent
 HEX64 = re.compile(r"[0-9a-f]{64}")
 TOPLINE_EXIT = {"PASS": 0, "FAIL": 1, "NOT_ADMISSIBLE": 2, "NOT_EVALUATED": 3}
-
-
-def vlab(
-    *args: Any, cwd: Path | None = None, no_color: bool = True
-) -> subprocess.CompletedProcess[bytes]:
-    """Run ``python -m vlab ARGS``; never a traceback on stderr, whatever the outcome."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("VLAB_RULESETS_DIR", "NO_COLOR", "FORCE_COLOR", "TERM")
-    }
-    if no_color:
-        env["NO_COLOR"] = "1"
-    proc = subprocess.run(
-        [sys.executable, "-m", "vlab", *(str(a) for a in args)],
-        capture_output=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert b"Traceback" not in proc.stderr, proc.stderr.decode("utf-8", "replace")
-    return proc
 
 
 def ruling_of(proc: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
@@ -119,7 +98,9 @@ def topline_case(name: str, tmp_path: Path) -> tuple[Path, tuple[str, ...]]:
 
 
 @pytest.mark.parametrize("topline", list(TOPLINE_EXIT))
-def test_adjudicate_exit_status_by_topline_in_every_format(topline: str, tmp_path: Path) -> None:
+def test_adjudicate_exit_status_by_topline_in_every_format(
+    topline: str, tmp_path: Path, vlab: Runner
+) -> None:
     pack, flags = topline_case(topline, tmp_path)
     proc = vlab("adjudicate", pack, "--format", "json", *flags)
     out = proc.stdout
@@ -144,14 +125,16 @@ def test_adjudicate_exit_status_by_topline_in_every_format(topline: str, tmp_pat
         assert topline.encode() in other.stdout
 
 
-def test_table_output_has_no_colour_when_stdout_is_not_a_terminal(tmp_path: Path) -> None:
+def test_table_output_has_no_colour_when_stdout_is_not_a_terminal(
+    tmp_path: Path, vlab: Runner
+) -> None:
     proc = vlab("adjudicate", fail_pack(tmp_path), no_color=False)
     assert proc.returncode == 1
     assert b"\x1b[" not in proc.stdout
     assert b"CL-D1-01" in proc.stdout
 
 
-def test_validate_exit_statuses(tmp_path: Path) -> None:
+def test_validate_exit_statuses(tmp_path: Path, vlab: Runner) -> None:
     assert vlab("validate", pass_pack(tmp_path), "--format", "json").returncode == 0
     assert vlab("validate", fail_pack(tmp_path)).returncode == 0  # FAIL is still admissible
     bad = not_admissible_pack(tmp_path)
@@ -196,7 +179,7 @@ USAGE_ERRORS = {
 
 
 @pytest.mark.parametrize("args", list(USAGE_ERRORS.values()), ids=list(USAGE_ERRORS))
-def test_usage_errors_exit_64(args: tuple[str, ...], tmp_path: Path) -> None:
+def test_usage_errors_exit_64(args: tuple[str, ...], tmp_path: Path, vlab: Runner) -> None:
     pass_pack(tmp_path)
     (tmp_path / "pack.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
     proc = vlab(*(a.format(tmp=tmp_path) for a in args), cwd=tmp_path)
@@ -206,18 +189,15 @@ def test_usage_errors_exit_64(args: tuple[str, ...], tmp_path: Path) -> None:
     assert not (tmp_path / "no-such-dir").exists()
 
 
-def test_debug_keeps_the_usage_exit_status(tmp_path: Path) -> None:
+def test_debug_keeps_the_usage_exit_status(tmp_path: Path, vlab: Runner) -> None:
     """--debug may show a traceback, but exit 64 still means usage error (1 means FAIL)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "vlab", "--debug", "adjudicate", str(tmp_path / "nope")],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    proc = vlab("--debug", "adjudicate", tmp_path / "nope", allow_traceback=True)
     assert proc.returncode == 64
 
 
-def test_unknown_ruleset_pinned_inside_a_pack_is_not_a_usage_error(tmp_path: Path) -> None:
+def test_unknown_ruleset_pinned_inside_a_pack_is_not_a_usage_error(
+    tmp_path: Path, vlab: Runner
+) -> None:
     """adjudication.md §1: an unknown ruleset_ref inside a pack is a PIN failure (exit 2)."""
     pack = good_pack(tmp_path, ruleset_ref="ruleset-9.9")
     proc = vlab("adjudicate", pack, "--format", "json")
@@ -232,7 +212,7 @@ def test_unknown_ruleset_pinned_inside_a_pack_is_not_a_usage_error(tmp_path: Pat
 # -- rulesets ------------------------------------------------------------------------
 
 
-def test_rulesets_show_json(tmp_path: Path) -> None:
+def test_rulesets_show_json(tmp_path: Path, vlab: Runner) -> None:
     proc = vlab("rulesets", "show", RULESET_ID, "--format", "json")
     assert proc.returncode == 0
     assert proc.stdout.endswith(b"}\n") and not proc.stdout.endswith(b"\n\n")
@@ -268,7 +248,7 @@ def test_rulesets_show_json(tmp_path: Path) -> None:
     assert ruling["ruleset"]["sha256"] == doc["sha256"]
 
 
-def test_rulesets_show_table_and_list() -> None:
+def test_rulesets_show_table_and_list(vlab: Runner) -> None:
     show = vlab("rulesets", "show", RULESET_ID)
     assert show.returncode == 0
     assert schema_bundle_sha256().encode() in show.stdout
@@ -291,7 +271,7 @@ def _expected_sums(folder: Path) -> bytes:
     return "".join(f"{files[p]}  {p}\n" for p in ordered).encode("utf-8")
 
 
-def test_pack_seal_writes_sums_sorted_by_utf8_path_bytes(tmp_path: Path) -> None:
+def test_pack_seal_writes_sums_sorted_by_utf8_path_bytes(tmp_path: Path, vlab: Runner) -> None:
     folder = tmp_path / "loose"
     names = ["b.json", "B.json", "a/z.json", "a.json", "Z/a.json", "ä.json", "z.md", "a b.txt"]
     for i, name in enumerate(names):
@@ -314,7 +294,9 @@ def test_pack_seal_writes_sums_sorted_by_utf8_path_bytes(tmp_path: Path) -> None
     assert SUMS_PATH not in paths
 
 
-def test_pack_seal_makes_a_pack_admissible_and_replaces_an_old_file(tmp_path: Path) -> None:
+def test_pack_seal_makes_a_pack_admissible_and_replaces_an_old_file(
+    tmp_path: Path, vlab: Runner
+) -> None:
     pack = good_pack(tmp_path, sealed=False)
     assert vlab("validate", pack).returncode == 2  # no integrity file yet
     assert vlab("pack", "seal", pack).returncode == 0
@@ -360,7 +342,7 @@ def _exe(pack: Path) -> None:
     ids=["symlink-file", "symlink-file-resealed", "symlink-dir", "fifo", "disallowed-ending"],
 )
 def test_pack_seal_refuses_what_security_refuses(
-    make: Any, code: str, already_sealed: bool, tmp_path: Path
+    make: Any, code: str, already_sealed: bool, tmp_path: Path, vlab: Runner
 ) -> None:
     pack = good_pack(tmp_path, sealed=already_sealed)
     before = (pack / SUMS_PATH).read_bytes() if already_sealed else None
@@ -377,7 +359,7 @@ def test_pack_seal_refuses_what_security_refuses(
 # -- shadow runs ---------------------------------------------------------------------
 
 
-def test_ruleset_override_is_recorded(tmp_path: Path) -> None:
+def test_ruleset_override_is_recorded(tmp_path: Path, vlab: Runner) -> None:
     pack = pass_pack(tmp_path)
     plain = vlab("adjudicate", pack, "--format", "json")
     shadow = vlab("adjudicate", pack, "--format", "json", "--ruleset", RULESET_ID)
@@ -390,7 +372,7 @@ def test_ruleset_override_is_recorded(tmp_path: Path) -> None:
     assert shadow_doc["digest"] != plain_doc["digest"]
 
 
-def test_shadow_ruleset_admission_uses_the_pinned_ruleset(tmp_path: Path) -> None:
+def test_shadow_ruleset_admission_uses_the_pinned_ruleset(tmp_path: Path, vlab: Runner) -> None:
     """adjudication.md §5: PIN and CONTRACT are checked against the ruleset the pack pins;
     only the clauses evaluated change."""
     ruleset = shadow_ruleset(
@@ -411,7 +393,7 @@ def test_shadow_ruleset_admission_uses_the_pinned_ruleset(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("topline", ["PASS", "FAIL", "NOT_ADMISSIBLE"])
 def test_out_files_are_written_and_do_not_change_the_exit_status(
-    topline: str, tmp_path: Path
+    topline: str, tmp_path: Path, vlab: Runner
 ) -> None:
     pack, flags = topline_case(topline, tmp_path)
     as_json = vlab("adjudicate", pack, "--format", "json", *flags)
@@ -438,7 +420,7 @@ def test_out_files_are_written_and_do_not_change_the_exit_status(
         assert again.stdout.decode("utf-8") == md
 
 
-def test_ruling_bytes_do_not_depend_on_where_the_pack_lives(tmp_path: Path) -> None:
+def test_ruling_bytes_do_not_depend_on_where_the_pack_lives(tmp_path: Path, vlab: Runner) -> None:
     pack = shutil.copytree(pass_pack(tmp_path), tmp_path / "qzx-one")
     elsewhere = shutil.copytree(pack, tmp_path / "deeper" / "qzx-two")
     first = vlab("adjudicate", pack, "--format", "json", cwd=tmp_path)

@@ -3,24 +3,24 @@
 Set UPDATE_GOLDEN=1 to rewrite tests/golden/ after an intended change.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from conftest import Runner
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
 FAIL_PACK = ROOT / "evidence_packs" / "r12-d1-03" / "fail-allow-should-have-been-deny" / "pack"
-
-
-def vlab(*args: str, env: dict | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "vlab", *args], capture_output=True, check=False, env=env, cwd=cwd
-    )
 
 
 def golden(name: str, data: bytes) -> None:
@@ -31,7 +31,7 @@ def golden(name: str, data: bytes) -> None:
 
 
 @pytest.fixture(scope="module")
-def fail_ruling(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def fail_ruling(tmp_path_factory: pytest.TempPathFactory, vlab: Runner) -> Path:
     path = tmp_path_factory.mktemp("ruling") / "ruling.json"
     proc = vlab("adjudicate", str(FAIL_PACK), "--format", "json")
     assert proc.returncode == 1
@@ -39,7 +39,7 @@ def fail_ruling(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_dossier_of_a_failing_ruling_is_golden(fail_ruling: Path) -> None:
+def test_dossier_of_a_failing_ruling_is_golden(fail_ruling: Path, vlab: Runner) -> None:
     proc = vlab("review", str(fail_ruling), "--pack", str(FAIL_PACK))
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout.decode()
@@ -50,14 +50,14 @@ def test_dossier_of_a_failing_ruling_is_golden(fail_ruling: Path) -> None:
     golden("review-fail-allow-should-have-been-deny.md", proc.stdout)
 
 
-def test_dossier_without_pack_and_out_file(fail_ruling: Path, tmp_path: Path) -> None:
+def test_dossier_without_pack_and_out_file(fail_ruling: Path, tmp_path: Path, vlab: Runner) -> None:
     out = tmp_path / "dossier.md"
     proc = vlab("review", str(fail_ruling), "--out", f"md={out}")
     assert proc.returncode == 0 and proc.stdout == b""
     assert "quoted" not in out.read_text() and "REQ-FAIL-RQ-D1-03" in out.read_text()
 
 
-def test_review_refuses_an_edited_ruling(fail_ruling: Path, tmp_path: Path) -> None:
+def test_review_refuses_an_edited_ruling(fail_ruling: Path, tmp_path: Path, vlab: Runner) -> None:
     doc = json.loads(fail_ruling.read_text())
     doc["topline"] = "PASS"
     edited = tmp_path / "edited.json"
@@ -67,7 +67,9 @@ def test_review_refuses_an_edited_ruling(fail_ruling: Path, tmp_path: Path) -> N
     assert b"Traceback" not in proc.stderr
 
 
-def test_review_of_a_tampered_pack_says_mismatch(fail_ruling: Path, tmp_path: Path) -> None:
+def test_review_of_a_tampered_pack_says_mismatch(
+    fail_ruling: Path, tmp_path: Path, vlab: Runner
+) -> None:
     pack = tmp_path / "pack"
     shutil.copytree(FAIL_PACK, pack)
     ledger = pack / "artifacts" / "budget" / "spend.jsonl"
@@ -76,7 +78,7 @@ def test_review_of_a_tampered_pack_says_mismatch(fail_ruling: Path, tmp_path: Pa
     assert "MISMATCH: the pack's bytes hash to" in text
 
 
-def test_diff_11_to_12_is_golden() -> None:
+def test_diff_11_to_12_is_golden(vlab: Runner) -> None:
     corpus = ROOT / "evidence_packs" / "r12-stricter"
     proc = vlab(
         "diff",
@@ -108,7 +110,7 @@ def test_diff_11_to_12_is_golden() -> None:
     golden("diff-ruleset-1.1-to-1.2-r12-stricter.json", proc.stdout)
 
 
-def test_lint_reports_errors_with_lines(tmp_path: Path) -> None:
+def test_lint_reports_errors_with_lines(tmp_path: Path, vlab: Runner) -> None:
     bad = tmp_path / "ruleset.yaml"
     bad.write_text(
         "format: 1\nid: ruleset-x\nversion: 1.0.0\nstatus: draft\npurpose: p\n"
@@ -120,7 +122,7 @@ def test_lint_reports_errors_with_lines(tmp_path: Path) -> None:
     assert f"{bad}:6: unknown key 'colour'" in text and f"{bad}:7: unknown key 'flavour'" in text
 
 
-def test_lint_warns_about_uncovered_clauses(tmp_path: Path) -> None:
+def test_lint_warns_about_uncovered_clauses(tmp_path: Path, vlab: Runner) -> None:
     vectors = tmp_path / "vectors"
     shutil.copytree(ROOT / "evidence_packs" / "starter", vectors / "starter")
     proc = vlab("rulesets", "lint", "rulesets/ruleset-1.1", "--vectors", str(vectors))
@@ -130,9 +132,9 @@ def test_lint_warns_about_uncovered_clauses(tmp_path: Path) -> None:
     assert "0 error(s)" in text
 
 
-def test_several_outputs_and_step_summary(tmp_path: Path) -> None:
+def test_several_outputs_and_step_summary(tmp_path: Path, vlab: Runner) -> None:
     summary = tmp_path / "summary.md"
-    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary)}
+    env = {"GITHUB_STEP_SUMMARY": str(summary)}  # on top of the cleaned environment
     outs = [
         f"--out=json={tmp_path / 'r.json'}",
         f"--out=md={tmp_path / 'r.md'}",
@@ -155,7 +157,8 @@ def test_several_outputs_and_step_summary(tmp_path: Path) -> None:
 
 def test_reason_code_reference_is_in_sync() -> None:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "reason_codes_doc.py"), "--check"],
+        [sys.executable, "-m", "scripts.reason_codes_doc", "--check"],
+        cwd=ROOT,
         capture_output=True,
         check=False,
     )

@@ -178,7 +178,8 @@ def test_compiled_rulesets_are_fresh_and_equal_to_the_yaml() -> None:
 
     root = Path(__file__).resolve().parent.parent
     proc = subprocess.run(
-        [sys.executable, str(root / "scripts" / "compile_rulesets.py"), "--check"],
+        [sys.executable, "-m", "scripts.compile_rulesets", "--check"],
+        cwd=root,
         capture_output=True,
         text=True,
         check=False,

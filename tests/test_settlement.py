@@ -1,10 +1,13 @@
 """BudgetSettlementReceipt checks: exact decimals, every check on every receipt."""
 
+from __future__ import annotations
+
 import json
 import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +22,9 @@ from vlab.domains.settlement import (
     receipt_findings,
 )
 from vlab.ruleset.catalog import Catalog
+
+if TYPE_CHECKING:
+    from conftest import Runner
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "receipts"
@@ -103,42 +109,34 @@ def test_bookkeeping_types_and_prefixes() -> None:
     assert not is_bookkeeping(None, types, prefixes)  # no event_type: counted as execution
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vlab", "receipt", "check", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def test_receipt_check_exit_statuses_and_json() -> None:
+def test_receipt_check_exit_statuses_and_json(vlab: Runner) -> None:
     good = str(FIXTURES / "positive-settled.json")
     bad = str(FIXTURES / "negative-overrun-hidden.json")
-    assert run(good).returncode == 0
-    proc = run(good, bad, "--format", "json")
+    assert vlab("receipt", "check", good, text=True).returncode == 0
+    proc = vlab("receipt", "check", good, bad, "--format", "json", text=True)
     assert proc.returncode == 1
     rows = json.loads(proc.stdout)
     assert rows == [
         {"file": good, "valid": True, "codes": []},
         {"file": bad, "valid": False, "codes": ["RCPT-OVERRUN-HIDDEN"]},
     ]
-    missing = run(good, str(FIXTURES / "nope.json"))
+    missing = vlab("receipt", "check", good, str(FIXTURES / "nope.json"), text=True)
     assert missing.returncode == 64 and "Traceback" not in missing.stderr
-    assert run(good, "--format", "yaml").returncode == 64
+    assert vlab("receipt", "check", good, "--format", "yaml", text=True).returncode == 64
 
 
-def test_receipt_check_not_json_is_invalid(tmp_path: Path) -> None:
+def test_receipt_check_not_json_is_invalid(tmp_path: Path, vlab: Runner) -> None:
     path = tmp_path / "r.json"
     path.write_text('{"a": NaN}')
-    proc = run(str(path), "--format", "json")
+    proc = vlab("receipt", "check", str(path), "--format", "json", text=True)
     assert proc.returncode == 1
     assert json.loads(proc.stdout)[0]["codes"] == ["RCPT-SCHEMA-INVALID"]
 
 
 def test_receipt_fixtures_hold() -> None:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "receipt_fixtures.py"), "check"],
+        [sys.executable, "-m", "scripts.receipt_fixtures", "check"],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,

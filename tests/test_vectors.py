@@ -1,13 +1,158 @@
-"""The golden-vector corpus: reproducible from its generator, and `vlab regress` behaves."""
+"""The golden-vector corpus: every vector holds (one pytest case each, its ruling valid
+against ruling.schema.json), the corpus covers what it must, it is reproducible from its
+generator, and `vlab regress` behaves."""
+
+from __future__ import annotations
 
 import json
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from vlab.tools.corpus import find_vectors
+
+if TYPE_CHECKING:
+    from conftest import Judge, Runner
+    from vlab.ruleset.catalog import Catalog
+    from vlab.tools.regress import Outcome, Vector
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "evidence_packs"
+VECTOR_IDS = [vector_id for vector_id, _ in find_vectors(VECTORS)]
+MIN_VECTORS = 216
+
+# Registered detail codes no committed vector can show, each with why and what covers it.
+UNCOVERABLE_DETAIL_CODES = {
+    # a file that fails to read mid-way cannot be committed; test_admission_gates.py
+    # test_gate_failure[unreadable-event-log-during-contract], [...-artifact-during-contract]
+    "CONTRACT-FILE-UNREADABLE",
+    # FIFOs, sockets and devices cannot live in git; test_admission_gates.py
+    # test_gate_failure[fifo], [socket], and tests/test_cli.py seal refusal [fifo]
+    "SECURITY-SPECIAL-FILE",
+    # permissions are not committed (git keeps only the executable bit); test_admission_gates.py
+    # test_gate_failure[unreadable-file]
+    "SECURITY-UNREADABLE",
+}
+
+
+# -- every vector: its ruling matches its expectation and the ruling schema ---------------
+
+
+@dataclass
+class Judged:
+    ruling: dict[str, Any]
+    outcome: Outcome
+
+
+@dataclass
+class Corpus:
+    """The committed vectors, each adjudicated in-process at most once per session."""
+
+    vectors: dict[str, Vector]
+    judge: Judge
+    judged: dict[str, Judged] = field(default_factory=dict)
+
+    def get(self, vector_id: str) -> Judged:
+        from vlab.engine.ruling import Ruling
+        from vlab.tools.regress import compare
+
+        if vector_id not in self.judged:
+            vector = self.vectors[vector_id]
+            exp = vector.expected
+            # as `vlab regress` runs it (tools.regress.run_vectors / _run_one): a shadow
+            # vector runs under its expected ruleset given as --ruleset; limits override
+            ruling = self.judge(
+                vector.pack,
+                ruleset=exp["ruleset"] if exp.get("shadow") else None,
+                limits=exp.get("limits", {}),
+            )
+            self.judged[vector_id] = Judged(ruling, compare(vector, Ruling.from_json(ruling)))
+        return self.judged[vector_id]
+
+    def all(self) -> list[Outcome]:
+        return [self.get(vector_id).outcome for vector_id in self.vectors]
+
+
+@pytest.fixture(scope="session")
+def corpus_runs(catalog: Catalog, judge: Judge) -> Corpus:
+    from vlab.tools.regress import load_vectors
+
+    def clause_ids_of(ruleset_id: str) -> set[str] | None:
+        rs = catalog.get(ruleset_id)
+        return None if rs is None else {c.clause_id for c in rs.clauses}
+
+    vectors = load_vectors(VECTORS, clause_ids_of, None)
+    return Corpus({v.id: v for v in vectors}, judge)
+
+
+@pytest.fixture(scope="session")
+def ruling_validator() -> Any:
+    from vlab.core.schemas import validator
+    from vlab.data import DATA
+
+    return validator(json.loads((DATA / "ruling.schema.json").read_text("utf-8")))
+
+
+def test_vector_ids_are_the_loaded_vectors(corpus_runs: Corpus) -> None:
+    assert sorted(corpus_runs.vectors) == sorted(VECTOR_IDS)
+
+
+def test_every_expectation_field_is_handled_here() -> None:
+    """Corpus.get runs a vector as `vlab regress` does; a new expectation field (one that
+    changes how a vector runs) must be taught to it, so this pins the field list."""
+    from vlab.data import DATA
+
+    schema = json.loads((DATA / "expected.schema.json").read_text("utf-8"))
+    run_with = {"ruleset", "shadow", "limits"}  # used by Corpus.get
+    compared = {"topline", "exit_code", "admission", "clauses"}  # by tools.regress.compare
+    assert set(schema["properties"]) == run_with | compared | {"description"}
+
+
+@pytest.mark.parametrize("vector_id", VECTOR_IDS)
+def test_vector(vector_id: str, corpus_runs: Corpus, ruling_validator: Any) -> None:
+    judged = corpus_runs.get(vector_id)
+    errors = sorted(
+        ruling_validator.iter_errors(judged.ruling), key=lambda e: list(map(str, e.absolute_path))
+    )
+    problems = [
+        f"ruling.schema.json at /{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors
+    ] + [
+        f"{m['field']}: expected {m['expected']!r}, actual {m['actual']!r}"
+        for m in judged.outcome.mismatches
+    ]
+    assert problems == [], f"{vector_id}: " + "\n  ".join(["", *problems])
+
+
+def test_corpus_covers_every_cell_gate_and_detail_code(
+    corpus_runs: Corpus, catalog: Catalog
+) -> None:
+    from vlab.core.codes import registry
+    from vlab.engine.admission import GATE_NAMES
+    from vlab.tools.regress import summarize
+
+    outcomes = corpus_runs.all()
+    assert len(outcomes) >= MIN_VECTORS
+    # the rulesets the expectations name, as `vlab regress` summarizes them
+    ids = sorted(
+        {v.expected["ruleset"] for v in corpus_runs.vectors.values() if v.expected["ruleset"]}
+    )
+    rulesets = [catalog.get(i) for i in ids]
+    assert None not in rulesets
+    summary = summarize(outcomes, rulesets, set(registry()["detail_codes"]))
+    assert summary["total"] == len(outcomes)
+    assert summary["uncovered"] == []  # every requirement x status a clause can take
+    assert summary["uncovered_gates"] == []
+    assert set(summary["gates"]) == set(GATE_NAMES)
+    assert all(n > 0 for n in summary["gates"].values()), summary["gates"]  # NOT_ADMISSIBLE
+    assert set(summary["uncovered_detail_codes"]) == UNCOVERABLE_DETAIL_CODES
+
+
+# -- the generator and `vlab regress` -------------------------------------------------------
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -24,7 +169,8 @@ def tree(root: Path) -> dict[str, bytes]:
 def test_generator_reproduces_the_committed_vectors(tmp_path: Path) -> None:
     out = tmp_path / "vectors"
     subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "make_vectors.py"), "--out", str(out)],
+        [sys.executable, "-m", "scripts.make_vectors", "--out", str(out)],
+        cwd=ROOT,
         check=True,
         capture_output=True,
     )
@@ -35,12 +181,6 @@ def test_generator_reproduces_the_committed_vectors(tmp_path: Path) -> None:
     assert differing == []
 
 
-def vlab(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vlab", *args], capture_output=True, text=True, check=False
-    )
-
-
 def corpus(tmp_path: Path, *names: str) -> Path:
     root = tmp_path / "corpus"
     for name in names:
@@ -48,7 +188,7 @@ def corpus(tmp_path: Path, *names: str) -> Path:
     return root
 
 
-def test_regress_json_summary_adds_up(tmp_path: Path) -> None:
+def test_regress_json_summary_adds_up(tmp_path: Path, vlab: Runner) -> None:
     root = corpus(tmp_path, "starter", "d2-01")
     proc = vlab(
         "regress",
@@ -59,6 +199,7 @@ def test_regress_json_summary_adds_up(tmp_path: Path) -> None:
         "2",
         "--out",
         f"junit={tmp_path / 'j.xml'}",
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads(proc.stdout)
@@ -72,13 +213,13 @@ def test_regress_json_summary_adds_up(tmp_path: Path) -> None:
     assert len(suite.findall(".//testcase")) == summary["total"]
 
 
-def test_changed_topline_is_a_mismatch_exit_1(tmp_path: Path) -> None:
+def test_changed_topline_is_a_mismatch_exit_1(tmp_path: Path, vlab: Runner) -> None:
     root = corpus(tmp_path, "starter")
     path = root / "starter" / "arb-d1-budget-pass-fixture" / "expected.json"
     doc = json.loads(path.read_text())
     doc["topline"] = "FAIL"
     path.write_text(json.dumps(doc))
-    proc = vlab("regress", str(root), "--format", "json")
+    proc = vlab("regress", str(root), "--format", "json", text=True)
     assert proc.returncode == 1
     summary = json.loads(proc.stdout)
     assert summary["failed"] == 1 and summary["passed"] == 1
@@ -90,35 +231,37 @@ def test_changed_topline_is_a_mismatch_exit_1(tmp_path: Path) -> None:
             "actual": "PASS",
         }
     ]
-    table = vlab("regress", str(root))
+    table = vlab("regress", str(root), text=True)
     assert table.returncode == 1 and "expected 'FAIL', actual 'PASS'" in table.stdout
 
 
-def test_corrupt_expectation_is_usage_error_naming_the_file(tmp_path: Path) -> None:
+def test_corrupt_expectation_is_usage_error_naming_the_file(tmp_path: Path, vlab: Runner) -> None:
     root = corpus(tmp_path, "starter")
     path = root / "starter" / "arb-d1-budget-fail-fixture" / "expected.json"
     path.write_text('{"topline": "PASS",')
-    proc = vlab("regress", str(root))
+    proc = vlab("regress", str(root), text=True)
     assert proc.returncode == 64
     assert str(path) in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_expectation_with_bad_field_or_unknown_clause_is_usage_error(tmp_path: Path) -> None:
+def test_expectation_with_bad_field_or_unknown_clause_is_usage_error(
+    tmp_path: Path, vlab: Runner
+) -> None:
     root = corpus(tmp_path, "starter")
     path = root / "starter" / "arb-d1-budget-fail-fixture" / "expected.json"
     doc = json.loads(path.read_text())
     doc["clauses"]["CL-D7-01"] = doc["clauses"]["CL-D1-01"]
     path.write_text(json.dumps(doc))
-    proc = vlab("regress", str(root))
+    proc = vlab("regress", str(root), text=True)
     assert proc.returncode == 64 and "CL-D7-01" in proc.stderr and str(path) in proc.stderr
     doc["clauses"].pop("CL-D7-01")
     doc["topline"] = "GREEN"
     path.write_text(json.dumps(doc))
-    proc = vlab("regress", str(root))
+    proc = vlab("regress", str(root), text=True)
     assert proc.returncode == 64 and str(path) in proc.stderr
 
 
-def test_zero_vectors_is_an_error_not_a_pass(tmp_path: Path) -> None:
+def test_zero_vectors_is_an_error_not_a_pass(tmp_path: Path, vlab: Runner) -> None:
     (tmp_path / "empty").mkdir()
-    proc = vlab("regress", str(tmp_path / "empty"))
+    proc = vlab("regress", str(tmp_path / "empty"), text=True)
     assert proc.returncode == 64 and "no golden vectors" in proc.stderr
