@@ -5,12 +5,12 @@ vectors byte for byte."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from conftest import run_vlab
 from vlab.ruleset.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,24 +21,8 @@ RULESET_ID = "acme-budget-1.0"
 
 
 def vlab(*args: Any) -> subprocess.CompletedProcess[str]:
-    """``python -m vlab ARGS`` from the repository root, without ruleset folders from the
-    environment; never a traceback."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("VLAB_RULESETS_DIR", "VLAB_RULESETS_PATH", "GITHUB_STEP_SUMMARY")
-    }
-    env["NO_COLOR"] = "1"
-    proc = subprocess.run(
-        [sys.executable, "-m", "vlab", *(str(a) for a in args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        check=False,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
+    """``python -m vlab ARGS`` from the repository root (the shared runner, conftest.py)."""
+    return run_vlab(*args, text=True)
 
 
 def expectations() -> dict[str, dict[str, Any]]:

@@ -11,13 +11,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import run_vlab
 from packs import EVENTS_PATH, good_pack
 from vlab.core.errors import RulesetError
 from vlab.core.findings import Detail, finding
@@ -621,22 +621,8 @@ def test_an_unknown_table_argument_is_refused(
 
 
 def vlab(*args: Any, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m vlab ARGS`` with no ruleset folders from the caller's environment."""
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("VLAB_RULESETS_DIR", PATH_ENV, "GITHUB_STEP_SUMMARY")
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "vlab", *(str(a) for a in args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**base, "NO_COLOR": "1", **(env or {})},
-        check=False,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
+    """``python -m vlab ARGS`` (the shared runner, conftest.py)."""
+    return run_vlab(*args, env=env, text=True)
 
 
 def test_lint_reports_every_problem_of_a_file_in_one_run(tmp_path: Path) -> None:
