@@ -300,9 +300,11 @@ def test_deeply_nested_policy_yaml(tmp_path: Path) -> None:
 # -- a tiny pack that plans an unbounded matrix ----------------------------------------------
 
 
-def _run_budget_work(monkeypatch: pytest.MonkeyPatch) -> Callable[[], tuple[int, int, int]]:
-    """Count the run-wide replay's work: records it reads, ``key`` calls (every id and
-    tuple it hashes) and membership tests against the planned matrix."""
+def _run_budget_work(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], tuple[int, ...]]:
+    """Adjudicate a pack, counting the run-wide replay's work: records it reads, ``key``
+    calls (every id and tuple it hashes), membership tests against the planned matrix, and
+    lines executed in vlab/domains/run_budget.py (any Python loop over the matrix, in a
+    comprehension or generator too, adds lines per trial)."""
     module = vlab.domains.run_budget
     records = _Count()
     replay = module.replay
@@ -319,26 +321,43 @@ def _run_budget_work(monkeypatch: pytest.MonkeyPatch) -> Callable[[], tuple[int,
     keys = _count(monkeypatch, module, "key")
     member = _count(monkeypatch, module._Plan, "__contains__")
 
-    def snapshot() -> tuple[int, int, int]:
-        return records.calls, keys.calls, member.calls
+    def measure(pack: Path) -> tuple[int, ...]:
+        counts = (records.calls, keys.calls, member.calls)
+        lines = _Count()
 
-    return snapshot
+        def line(frame: Any, event: str, arg: Any) -> Any:
+            lines.calls += event == "line"
+            return line
+
+        def call(frame: Any, event: str, arg: Any) -> Any:
+            # trace only this module's frames: the rest of adjudication runs untraced
+            return line if frame.f_code.co_filename == module.__file__ else None
+
+        previous = sys.gettrace()
+        sys.settrace(call)
+        try:
+            _ruling(pack)
+        finally:
+            sys.settrace(previous)
+        now = (records.calls, keys.calls, member.calls)
+        return (*(b - a for a, b in zip(counts, now, strict=True)), lines.calls)
+
+    return measure
 
 
 def test_runbudget_huge_trial_count_is_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    work = _run_budget_work(monkeypatch)
-    seen = []
-    # Small sizes first: work that scales with trials fails at 2000, before 10^9 could hang.
+    measure = _run_budget_work(monkeypatch)
+    seen: dict[int, tuple[int, ...]] = {}
+    # Small sizes first, each checked at once: work that scales with trials fails at 2000,
+    # before 10^9 could hang.
     for trials in (1000, 2000, 1000000000):
         pack = _seed(tmp_path / str(trials), MATRIX_SEED)
         _edit(pack, EVENTS, '"trials":2', f'"trials":{trials}')
-        before = work()
-        _ruling(pack)
-        seen.append(tuple(b - a for a, b in zip(before, work(), strict=True)))
-    assert seen[0][0] > 0 and seen[0][1] > 0 and seen[0][2] > 0, seen
-    assert seen == [seen[0]] * 3, f"replay work (records, keys, memberships) grows: {seen}"
+        seen[trials] = measure(pack)
+        assert min(seen[trials]) > 0, seen
+        assert seen[trials] == seen[1000], f"(records, keys, memberships, lines) grow: {seen}"
 
 
 # -- hostile inputs that already work (keep them working) ------------------------------------
