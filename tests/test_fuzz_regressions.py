@@ -57,27 +57,43 @@ def _ruling(pack: Path) -> dict[str, Any]:
 # -- counting work (no wall clock: boundedness is a count a blow-up would break) ------------
 
 
+class _OverBudget(BaseException):
+    """More work than the bound allows, raised by the counter at the step that exceeds it,
+    so a blow-up fails at once instead of running on (a BaseException: no handler in the
+    engine can swallow it)."""
+
+
 @dataclass
 class _Count:
     calls: int = 0
     cells: int = 0  # dynamic-programming cells, where the counted function is a DP
+    max_calls: int | None = None
+    max_cells: int | None = None
 
 
 def _count(
     monkeypatch: pytest.MonkeyPatch,
     owner: Any,
     name: str,
+    *,
     cells: Callable[..., int] | None = None,
+    max_calls: int | None = None,
+    max_cells: int | None = None,
 ) -> _Count:
     """Replace ``owner.name`` (where callers look it up) by a wrapper that counts its calls
-    (and, given ``cells``, the DP cells of each call) and calls through to the original."""
+    (and, given ``cells``, the DP cells of each call), raises _OverBudget past a bound, and
+    calls through to the original."""
     original = getattr(owner, name)
-    count = _Count()
+    count = _Count(max_calls=max_calls, max_cells=max_cells)
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         count.calls += 1
         if cells is not None:
             count.cells += cells(*args, **kwargs)
+        if max_calls is not None and count.calls > max_calls:
+            raise _OverBudget(f"{name}: more than {max_calls} calls")
+        if max_cells is not None and count.cells > max_cells:
+            raise _OverBudget(f"{name}: more than {max_cells} DP cells")
         return original(*args, **kwargs)
 
     monkeypatch.setattr(owner, name, counting)
@@ -86,32 +102,37 @@ def _count(
 
 @dataclass
 class _PatternWork:
-    paths: _Count  # _path_matches: one call per (pattern, path) pair
-    segments: _Count  # _segment_matches: calls and len(pat) * len(name) cells
+    paths: _Count  # _path_matches: at most one call per (pattern, path) pair
+    segments: _Count  # _segment_matches: calls, and len(pat) * len(name) cells each
+
+    def assert_bounded(self) -> None:
+        """Matching ran (the counters see it) and stayed within the bounds."""
+        for count in (self.paths, self.segments):
+            assert 0 < count.calls <= (count.max_calls or 0), count
+            assert count.cells <= (count.max_cells or 0), count
 
 
-def _pattern_work(monkeypatch: pytest.MonkeyPatch) -> _PatternWork:
-    """Count path-pattern matching: ``matches`` calls ``_path_matches``, which calls
-    ``_segment_matches``, both by module global."""
+def _pattern_work(
+    monkeypatch: pytest.MonkeyPatch, patterns: list[str], changed: list[str]
+) -> _PatternWork:
+    """Count path-pattern matching (``matches`` calls ``_path_matches``, which calls
+    ``_segment_matches``, both by module global), bounded by the work of a DP linear in
+    patterns x paths x segments: one ``_path_matches`` per (pattern, path) pair; over all
+    pairs at most one ``_segment_matches`` per (pattern segment, path segment) and
+    len(pattern) * len(path) cells. Exponential backtracking or re-matching breaks these."""
+    segment_pairs = sum(p.count("/") + 1 for p in patterns) * sum(c.count("/") + 1 for c in changed)
     module = vlab.core.paths
     return _PatternWork(
-        paths=_count(monkeypatch, module, "_path_matches"),
+        paths=_count(monkeypatch, module, "_path_matches", max_calls=len(patterns) * len(changed)),
         segments=_count(
-            monkeypatch, module, "_segment_matches", lambda pat, name: len(pat) * len(name)
+            monkeypatch,
+            module,
+            "_segment_matches",
+            cells=lambda pat, name: len(pat) * len(name),
+            max_calls=segment_pairs,
+            max_cells=sum(map(len, patterns)) * sum(map(len, changed)),
         ),
     )
-
-
-def _assert_linear_matching(work: _PatternWork, patterns: list[str], changed: list[str]) -> None:
-    """Matching did at most the work of a DP linear in patterns x paths x segments: one
-    ``_path_matches`` per (pattern, path) pair, per pair at most one ``_segment_matches`` per
-    (pattern segment, path segment), and per pair at most len(pattern) * len(path) cells."""
-    pairs = len(patterns) * len(changed)
-    segment_pairs = sum(p.count("/") + 1 for p in patterns) * sum(c.count("/") + 1 for c in changed)
-    char_pairs = sum(map(len, patterns)) * sum(map(len, changed))
-    assert 0 < work.paths.calls <= pairs, (work.paths, pairs)
-    assert 0 < work.segments.calls <= segment_pairs, (work.segments, segment_pairs)
-    assert work.segments.cells <= char_pairs, (work.segments, char_pairs)
 
 
 def _seed(tmp_path: Path, seed: str) -> Path:
@@ -300,11 +321,14 @@ def test_deeply_nested_policy_yaml(tmp_path: Path) -> None:
 # -- a tiny pack that plans an unbounded matrix ----------------------------------------------
 
 
-def _run_budget_work(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], tuple[int, ...]]:
+def _run_budget_work(
+    monkeypatch: pytest.MonkeyPatch, max_lines: int
+) -> Callable[[Path], tuple[int, ...]]:
     """Adjudicate a pack, counting the run-wide replay's work: records it reads, ``key``
     calls (every id and tuple it hashes), membership tests against the planned matrix, and
     lines executed in vlab/domains/run_budget.py (any Python loop over the matrix, in a
-    comprehension or generator too, adds lines per trial)."""
+    comprehension or generator too, adds lines per trial; past ``max_lines`` the tracer
+    raises _OverBudget)."""
     module = vlab.domains.run_budget
     records = _Count()
     replay = module.replay
@@ -327,6 +351,8 @@ def _run_budget_work(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], tuple[
 
         def line(frame: Any, event: str, arg: Any) -> Any:
             lines.calls += event == "line"
+            if lines.calls > max_lines:
+                raise _OverBudget(f"more than {max_lines} lines run in {module.__name__}")
             return line
 
         def call(frame: Any, event: str, arg: Any) -> Any:
@@ -348,7 +374,8 @@ def _run_budget_work(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], tuple[
 def test_runbudget_huge_trial_count_is_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    measure = _run_budget_work(monkeypatch)
+    # a 17-record log: about 500 lines of replay, whatever the matrix size
+    measure = _run_budget_work(monkeypatch, max_lines=20_000)
     seen: dict[int, tuple[int, ...]] = {}
     # Small sizes first, each checked at once: work that scales with trials fails at 2000,
     # before 10^9 could hang.
@@ -391,10 +418,10 @@ def test_hostile_policy_yaml_is_a_ruling(
 ) -> None:
     pack = _seed(tmp_path, MISSION_SEED)
     write(pack, POLICY, policy, reseal=True)
-    work = _pattern_work(monkeypatch)
+    work = _pattern_work(monkeypatch, [], [])  # a budget of no matching at all
     ruling = _ruling(pack)
     assert ruling["topline"] == "FAIL"
-    # refused as a policy: the (aliased, 9^9-long) lists are never walked nor quoted
+    # refused as a policy: the (aliased, 9^9-long) lists are never matched nor quoted
     codes = [d["code"] for c in ruling["clauses"] for d in c["details"]]
     assert "MISSION-POLICY-INVALID" in codes
     assert work.paths.calls == 0 and work.segments.calls == 0, work
@@ -572,9 +599,9 @@ def test_mission_pattern_backtracking_is_bounded(
     protect, path = "**/" * 12 + "x", "/".join(["a"] * 26)
     _edit(pack, POLICY, 'protect: ["tests/**", "package.json"]', f'protect: ["{protect}"]')
     _edit(pack, MISSION_RECEIPT, '"src/checkout/sum.mjs"', f'"{path}"')
-    work = _pattern_work(monkeypatch)
+    work = _pattern_work(monkeypatch, [protect, "src/checkout/**"], [path])
     _ruling(pack)
-    _assert_linear_matching(work, [protect, "src/checkout/**"], [path])
+    work.assert_bounded()
 
 
 def test_mission_many_patterns_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -583,9 +610,9 @@ def test_mission_many_patterns_is_bounded(tmp_path: Path, monkeypatch: pytest.Mo
     changed = [f"q{i}/a/b/c" for i in range(300)]
     _edit(pack, POLICY, 'allow: ["src/checkout/**"]', f"allow: {json.dumps(allow)}")
     _edit(pack, MISSION_RECEIPT, '"src/checkout/sum.mjs"', ", ".join(map(json.dumps, changed)))
-    work = _pattern_work(monkeypatch)
+    work = _pattern_work(monkeypatch, ["tests/**", "package.json", *allow], changed)
     _ruling(pack)
-    _assert_linear_matching(work, ["tests/**", "package.json", *allow], changed)
+    work.assert_bounded()
 
 
 # -- every duplicate pointer re-runs the whole replay ---------------------------------------
@@ -602,7 +629,7 @@ def test_duplicate_pointers_do_not_multiply_replays(
     write_json(pack, "evidence_pointers.json", pointers)
     write(pack, EVENTS, (pack / EVENTS).read_bytes() + BLANK_PAD, reseal=True)
     # _spending_cap_v1 (spending_cap@1) looks the replay up as a module global
-    replays = _count(monkeypatch, vlab.domains.spending_cap, "replay")
+    replays = _count(monkeypatch, vlab.domains.spending_cap, "replay", max_calls=1)
     _ruling(pack)
     assert replays.calls == 1, f"1001 identical pointers replayed the ledger {replays.calls} times"
 

@@ -11,7 +11,6 @@ from vlab.engine.evaluation import evaluate, null_metrics
 from vlab.engine.ruling import (
     AdmissionRuling,
     ClauseRuling,
-    GateRuling,
     PackRef,
     RulesetRef,
     Ruling,
@@ -100,7 +99,7 @@ def build_ruling(
         admission=AdmissionRuling(
             ADMISSIBLE if admission.admissible else NOT_ADMISSIBLE,
             admission.reason_code,
-            tuple(GateRuling(g.gate, g.status, tuple(g.details)) for g in admission.gates),
+            tuple(admission.gates),
         ),
         clauses=clauses,
         topline=topline(admission.admissible, clauses),

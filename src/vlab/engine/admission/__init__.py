@@ -36,6 +36,6 @@ def admit(reader: PackReader, find_ruleset: Callable[[str], Ruleset | None]) -> 
             continue
         details = gate.run(ctx)[:MAX_DETAILS_PER_GATE]
         failed = bool(details)
-        result.gates.append(Gate(gate.NAME, FAIL if failed else PASS, details))
+        result.gates.append(Gate(gate.NAME, FAIL if failed else PASS, tuple(details)))
     result.complete = len(result.gates) == len(GATES)
     return result

@@ -6,25 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vlab.core.findings import Detail
 from vlab.core.vocabulary import ADMISSIBLE, FAIL, NOT_ADMISSIBLE, PASS
+from vlab.engine.ruling import GateRuling
 from vlab.pack.locators import Locator
 from vlab.pack.ndjson import NdjsonIndex
 from vlab.ruleset.model import Ruleset
 
-
-@dataclass
-class Gate:
-    gate: str
-    status: str  # PASS | FAIL | SKIPPED
-    details: list[Detail] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "gate": self.gate,
-            "status": self.status,
-            "details": [d.to_json() for d in self.details],
-        }
+# A gate's result is the ruling's own record of it.
+Gate = GateRuling
 
 
 @dataclass(frozen=True)
