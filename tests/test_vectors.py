@@ -17,7 +17,7 @@ import pytest
 from vlab.tools.corpus import find_vectors
 
 if TYPE_CHECKING:
-    from conftest import Judge, Runner
+    from conftest import Runner
     from vlab.ruleset.catalog import Catalog
     from vlab.tools.regress import Outcome, Vector
 
@@ -54,24 +54,17 @@ class Corpus:
     """The committed vectors, each adjudicated in-process at most once per session."""
 
     vectors: dict[str, Vector]
-    judge: Judge
+    catalog: Catalog
     judged: dict[str, Judged] = field(default_factory=dict)
 
     def get(self, vector_id: str) -> Judged:
-        from vlab.engine.ruling import Ruling
-        from vlab.tools.regress import compare
+        from vlab.tools.regress import compare, judge_vector
 
         if vector_id not in self.judged:
             vector = self.vectors[vector_id]
-            exp = vector.expected
-            # as `vlab regress` runs it (tools.regress.run_vectors / _run_one): a shadow
-            # vector runs under its expected ruleset given as --ruleset; limits override
-            ruling = self.judge(
-                vector.pack,
-                ruleset=exp["ruleset"] if exp.get("shadow") else None,
-                limits=exp.get("limits", {}),
-            )
-            self.judged[vector_id] = Judged(ruling, compare(vector, Ruling.from_json(ruling)))
+            # exactly as `vlab regress` judges it (shadow runs, limits), digest included
+            ruling = judge_vector(vector, self.catalog, digest=True)
+            self.judged[vector_id] = Judged(ruling.to_json(), compare(vector, ruling))
         return self.judged[vector_id]
 
     def all(self) -> list[Outcome]:
@@ -79,7 +72,7 @@ class Corpus:
 
 
 @pytest.fixture(scope="session")
-def corpus_runs(catalog: Catalog, judge: Judge) -> Corpus:
+def corpus_runs(catalog: Catalog) -> Corpus:
     from vlab.tools.regress import load_vectors
 
     def clause_ids_of(ruleset_id: str) -> set[str] | None:
@@ -87,7 +80,7 @@ def corpus_runs(catalog: Catalog, judge: Judge) -> Corpus:
         return None if rs is None else {c.clause_id for c in rs.clauses}
 
     vectors = load_vectors(VECTORS, clause_ids_of, None)
-    return Corpus({v.id: v for v in vectors}, judge)
+    return Corpus({v.id: v for v in vectors}, catalog)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 from vlab.core.errors import UsageError
 from vlab.core.vocabulary import ADMISSIBLE, NOT_ADMISSIBLE
 from vlab.engine.admission import Admission, admit
-from vlab.engine.evaluation import evaluate, null_metrics
+from vlab.engine.evaluation import clause_ruling, evaluate, null_metrics
 from vlab.engine.ruling import (
     AdmissionRuling,
     ClauseRuling,
@@ -74,15 +74,7 @@ def build_ruling(
     else:  # every clause of the ruleset in force carries the admission's reason
         code = admission.reason_code
         clauses = tuple(
-            ClauseRuling(
-                clause_id=c.clause_id,
-                requirement_id=c.requirement_id,
-                domain=c.domain,
-                title=c.title,
-                status=NOT_ADMISSIBLE,
-                reason_code=code,
-                metrics=null_metrics(c),
-            )
+            clause_ruling(c, NOT_ADMISSIBLE, code, metrics=null_metrics(c))
             for c in (ruleset.clauses if ruleset is not None else ())
         )
     codes = {c.reason_code for c in clauses if c.reason_code is not None}

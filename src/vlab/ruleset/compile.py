@@ -221,8 +221,9 @@ class Compiler:
         findings = (
             expr.compile((*at, "findings"), ck["findings"], names) if "findings" in ck else None
         )
+        calls: tuple[str, ...] = (domain.check_id,) if domain is not None else ()
         if findings is not None:
-            self._legacy_emits(at, findings, emits)
+            calls = self._legacy_emits(at, findings, emits)
         return Check(
             code=self.code((*at, "code"), ck["code"]) if "code" in ck else None,
             holds=expr.compile((*at, "holds"), ck["holds"], names) if "holds" in ck else None,
@@ -235,6 +236,7 @@ class Compiler:
             violation=bool(ck.get("violation", False)),
             emits=emits,
             domain=domain,
+            calls=calls,
         )
 
     def _domain_call(
@@ -276,10 +278,10 @@ class Compiler:
             arguments.append((arg.name, arg.kind, text))
         return DomainCall(check_id, tuple(arguments))
 
-    def _legacy_emits(self, at: Path_, findings: Any, emits: tuple[str, ...]) -> None:
+    def _legacy_emits(self, at: Path_, findings: Any, emits: tuple[str, ...]) -> tuple[str, ...]:
         """A format-1 findings expression that calls domain checks by their frozen names
-        must declare exactly the codes those checks register."""
-        used = sorted(LEGACY_CHECKS[n] for n in called(findings) if n in LEGACY_CHECKS)
+        must declare exactly the codes those checks register; returns the checks' ids."""
+        used = sorted({LEGACY_CHECKS[n] for n in called(findings) if n in LEGACY_CHECKS})
         codes: set[str] = set()
         for check_id in used:
             check = domain_check(check_id)
@@ -287,6 +289,7 @@ class Compiler:
             codes |= set(check.codes)
         if used:
             self._same_codes(at, " + ".join(used), codes, emits)
+        return tuple(used)
 
     def _same_codes(self, at: Path_, what: str, codes: set[str], emits: tuple[str, ...]) -> None:
         if set(emits) == codes:

@@ -42,11 +42,12 @@ def _expectations(vectors: Path, ruleset_id: str) -> tuple[list[dict[str, Any]],
 
 def _own_clauses(file: Path) -> set[str] | None:
     """Clause ids the file itself defines or changes (None: all, if it cannot be read)."""
+    from vlab.core.errors import RulesetError
     from vlab.ruleset.source import Source
 
     try:
         data = Source(file).data
-    except Exception:
+    except RulesetError:
         return None
     if not isinstance(data, dict):
         return None

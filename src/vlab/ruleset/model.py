@@ -34,6 +34,7 @@ class Check:
     emits: tuple[str, ...]
     violation: bool = False  # failing it means the evidence was found and violates
     domain: DomainCall | None = None  # format 2: a versioned domain check
+    calls: tuple[str, ...] = ()  # ids of the domain checks this check runs (either format)
 
 
 @dataclass(frozen=True)
@@ -95,14 +96,7 @@ class Ruleset:
 
     def domain_checks(self) -> list[str]:
         """The versioned domain checks this ruleset calls (sorted ids)."""
-        from vlab.builtins.functions import LEGACY_CHECKS
-
-        found = {ck.domain.check_id for c in self.clauses for ck in c.checks if ck.domain}
-        for c in self.clauses:
-            for ck in c.checks:
-                text = ck.findings.expression if ck.findings is not None else ""
-                found |= {cid for name, cid in LEGACY_CHECKS.items() if name + "(" in text}
-        return sorted(found)
+        return sorted({cid for c in self.clauses for ck in c.checks for cid in ck.calls})
 
     def summary(self) -> dict[str, Any]:
         """What ``vlab rulesets show --format json`` prints."""

@@ -21,6 +21,7 @@ from vlab.core.vocabulary import (
 from vlab.data import DATA
 from vlab.engine.admission import GATE_NAMES as GATES
 from vlab.engine.ruling import ClauseRuling, Ruling
+from vlab.ruleset.catalog import Catalog
 from vlab.tools.corpus import EXPECTED, find_vectors
 from vlab.tools.pool import catalog_for, parallel_map
 
@@ -161,20 +162,28 @@ def compare(vector: Vector, ruling: Ruling) -> Outcome:
 # -- running (one catalog per process) ---------------------------------------------------
 
 
-def _run_one(args: tuple[Vector, str | None, tuple[str, ...]]) -> Outcome:
-    """Adjudicate one vector's pack and compare it with its expectation (a worker-process
-    entry point: only the small outcome travels back, never the ruling)."""
+def judge_vector(
+    vector: Vector, catalog: Catalog, override: str | None = None, *, digest: bool = False
+) -> Ruling:
+    """A vector's ruling, as ``vlab regress`` makes it: under ``override`` (``--ruleset``),
+    else under the expected ruleset when the vector is a shadow run, else as pinned; with
+    the expectation's limits."""
     from dataclasses import replace
 
     from vlab.engine.pipeline import adjudicate
     from vlab.pack.limits import Limits
 
-    vector, shadow, dirs = args
-    catalog = catalog_for(dirs)
+    shadow = override or (vector.expected["ruleset"] if vector.expected.get("shadow") else None)
     limits = replace(Limits(), **vector.expected.get("limits", {}))
-    override = catalog.resolve(shadow) if shadow else None
-    ruling = adjudicate(vector.pack, catalog, override=override, limits=limits, digest=False)
-    return compare(vector, ruling)
+    ruleset = catalog.resolve(shadow) if shadow else None
+    return adjudicate(vector.pack, catalog, override=ruleset, limits=limits, digest=digest)
+
+
+def _run_one(args: tuple[Vector, str | None, tuple[str, ...]]) -> Outcome:
+    """Judge one vector and compare it with its expectation (a worker-process entry point:
+    only the small outcome travels back, never the ruling)."""
+    vector, override, dirs = args
+    return compare(vector, judge_vector(vector, catalog_for(dirs), override))
 
 
 def run_vectors(
@@ -184,14 +193,7 @@ def run_vectors(
     progress: Callable[[int], None] | None = None,
     rulesets_dirs: tuple[str, ...] = (),
 ) -> list[Outcome]:
-    tasks = [
-        (
-            v,
-            override or (v.expected["ruleset"] if v.expected.get("shadow") else None),
-            rulesets_dirs,
-        )
-        for v in vectors
-    ]
+    tasks = [(v, override, rulesets_dirs) for v in vectors]
     return parallel_map(_run_one, tasks, jobs, progress)
 
 
