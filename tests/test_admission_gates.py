@@ -253,6 +253,27 @@ def link_outside(pack: Path) -> None:
     os.symlink(outside, pack / EVENTS_PATH)
 
 
+def _outside_copy(pack: Path) -> Path:
+    """A file outside the pack (for a hard link into it)."""
+    outside = pack.parent / "outside.json"
+    outside.write_bytes(b"{}")
+    (pack / "artifacts").mkdir(exist_ok=True)
+    return outside
+
+
+def _grow_before_read(path: str) -> Callable[[pytest.MonkeyPatch], None]:
+    """The file grows after the walk listed it, before it is hashed."""
+    original = PackReader.seal_read
+
+    def patched(self: PackReader, rel: str, max_line: int | None) -> Any:
+        if rel == path:
+            with open(self.root / rel, "ab") as fh:
+                fh.write(b"\n")
+        return original(self, rel, max_line)
+
+    return lambda mp: mp.setattr(PackReader, "seal_read", patched)
+
+
 # -- the failure-mode table ----------------------------------------------------------
 
 
@@ -411,7 +432,49 @@ SECURITY_CASES = [
         SECURITY,
         nothing,
         [D("SECURITY-UNREADABLE", EVENTS_PATH)],
-        patch=_fail_for(EVENTS_PATH, "hash_and_scan"),
+        patch=_fail_for(EVENTS_PATH, "seal_read"),
+    ),
+    # the good pack has 2 folders (trace/, integrity/) and 5 entries at its root
+    Case(
+        "too-many-folders",
+        SECURITY,
+        nothing,
+        [D("SECURITY-TOO-MANY-FOLDERS", None)],
+        ("--max-folders", "1"),
+    ),
+    Case(
+        "empty-folders-count",
+        SECURITY,
+        lambda p: [(p / f"artifacts/e{i}").mkdir(parents=True) for i in range(3)] and None,
+        [D("SECURITY-TOO-MANY-FOLDERS", None)],
+        ("--max-folders", "5"),
+    ),
+    Case(
+        "too-deep",
+        SECURITY,
+        add_file("artifacts/a/b/c.json", b"{}"),
+        [D("SECURITY-TOO-DEEP", "artifacts/a/b")],
+        ("--max-folder-depth", "2"),
+    ),
+    Case(
+        "too-many-entries",
+        SECURITY,
+        nothing,
+        [D("SECURITY-TOO-MANY-ENTRIES", None)],
+        ("--max-files", "2", "--max-folders", "1"),
+    ),
+    Case(
+        "hard-link-to-outside",
+        SECURITY,
+        lambda p: os.link(_outside_copy(p), p / "artifacts/linked.json"),
+        [D("SECURITY-HARDLINK", "artifacts/linked.json")],
+    ),
+    Case(
+        "changed-while-read",
+        SECURITY,
+        nothing,
+        [D("INTEGRITY-CHANGED-DURING-READ", EVENTS_PATH)],
+        patch=_grow_before_read(EVENTS_PATH),
     ),
 ]
 
@@ -968,7 +1031,7 @@ CONTRACT_CASES = [
         CONTRACT,
         nothing,
         [D("CONTRACT-FILE-UNREADABLE", EVENTS_PATH)],
-        patch=_fail_for(EVENTS_PATH, "chunks"),
+        patch=_fail_for(EVENTS_PATH, "source"),
     ),
     Case(
         "unreadable-artifact-during-contract",
@@ -977,6 +1040,20 @@ CONTRACT_CASES = [
         [D("CONTRACT-FILE-UNREADABLE", ARTIFACT)],
         pack={"extra_files": {ARTIFACT: b"{}"}},
         patch=_fail_for(ARTIFACT, "read_bytes"),
+    ),
+    Case(
+        "too-many-pointers",
+        CONTRACT,
+        nothing,
+        [D("CONTRACT-TOO-MANY-POINTERS", POINTERS_FILE, None, "jsonptr:/pointers")],
+        ("--max-pointers", "2"),
+    ),
+    Case(
+        "document-too-large",
+        CONTRACT,
+        add_file(ARTIFACT, b"[" + b"0," * 200 + b"0]"),
+        [D("CONTRACT-DOCUMENT-TOO-LARGE", ARTIFACT)],
+        ("--max-document-values", "60"),
     ),
 ]
 

@@ -1,10 +1,15 @@
 """Mission policy: path-pattern semantics (table-driven), grade and verdict recomputation."""
 
+import copy
+from decimal import Decimal
+from typing import Any
+
 import pytest
 
 from vlab.builtins.functions import decimal_text
-from vlab.core.paths import matches
-from vlab.domains.mission import findings, load_policy, recompute_grade
+from vlab.core.paths import Work, matches
+from vlab.domains import mission
+from vlab.domains.mission import CHECKS, findings, load_policy, recompute_grade
 
 PATTERNS = [
     # pattern, path, matches?
@@ -144,3 +149,224 @@ def test_invalid_policies(policy: bytes) -> None:
 def test_decimal_text() -> None:
     assert decimal_text("0.000677") == "0.000677" and decimal_text(3) == "3"
     assert decimal_text(None) is None and decimal_text("1e3") is None
+
+
+# -- bad input never crashes: every malformed field is a finding, failing closed ------------
+
+CODES = set(CHECKS[0].codes)
+COMPROMISED = "MISSION-VERIFIER-COMPROMISED"
+
+
+def judged(verification: object = None, policy: bytes = POLICY, **over: object) -> list[str]:
+    """The codes for a receipt (its verification replaced when given); every one of them
+    a code the check registers."""
+    if verification is not None:
+        over["verification"] = verification
+    found = codes(findings(receipt(**over), policy, "sha256:x", "p"))
+    assert set(found) <= CODES, found
+    return found
+
+
+def strong(**fields: object) -> dict:
+    """A verification that earns VERIFIED_STRONG, with some fields replaced."""
+    base: dict = {"baseline_failed": True, "passed": True, "clean_replay_passed": True}
+    return {**base, "changed_files": ["src/a.py"], **fields}
+
+
+HOSTILE_VALUES = [5, Decimal("1.5"), 10**300, True, False, 0, "", "tests/t.py", {}, {"a": 1}]
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES, ids=repr)
+def test_protected_files_that_are_not_a_list_compromise(value: object) -> None:
+    # the fuzzer's 27 crashes: a number or a boolean here was iterated
+    assert COMPROMISED in judged(strong(protected_files=value))
+
+
+@pytest.mark.parametrize("value", [*HOSTILE_VALUES, [1], [None], [["tests/t.py"]], [{"p": 1}]])
+def test_changed_files_that_are_not_a_list_of_paths_compromise_and_leave_scope(
+    value: object,
+) -> None:
+    # once turned into text ("['tests/t.py']"), such a list escaped every protect pattern
+    found = judged(strong(changed_files=value))
+    assert COMPROMISED in found and "MISSION-SCOPE-VIOLATION" in found
+
+
+def test_absent_or_null_file_lists_are_empty_as_before() -> None:
+    assert judged(strong(changed_files=None, protected_files=None)) == []
+    assert judged({k: v for k, v in strong().items() if k != "changed_files"}) == []
+
+
+@pytest.mark.parametrize("value", [5, "x", [], [1], True, 10**300])
+def test_receipt_sections_of_the_wrong_type(value: object) -> None:
+    assert "MISSION-UNVERIFIED" in judged(value)
+    assert "MISSION-OVER-BUDGET" in judged(spend=value)
+    assert judged(integrity_grade=value) == ["MISSION-GRADE-INFLATED"]
+    assert judged(policy_sha256=value) == ["MISSION-POLICY-HASH-MISMATCH"]
+
+
+def _field_paths(value: Any, prefix: tuple = ()) -> list[tuple]:
+    """Every key and index of a receipt, depth first."""
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    found = []
+    for key, inner in items:
+        found.append((*prefix, key))
+        if isinstance(inner, (dict, list)):
+            found += _field_paths(inner, (*prefix, key))
+    return found
+
+
+def test_every_receipt_field_of_every_type_is_a_finding_never_a_crash() -> None:
+    base = receipt(verification=strong(protected_files=[{"path": "t", "sha256_before": "a"}]))
+    for where in _field_paths(base):
+        for value in [*HOSTILE_VALUES, None, [None], [[]], [{}], "../x", "a\\b", "\0"]:
+            hostile = copy.deepcopy(base)
+            inner = hostile
+            for key in where[:-1]:
+                inner = inner[key]
+            inner[where[-1]] = value
+            assert set(codes(findings(hostile, POLICY, "sha256:x", "p"))) <= CODES, where
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        b"budget: {mission_hard_limit_usd: 1}\nverification: {command: x, protect: tests/**}\n",
+        b"budget: {mission_hard_limit_usd: 1}\nverification: {command: x, protect: 5}\n",
+        b"budget: {mission_hard_limit_usd: 1}\nverification: {command: x, protect: [1]}\n",
+        b"budget: {mission_hard_limit_usd: 1}\nverification: {command: x, allow: [[a]]}\n",
+        b"budget: {mission_hard_limit_usd: 1}\nverification: {command: x, allow: {a: 1}}\n",
+        b"budget: {mission_hard_limit_usd: 1}\nverification: {command: x, guard: [strict]}\n",
+        b"budget: {mission_hard_limit_usd: 1, max_llm_calls: 1.5}\nverification: {command: x}\n",
+        b"budget: {mission_hard_limit_usd: 1, max_llm_calls: '3'}\nverification: {command: x}\n",
+        b"budget: [1]\nverification: {command: x}\n",
+        b"budget: {mission_hard_limit_usd: 1}\nverification: {command: 5}\n",
+        b"{1: 2, true: 3, null: 4, 1.5: 5, [a]: 6}\n",
+        b"budget: {mission_hard_limit_usd: !!bool x}\n",  # KeyError inside the loader
+        b"budget: {mission_hard_limit_usd: !!int }\n",  # IndexError inside the loader
+        b"\xff\xfe\n",
+    ],
+)
+def test_policies_of_the_wrong_shape_are_invalid(policy: bytes) -> None:
+    assert judged(policy=policy) == ["MISSION-POLICY-INVALID"]
+
+
+# -- bounds: what vlab cannot check within them fails closed ---------------------------------
+
+
+def test_a_policy_past_the_size_bound_is_not_read() -> None:
+    padded = POLICY + b"#" * (mission.MAX_POLICY_BYTES - len(POLICY))
+    assert load_policy(padded)[1] == []
+    policy, problems = load_policy(padded + b"#")
+    size = mission.MAX_POLICY_BYTES + 1
+    assert policy is None
+    assert problems == [f"the policy is {size} bytes; at most {mission.MAX_POLICY_BYTES} are read"]
+
+
+def _merge_bomb(levels: int) -> bytes:
+    """Each level merges the one below twice: 2^levels mapping entries from ~30 bytes each."""
+    lines = ["m0: &m0 {a: 1}"] + [
+        f"m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}]}}" for i in range(1, levels)
+    ]
+    return POLICY + "\n".join(lines).encode() + b"\n"
+
+
+class _Expanded(BaseException):
+    """More merge flattening than the bound allows (a BaseException: nothing swallows it)."""
+
+
+def test_a_merge_key_bomb_is_refused_within_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    constructor = mission._policy_yaml().Constructor
+    flatten = constructor.flatten_mapping
+    visited = [0]
+
+    def counting(self: object, node: Any) -> Any:
+        result = flatten(self, node)
+        visited[0] += len(node.value)
+        if visited[0] > 3 * mission.MAX_FLATTENED_ENTRIES:
+            raise _Expanded(f"{visited[0]} mapping entries flattened")
+        return result
+
+    monkeypatch.setattr(constructor, "flatten_mapping", counting)
+    policy, problems = load_policy(_merge_bomb(60))  # 2^60 entries unbounded
+    assert policy is None and "merge keys expand the policy" in problems[0]
+    assert load_policy(_merge_bomb(8))[1] == []  # a few merges are still YAML
+
+
+def test_an_aliased_pattern_list_is_compiled_once_per_pattern(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 5000 aliases of one string: the list is long, its distinct patterns are one
+    aliased = (
+        b"p: &p 'tests/**'\nbudget: {mission_hard_limit_usd: 10.10, max_llm_calls: 3}\n"
+        b"verification: {command: make test, allow: ['src/**'], protect: ["
+        + b"*p, " * 5000
+        + b"]}\n"
+    )
+    compile_pattern = mission.compile_pattern
+    calls = []
+
+    def counting(text: str, work: Any = None) -> Any:
+        calls.append(text)
+        return compile_pattern(text, work)
+
+    monkeypatch.setattr(mission, "compile_pattern", counting)
+    assert judged(strong(changed_files=["tests/t.py"]), policy=aliased) == [
+        COMPROMISED,
+        "MISSION-SCOPE-VIOLATION",
+        "MISSION-GRADE-INFLATED",
+        "MISSION-VERDICT-UNSUPPORTED",
+    ]
+    # validated, then matched: each distinct pattern of protect and allow once each time
+    assert sorted(calls) == ["src/**", "src/**", "tests/**", "tests/**"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [
+        ("a" * 256, "has a segment of 256 characters; at most 255 are checked"),
+        ("**/" + "a/" * 33 + "**", "has 33 segments between two '**'; at most 32 are checked"),
+    ],
+)
+def test_a_pattern_vlab_cannot_check_makes_the_policy_invalid(pattern: str, why: str) -> None:
+    policy = POLICY.replace(b'"tests/**"', f'"tests/**", "{pattern}"'.encode())
+    assert judged(policy=policy) == ["MISSION-POLICY-INVALID"]
+    shown = repr(pattern) if len(pattern) < 100 else repr(pattern)[:117] + "..."
+    assert load_policy(policy)[1] == [f"verification.protect: pattern {shown} {why}"]
+
+
+def test_a_pattern_beyond_the_bounds_given_directly_compromises() -> None:
+    grade, why = recompute_grade({"verification": strong()}, ["a" * 300])
+    assert grade == "VERIFIER_COMPROMISED" and why[0].endswith(
+        "no changed file can be shown unprotected"
+    )
+
+
+def test_matching_past_the_work_budget_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    changed = [f"src/m{i}/f.py" for i in range(100)]
+    grade, why = recompute_grade({"verification": strong(changed_files=changed)}, ["tests/**"])
+    assert grade == "VERIFIED_STRONG"
+    work = Work(budget=50)
+    grade, why = recompute_grade({"verification": strong(changed_files=changed)}, ["x/**"], work)
+    assert grade == "VERIFIER_COMPROMISED"
+    assert why == [
+        "the changed files could not all be matched against protect within 50 steps:"
+        " they cannot be shown unprotected"
+    ]
+    monkeypatch.setattr(mission, "MATCH_BUDGET", 50)
+    found = findings(receipt(verification=strong(changed_files=changed)), POLICY, "sha256:x", "p")
+    assert codes(found)[:2] == [COMPROMISED, "MISSION-SCOPE-VIOLATION"]
+    assert "within 50 steps" in found[1].message
+
+
+def test_messages_stay_bounded_however_many_files_match() -> None:
+    changed = [f"tests/t{i}.py" for i in range(1000)] + ["tests/" + "x" * 100_000]
+    grade, why = recompute_grade({"verification": strong(changed_files=changed)}, ["tests/**"])
+    assert grade == "VERIFIER_COMPROMISED" and len(why) == 11 and why[-1] == "and 991 more"
+    found = findings(
+        receipt(verification=strong(changed_files=["docs/" + "y" * 100_000] * 50)),
+        POLICY,
+        "sha256:x",
+        "p",
+    )
+    assert found[0].code == "MISSION-SCOPE-VIOLATION" and found[0].message.endswith("and 40 more")
+    assert max(len(f.message) for f in found) < 2000

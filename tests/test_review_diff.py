@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -163,3 +163,139 @@ def test_reason_code_reference_is_in_sync() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+# -- the dossier streams its evidence (issue 11) --------------------------------------------
+
+
+def _ruling_relying_on(refs: list[tuple[str, str, int | None, str]]) -> Any:
+    """A ruling whose one clause relied on ``refs`` (artifact, locator, line, sha256)."""
+    from vlab.engine.ruling import (
+        AdmissionRuling,
+        ClauseRuling,
+        EvidenceRef,
+        PackRef,
+        RulesetRef,
+        Ruling,
+    )
+
+    clause = ClauseRuling(
+        "CL-X-01",
+        "RQ-X-01",
+        "DX",
+        "big evidence",
+        "PASS",
+        None,
+        evidence_refs=tuple(EvidenceRef(*ref) for ref in refs),
+    )
+    return Ruling(
+        RulesetRef("ruleset-x", "1.0.0", None, False),
+        PackRef("pack-x", "run-x", None, None),
+        AdmissionRuling("ADMISSIBLE", None, ()),
+        (clause,),
+        "PASS",
+        (),
+        digest="sha256:" + "0" * 64,
+    )
+
+
+def test_review_streams_file_evidence_in_bounded_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``file:`` reference to a 40 MiB event log and a line reference to a 12 MiB line:
+    the dossier verifies both while holding no more than a few of the reader's chunks
+    (traced allocations), never reads either file whole, and quotes a bounded excerpt."""
+    import hashlib
+    import tracemalloc
+
+    from vlab.pack.reader import PackReader
+    from vlab.tools import review
+
+    pack = tmp_path / "pack"
+    (pack / "trace").mkdir(parents=True)
+    block = b'{"event_id":"evt","event_type":"tick","n":1}\n' * 24_000  # ~1 MiB
+    log_sha = hashlib.sha256()
+    with (pack / "trace" / "events.ndjson").open("wb") as fh:
+        for _ in range(40):
+            fh.write(block)
+            log_sha.update(block)
+    log_size = 40 * len(block)
+    long_line = b"x" * (12 * 1024 * 1024)
+    (pack / "trace" / "long.ndjson").write_bytes(b"{}\n" + long_line + b"\r\n{}\n")
+    line_sha = "sha256:" + hashlib.sha256(long_line).hexdigest()
+    del block, long_line
+
+    largest = 0
+    whole: list[str] = []
+    chunks, read_bytes = PackReader.chunks, PackReader.read_bytes
+
+    def counting_chunks(self: PackReader, path: str, *args: Any, **kwargs: Any) -> Any:
+        nonlocal largest
+        for piece in chunks(self, path, *args, **kwargs):
+            largest = max(largest, len(piece))
+            yield piece
+
+    def recording_read_bytes(self: PackReader, path: str, *args: Any, **kwargs: Any) -> bytes:
+        whole.append(path)
+        return read_bytes(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(PackReader, "chunks", counting_chunks)
+    monkeypatch.setattr(PackReader, "read_bytes", recording_read_bytes)
+    ruling = _ruling_relying_on(
+        [
+            ("trace/events.ndjson", "file:", None, "sha256:" + log_sha.hexdigest()),
+            ("trace/long.ndjson", "line:2", 2, line_sha),
+        ]
+    )
+    review.dossier(ruling, pack)  # imports and registry loads happen outside the trace
+    tracemalloc.start()
+    try:
+        text = review.dossier(ruling, pack)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert text.count("verified; quoted:") == 2, text
+    assert f"… ({log_size} bytes in all; quote shortened)" in text
+    assert f"… ({12 * 1024 * 1024} bytes in all; quote shortened)" in text
+    assert whole == []  # nothing read whole
+    assert 0 < largest < 12 * 1024 * 1024  # the reader streamed: chunks smaller than a file
+    assert peak <= 3 * largest + 2 * 1024 * 1024, (peak, largest)
+    quoted = [line for line in text.splitlines() if line.startswith("  ") and "x" * 100 in line]
+    assert quoted and all(len(line) <= review.MAX_QUOTE_BYTES + 2 for line in quoted)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"a\r\nb\n\nc\r\r\n\r", b"\n\n", b"one", b"", b"x\r", b"a\rb\r\n\r\r\n"],
+    ids=["mixed", "blank", "no-newline", "empty", "final-cr", "inner-cr"],
+)
+def test_review_finds_lines_as_the_engine_reads_them(tmp_path: Path, data: bytes) -> None:
+    """Streaming line lookup agrees with the pack's own line reader, whatever the chunks
+    (here one to three bytes, so every boundary falls between a \\r and its \\n)."""
+    import hashlib
+
+    from vlab.pack.ndjson import physical_lines
+    from vlab.pack.reader import PackReader
+    from vlab.tools.review import _Quoter
+
+    pack = tmp_path / "pack"
+    (pack / "trace").mkdir(parents=True)
+    (pack / "trace" / "e.ndjson").write_bytes(data)
+    reader = PackReader(pack)
+    reader.inventory()
+    expected = {n: raw for n, raw in physical_lines(reader, "trace/e.ndjson")}
+    for size in (1, 2, 3):
+        quoter = _Quoter(pack)
+
+        def tiny(path: str, start: int = 0, end: int | None = None, size: int = size) -> Any:
+            return (data[i : i + size] for i in range(0, len(data), size))
+
+        quoter.reader.chunks = tiny  # type: ignore[method-assign]
+        for number in range(1, len(expected) + 3):
+            found = quoter.line("trace/e.ndjson", number)
+            if number not in expected:
+                assert found is None, (size, number)
+                continue
+            assert found is not None, (size, number)
+            assert found.sha256 == "sha256:" + hashlib.sha256(expected[number]).hexdigest()
+            assert (found.size, found.head) == (len(expected[number]), expected[number])

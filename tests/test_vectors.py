@@ -28,6 +28,10 @@ MIN_VECTORS = 216
 
 # Registered detail codes no committed vector can show, each with why and what covers it.
 UNCOVERABLE_DETAIL_CODES = {
+    # git keeps no hard links; tests/test_sealed_reads.py test_a_hard_link_is_refused
+    "SECURITY-HARDLINK",
+    # a race cannot be committed; tests/test_sealed_reads.py (hooks and a racing writer)
+    "INTEGRITY-CHANGED-DURING-READ",
     # a file that fails to read mid-way cannot be committed; test_admission_gates.py
     # test_gate_failure[unreadable-event-log-during-contract], [...-artifact-during-contract]
     "CONTRACT-FILE-UNREADABLE",

@@ -677,6 +677,31 @@ CASES: list[Case] = [
         ruleset=None,
         gate=Gate(SEC, ["SECURITY-PACK-TOO-LARGE"]),
     ),
+    Case(
+        "admission",
+        "security-too-many-folders",
+        "more folders than the folder bound 1 (trace/ and integrity/)",
+        limits={"max_folders": 1},
+        ruleset=None,
+        gate=Gate(SEC, ["SECURITY-TOO-MANY-FOLDERS"]),
+    ),
+    Case(
+        "admission",
+        "security-too-deep",
+        "folders nested deeper than the folder-depth bound 2",
+        files={"artifacts/a/b/c.json": b"{}\n"},
+        limits={"max_folder_depth": 2},
+        ruleset=None,
+        gate=Gate(SEC, ["SECURITY-TOO-DEEP"]),
+    ),
+    Case(
+        "admission",
+        "security-too-many-entries",
+        "a folder with more entries than files plus folders allowed (2 + 1)",
+        limits={"max_files": 2, "max_folders": 1},
+        ruleset=None,
+        gate=Gate(SEC, ["SECURITY-TOO-MANY-ENTRIES"]),
+    ),
     # -- PIN ------------------------------------------------------------------------------
     Case(
         "admission",
@@ -817,6 +842,21 @@ CASES: list[Case] = [
         "an artifact .json with a trailing comma",
         files={"artifacts/config.json": b'{"a": 1,}\n'},
         gate=Gate(CON, ["CONTRACT-JSON-INVALID"]),
+    ),
+    Case(
+        "admission",
+        "contract-too-many-pointers",
+        "more pointers than the pointer bound 2",
+        limits={"max_pointers": 2},
+        gate=Gate(CON, ["CONTRACT-TOO-MANY-POINTERS"]),
+    ),
+    Case(
+        "admission",
+        "contract-document-too-large",
+        "a JSON artifact with more values than are parsed whole (bound 60)",
+        files={"artifacts/big.json": b"[" + b"0," * 200 + b"0]\n"},
+        limits={"max_document_values": 60},
+        gate=Gate(CON, ["CONTRACT-DOCUMENT-TOO-LARGE"]),
     ),
     Case(
         "admission",

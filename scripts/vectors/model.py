@@ -64,12 +64,16 @@ class Pointer(_PointerFields, total=False):
 
 
 class Limits(TypedDict, total=False):
-    """The admission limits a vector is run with (``vlab regress`` passes them as flags)."""
+    """The admission limits a vector is run with (``vlab regress`` applies them)."""
 
     max_files: int
     max_file_bytes: int
     max_pack_bytes: int
     max_line_bytes: int
+    max_folders: int
+    max_folder_depth: int
+    max_pointers: int
+    max_document_values: int
 
 
 def ev(

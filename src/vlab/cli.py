@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from vlab import __version__
 from vlab.core.errors import UsageError
+from vlab.core.escape import human, scrub
 from vlab.core.vocabulary import EXIT_BY_TOPLINE, EXIT_INTERNAL, EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -23,6 +24,19 @@ if TYPE_CHECKING:
     from vlab.ruleset.catalog import Catalog
 
 FORMATS = ("table", "json", "md")  # what stdout takes
+# The safety limits a flag overrides (``--max-files`` ...): evidence-pack.md's four, and
+# the bounds of decisions 65-66.
+LIMIT_NAMES = (
+    "max_files",
+    "max_file_bytes",
+    "max_pack_bytes",
+    "max_line_bytes",
+    "max_folders",
+    "max_folder_depth",
+    "max_document_bytes",
+    "max_document_values",
+    "max_pointers",
+)
 OUT_FORMATS = ("json", "md", "table", "junit")  # every registered renderer (vlab.render)
 REGRESS_OUT_FORMATS = ("json", "junit", "md")
 EPILOG = "exit: 0 PASS, 1 FAIL, 2 NOT_ADMISSIBLE, 3 NOT_EVALUATED, 64 usage error, 70 internal"
@@ -52,7 +66,7 @@ def _limits(args: argparse.Namespace) -> Limits:
     from vlab.pack.limits import Limits
 
     limits = Limits()
-    for name in ("max_files", "max_file_bytes", "max_pack_bytes", "max_line_bytes"):
+    for name in LIMIT_NAMES:
         value = getattr(args, name)
         if value is not None:
             limits = replace(limits, **{name: value})
@@ -83,12 +97,16 @@ def _step_summary(markdown: str) -> None:
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return
+    # The renderers escape their data (vlab.core.escape); scrub is the last guard, so no
+    # producer of a summary can put a raw control or bidi character into a CI page.
+    text = scrub(markdown, keep_newlines=True)
     try:
         with open(target, "a", encoding="utf-8") as fh:
-            fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
+            fh.write(text if text.endswith("\n") else text + "\n")
     except OSError as exc:
         print(
-            f"vlab: warning: cannot append to GITHUB_STEP_SUMMARY: {exc.strerror}", file=sys.stderr
+            f"vlab: warning: cannot append to GITHUB_STEP_SUMMARY: {human(exc.strerror)}",
+            file=sys.stderr,
         )
 
 
@@ -98,8 +116,10 @@ def _stdout(data: bytes) -> None:
 
 
 def _echo(text: str = "") -> None:
-    # backslashreplace: a file name that is not valid UTF-8 must not break the output.
-    _stdout((text + "\n").encode("utf-8", "backslashreplace"))
+    """One line on stdout. Its data pieces are escaped by the caller (``human``); scrub is
+    the guard that keeps a forgotten one from sending a raw control character or a line
+    break, and backslashreplace the one for a file name that is not valid UTF-8."""
+    _stdout((scrub(text) + "\n").encode("utf-8", "backslashreplace"))
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -135,11 +155,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         _echo(f"admission {doc['status']}")
         for gate in doc["gates"]:
-            _echo(f"  {gate['gate']:<20} {gate['status']}")
+            _echo(f"  {human(gate['gate']):<20} {gate['status']}")
             for d in gate["details"]:
-                where = d["artifact_path"] or ""
+                where = human(d["artifact_path"] or "")
                 line = f":{d['line']}" if d["line"] is not None else ""
-                _echo(f"    {d['code']} {where}{line} {d['message']}")
+                _echo(f"    {human(d['code'])} {where}{line} {human(d['message'])}")
     return 0 if admission.admissible else 2
 
 
@@ -195,20 +215,25 @@ def _run_with_progress(
 
 def _print_regress(summary: dict[str, Any]) -> None:
     for m in summary["mismatches"]:
+        # repr already escapes every character human() would (str.isprintable is false
+        # for them), so the values are not escaped twice.
         _echo(
-            f"MISMATCH {m['vector']}: {m['field']}: expected {m['expected']!r}, "
+            f"MISMATCH {human(m['vector'])}: {human(m['field'])}: expected {m['expected']!r}, "
             f"actual {m['actual']!r}"
         )
     _echo(f"{summary['total']} vectors: {summary['passed']} passed, {summary['failed']} failed")
     _echo("coverage:")
     for rq, statuses in summary["coverage"].items():
-        _echo(f"  {rq}: {', '.join(statuses)}")
-    cells = ", ".join(f"{u['requirement_id']}/{u['status']}" for u in summary["uncovered"])
+        _echo(f"  {human(rq)}: {', '.join(map(human, statuses))}")
+    cells = ", ".join(
+        f"{human(u['requirement_id'])}/{human(u['status'])}" for u in summary["uncovered"]
+    )
     _echo(f"uncovered: {cells or 'none'}")
-    gates = ", ".join(f"{g} {n}" for g, n in summary["gates"].items())
+    gates = ", ".join(f"{human(g)} {n}" for g, n in summary["gates"].items())
     _echo(f"NOT_ADMISSIBLE by gate: {gates}")
     if summary["uncovered_detail_codes"]:
-        _echo(f"detail codes no vector shows: {', '.join(summary['uncovered_detail_codes'])}")
+        codes = ", ".join(map(human, summary["uncovered_detail_codes"]))
+        _echo(f"detail codes no vector shows: {codes}")
 
 
 def cmd_rulesets_list(args: argparse.Namespace) -> int:
@@ -232,7 +257,10 @@ def cmd_rulesets_list(args: argparse.Namespace) -> int:
         _stdout(canonical_bytes(rows) + b"\n")
     else:
         for row in rows:
-            _echo(f"{row['id']:<14} {row['version']:<8} {row['status']:<9} {row['sha256']}")
+            _echo(
+                f"{human(row['id']):<14} {human(row['version']):<8} {human(row['status']):<9} "
+                f"{human(row['sha256'])}"
+            )
     return 0
 
 
@@ -244,15 +272,18 @@ def cmd_rulesets_show(args: argparse.Namespace) -> int:
         _stdout(canonical_bytes(summary) + b"\n")
         return 0
     for key in ("id", "version", "status", "purpose", "sha256", "schema_bundle_sha256"):
-        _echo(f"{key}: {summary[key]}")
-    _echo(f"protocol_pins: {', '.join(summary['protocol_pins'])}")
-    _echo(f"contract_versions: {', '.join(summary['contract_versions'])}")
-    _echo(f"domain_checks: {', '.join(summary['domain_checks']) or 'none'}")
+        _echo(f"{key}: {human(summary[key])}")
+    _echo(f"protocol_pins: {', '.join(map(human, summary['protocol_pins']))}")
+    _echo(f"contract_versions: {', '.join(map(human, summary['contract_versions']))}")
+    _echo(f"domain_checks: {', '.join(map(human, summary['domain_checks'])) or 'none'}")
     for code, meaning in summary["declared_codes"].items():
-        _echo(f"code {code}: {meaning}")
+        _echo(f"code {human(code)}: {human(meaning)}")
     _echo("clauses:")
     for c in summary["clauses"]:
-        _echo(f"  {c['clause_id']} ({c['requirement_id']}, {c['domain']}): {c['title']}")
+        _echo(
+            f"  {human(c['clause_id'])} ({human(c['requirement_id'])}, {human(c['domain'])}): "
+            f"{human(c['title'])}"
+        )
     return 0
 
 
@@ -309,18 +340,19 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.format == "json":
         _stdout(canonical_bytes(result) + b"\n")
         return 0
-    _echo(f"{result['packs']} packs: {a.id} -> {b.id}")
+    _echo(f"{result['packs']} packs: {human(a.id)} -> {human(b.id)}")
     _echo(f"{'clause':<10} {'from':<15} {'to':<15} {'count':>6}")
     for t in result["transitions"]:
         mark = "" if t["from"] == t["to"] else "  *"
         _echo(
-            f"{t['clause_id']:<10} {t['from'] or '-':<15} {t['to'] or '-':<15} "
+            f"{human(t['clause_id']):<10} {t['from'] or '-':<15} {t['to'] or '-':<15} "
             f"{t['count']:>6}{mark}"
         )
     for c in result["changed"]:
         _echo(
-            f"changed {c['pack']}: {c['clause_id']} {c['from'] or '-'} -> {c['to'] or '-'} "
-            f"({c['reason_code_before'] or 'none'} -> {c['reason_code_after'] or 'none'})"
+            f"changed {human(c['pack'])}: {human(c['clause_id'])} {c['from'] or '-'} -> "
+            f"{c['to'] or '-'} ({human(c['reason_code_before'] or 'none')} -> "
+            f"{human(c['reason_code_after'] or 'none')})"
         )
     return 0
 
@@ -332,9 +364,9 @@ def cmd_rulesets_lint(args: argparse.Namespace) -> int:
         raise UsageError(f"not found: {args.path}")
     errors, warnings = lint(args.path, _catalog(args), args.vectors)
     for line in errors:
-        _echo(f"error: {line}")
+        _echo(f"error: {human(line)}")
     for line in warnings:
-        _echo(f"warning: {line}")
+        _echo(f"warning: {human(line)}")
     _echo(f"{len(errors)} error(s), {len(warnings)} warning(s)")
     return 1 if errors else 0
 
@@ -367,9 +399,9 @@ def cmd_receipt_check(args: argparse.Namespace) -> int:
         _stdout(b"\n")
     else:
         for r in rows:
-            _echo(f"{'VALID' if r['valid'] else 'INVALID'} {r['file']}")
+            _echo(f"{'VALID' if r['valid'] else 'INVALID'} {human(r['file'])}")
             for f in r["findings"]:
-                _echo(f"  {f['code']}: {f['message']}")
+                _echo(f"  {human(f['code'])}: {human(f['message'])}")
     return 0 if all(r["valid"] for r in rows) else 1
 
 
@@ -406,7 +438,8 @@ def _add_rulesets_dir(p: argparse.ArgumentParser) -> None:
 
 
 def _add_limits(p: argparse.ArgumentParser) -> None:
-    for flag in ("--max-files", "--max-file-bytes", "--max-pack-bytes", "--max-line-bytes"):
+    for name in LIMIT_NAMES:
+        flag = "--" + name.replace("_", "-")
         p.add_argument(flag, type=_positive, metavar="N", help="safety limit override")
 
 
@@ -506,8 +539,14 @@ def _missing(args: argparse.Namespace, usage: str) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
+    """An error as one escaped line. vlab's own messages (UsageError) are one line by
+    construction, so a line break in one came from data: all of it is shown, escaped,
+    never cut at the break. Other exceptions may carry long multi-line texts (a schema
+    error quotes its schema): their first line is shown, escaped too."""
+    text = str(exc).strip()
+    if not isinstance(exc, UsageError):
+        text = text.splitlines()[0] if text else ""
+    return human(text) if text else type(exc).__name__
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -541,4 +580,4 @@ def _report(line: str, debug: bool) -> None:
         import traceback
 
         traceback.print_exc()
-    print(line, file=sys.stderr)
+    print(scrub(line), file=sys.stderr)  # the guard: _one_line already escaped the message

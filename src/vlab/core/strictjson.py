@@ -13,10 +13,11 @@ from typing import Any
 
 BOM = b"\xef\xbb\xbf"
 DEFAULT_MAX_DEPTH = 64
+# A parsed value costs up to ~25x its text (`[{},{},...]`): documents are parsed whole only
+# when they hold at most this many values (decision 66).
+DEFAULT_MAX_VALUES = 1_000_000
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
-_BRACKET = re.compile(rb"[\[\]{}]")
 
 
 class StrictJSONError(ValueError):
@@ -51,37 +52,70 @@ _DECODER = json.JSONDecoder(
 )
 
 
-def nesting_depth(data: bytes) -> int:
-    """Maximum bracket nesting outside strings, by byte scan (no parsing, no recursion)."""
-    if data.count(b"{") + data.count(b"[") == 0:
-        return 0
-    stripped = _STRING.sub(b'""', data)
+# A JSON string (unrolled: no per-character alternation) or one structural byte.
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},]', re.DOTALL)
+_OPEN, _CLOSE, _COMMA = frozenset(b"[{"), frozenset(b"]}"), ord(",")
+
+
+def shape(data: bytes, max_depth: int, max_values: int) -> tuple[int, int]:
+    """(nesting depth, value count) outside strings, by one scan that stops as soon as
+    either passes its bound (so a hostile text costs at most ~max_values steps). Values are
+    counted generously — one, plus every ``[``, ``{`` and ``,`` — an upper bound on what a
+    parse builds, at most twice the true count."""
     depth = best = 0
-    for match in _BRACKET.finditer(stripped):
-        if match.group() in (b"{", b"["):
+    values = 1
+    for match in _TOKEN.finditer(data):
+        byte = data[match.start()]
+        if byte in _OPEN:
             depth += 1
+            values += 1
             if depth > best:
                 best = depth
-        else:
+                if best > max_depth:
+                    break
+        elif byte in _CLOSE:
             depth -= 1
-    return best
+        elif byte == _COMMA:
+            values += 1
+            if values > max_values:
+                break
+    return best, values
 
 
-def loads(data: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+def nesting_depth(data: bytes, bound: int = 1 << 62) -> int:
+    """Maximum bracket nesting outside strings (no parsing, no recursion); stops counting
+    once it passes ``bound``."""
+    return shape(data, bound, 1 << 62)[0]
+
+
+def value_count_bound(data: bytes) -> int:
+    """An upper bound on the number of values in a JSON text: every value but the first
+    follows a ``,`` or opens after ``[``/``{`` (bytes inside strings counted too)."""
+    return data.count(b",") + data.count(b"[") + data.count(b"{") + 1
+
+
+def loads(
+    data: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH, max_values: int = DEFAULT_MAX_VALUES
+) -> Any:
     """Parse one strict JSON document from bytes."""
     if data.startswith(BOM):
         raise StrictJSONError("CONTRACT-BOM", "starts with a UTF-8 byte order mark")
+    # Bounds before any copy of the text is made: a refused document costs one scan. The
+    # plain byte counts are upper bounds; only a text they cannot clear is scanned.
+    brackets = data.count(b"{") + data.count(b"[")
+    if brackets > max_depth or value_count_bound(data) > max_values:
+        depth, values = shape(data, max_depth, max_values)
+        if values > max_values:
+            raise StrictJSONError(
+                "CONTRACT-DOCUMENT-TOO-LARGE",
+                f"more than {max_values} JSON values; at most that many are parsed whole",
+            )
+        if depth > max_depth:
+            raise StrictJSONError("CONTRACT-DEPTH-EXCEEDED", f"nesting depth exceeds {max_depth}")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise StrictJSONError("CONTRACT-ENCODING", f"not valid UTF-8 at byte {exc.start}") from None
-    # Only documents with enough brackets to matter pay for the exact depth scan.
-    if data.count(b"{") + data.count(b"[") > max_depth:
-        depth = nesting_depth(data)
-        if depth > max_depth:
-            raise StrictJSONError(
-                "CONTRACT-DEPTH-EXCEEDED", f"nesting depth {depth} exceeds {max_depth}"
-            )
     try:
         value = _DECODER.decode(text)
     except _DuplicateKey as dup:

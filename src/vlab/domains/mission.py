@@ -7,18 +7,37 @@ command is read as text and never run).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from vlab.core.findings import Detail, finding
 from vlab.core.money import exact, fmt, money
-from vlab.core.paths import matches
+from vlab.core.paths import (
+    Pattern,
+    PatternError,
+    Work,
+    WorkExhausted,
+    compile_pattern,
+    first_match,
+    path_segments,
+)
 from vlab.domains.registry import Argument, DomainCheck
 from vlab.domains.view import EvidenceView
 
 GRADES = ("VERIFIER_COMPROMISED", "UNVERIFIED", "VERIFIED_WEAK", "VERIFIED_STRONG")  # low->high
 RANK = {grade: rank for rank, grade in enumerate(GRADES)}
+
+# Safety bounds, far beyond real missions (a policy is ~1-2 KB; a receipt lists tens of
+# changed files): past them vlab cannot show the evidence clean, so the check fails closed.
+MAX_POLICY_BYTES = 64 * 1024  # the pure YAML loader reads ~100 KB/s
+MAX_FLATTENED_ENTRIES = 64 * 1024  # no policy of MAX_POLICY_BYTES has more of its own
+MATCH_BUDGET = 10_000_000  # path-matching steps of one check (paths.Work), a few seconds
+SHOWN = 10  # items a message lists before "and N more"
+SHOWN_CHARS = 120  # characters of one quoted value in a message
+
+NOT_PATHS = "verification.changed_files is not a list of paths"
 
 
 # -- the policy -------------------------------------------------------------------------------
@@ -29,10 +48,27 @@ def _policy_yaml() -> Any:
     """A safe YAML loader whose floats are exact Decimals (a subclass: the shared safe
     constructor, used for rulesets, is left alone)."""
     from ruamel.yaml import YAML
-    from ruamel.yaml.constructor import SafeConstructor
+    from ruamel.yaml.constructor import ConstructorError, SafeConstructor
 
     class ExactConstructor(SafeConstructor):
-        pass
+        flattened = 0  # mapping entries merge-key flattening visited in this document
+
+        def construct_document(self, node: Any) -> Any:
+            self.flattened = 0
+            return super().construct_document(node)
+
+        def flatten_mapping(self, node: Any) -> Any:
+            # Merge keys copy entries, and each level of `<<: [*a, *a]` doubles them: a
+            # 1 KB policy would expand for hours. Counted after the merged mappings were
+            # (each counted before its entries are copied), so no copy exceeds the bound.
+            super().flatten_mapping(node)
+            self.flattened += len(node.value)
+            if self.flattened > MAX_FLATTENED_ENTRIES:
+                raise ConstructorError(
+                    problem=f"merge keys expand the policy past {MAX_FLATTENED_ENTRIES} "
+                    "mapping entries",
+                    problem_mark=node.start_mark,
+                )
 
     def exact_float(loader: Any, node: Any) -> Any:
         text = str(node.value).replace("_", "")
@@ -50,57 +86,103 @@ def _policy_yaml() -> Any:
 
 def load_policy(data: bytes) -> tuple[dict[str, Any] | None, list[str]]:
     """The policy mapping (money as exact Decimal), or None with what is wrong with it."""
-    from ruamel.yaml.error import YAMLError
-
-    yaml = _policy_yaml()
+    if len(data) > MAX_POLICY_BYTES:
+        return None, [f"the policy is {len(data)} bytes; at most {MAX_POLICY_BYTES} are read"]
     try:
-        policy = yaml.load(data.decode("utf-8"))
-    except (YAMLError, UnicodeDecodeError, ValueError) as exc:
-        return None, [f"the policy is not valid YAML: {str(exc).splitlines()[0]}"]
+        policy = _policy_yaml().load(data.decode("utf-8"))
     except RecursionError:
         return None, ["the policy nests too deeply to read"]
+    except Exception as exc:  # not only YAMLError: `!!bool x` raises KeyError, `!!int` IndexError
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        return None, [f"the policy is not valid YAML: {first[:SHOWN_CHARS]}"]
     if not isinstance(policy, dict):
         return None, ["the policy is not a mapping"]
-    problems = []
-    budget = policy.get("budget")
-    verification = policy.get("verification")
-    if not isinstance(budget, dict) or money(budget.get("mission_hard_limit_usd")) is None:
-        problems.append("budget.mission_hard_limit_usd is missing or not money")
-    else:
-        for key in ("max_llm_calls", "max_runtime_minutes"):
-            value = budget.get(key)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-                problems.append(f"budget.{key} is not an integer")
-    if not isinstance(verification, dict) or not isinstance(verification.get("command"), str):
-        problems.append("verification.command is missing or not a string")
-    else:
-        for key in ("protect", "allow"):
-            value = verification.get(key, [])
-            if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
-                problems.append(f"verification.{key} is not a list of path patterns")
-        if verification.get("guard", "strict") not in ("strict", "off"):
-            problems.append("verification.guard is not strict or off")
+    problems = [
+        *_budget_problems(policy.get("budget")),
+        *_verification_problems(policy.get("verification")),
+    ]
     return (None, problems) if problems else (policy, [])
+
+
+def _budget_problems(budget: Any) -> Iterator[str]:
+    if not isinstance(budget, dict) or money(budget.get("mission_hard_limit_usd")) is None:
+        yield "budget.mission_hard_limit_usd is missing or not money"
+        return
+    for key in ("max_llm_calls", "max_runtime_minutes"):
+        value = budget.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            yield f"budget.{key} is not an integer"
+
+
+def _verification_problems(verification: Any) -> Iterator[str]:
+    if not isinstance(verification, dict) or not isinstance(verification.get("command"), str):
+        yield "verification.command is missing or not a string"
+        return
+    for key in ("protect", "allow"):
+        value = verification.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+            yield f"verification.{key} is not a list of path patterns"
+        else:
+            yield from (f"verification.{key}: {why}" for why in _pattern_problems(value))
+    if verification.get("guard", "strict") not in ("strict", "off"):
+        yield "verification.guard is not strict or off"
+
+
+def _pattern_problems(patterns: list[str]) -> Iterator[str]:
+    """Why each pattern vlab cannot check is refused (each distinct text compiled once: an
+    aliased YAML list repeats one string many times)."""
+    for text in dict.fromkeys(patterns):
+        try:
+            compile_pattern(text)
+        except PatternError as exc:
+            yield f"pattern {_shown(text)} {exc}"
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+
+class _Listing:
+    """The first SHOWN items of a message and how many more (a message stays bounded
+    however many files a receipt lists)."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+        self.more = 0
+
+    def add(self, item: str) -> None:
+        if len(self.shown) < SHOWN:
+            self.shown.append(item)
+        else:
+            self.more += 1
+
+    def lines(self) -> list[str]:
+        return self.shown + ([f"and {self.more} more"] if self.more else [])
+
+    def __bool__(self) -> bool:
+        return bool(self.shown)
+
+
+def _shown(value: Any) -> str:
+    """A value quoted in a message, at most SHOWN_CHARS characters of it."""
+    text = repr(value[: SHOWN_CHARS + 1] if isinstance(value, str) else value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
 
 
 # -- recomputation ----------------------------------------------------------------------------
 
 
-def recompute_grade(receipt: dict[str, Any], protect: list[str]) -> tuple[str, list[str]]:
-    """The integrity grade (first match wins) and, when compromised, why."""
-    verification = receipt.get("verification")
-    v = verification if isinstance(verification, dict) else {}
-    why = []
-    for entry in v.get("protected_files") or []:
-        if not isinstance(entry, dict) or entry.get("sha256_after") != entry.get("sha256_before"):
-            name = entry.get("path") if isinstance(entry, dict) else entry
-            why.append(f"protected file {name!r} changed during the mission")
-    for path in _changed(v):
-        hit = next((p for p in protect if matches(p, path)), None)
-        if hit is not None:
-            why.append(f"changed file {path!r} matches protect pattern {hit!r}")
+def recompute_grade(
+    receipt: dict[str, Any], protect: list[str], work: Work | None = None
+) -> tuple[str, list[str]]:
+    """The integrity grade (first match wins) and, when compromised, why. ``work`` counts
+    the path matching (by default within MATCH_BUDGET steps)."""
+    v = _mapping(receipt.get("verification"))
+    why = _Listing()
+    _protected_files_changed(v.get("protected_files"), why)
+    if protect:
+        _changed_files_protected(v, protect, Work(MATCH_BUDGET) if work is None else work, why)
     if why:
-        return "VERIFIER_COMPROMISED", why
+        return "VERIFIER_COMPROMISED", why.lines()
     if v.get("passed") is not True:
         return "UNVERIFIED", []
     if v.get("baseline_failed") is True and v.get("clean_replay_passed") is True:
@@ -108,9 +190,98 @@ def recompute_grade(receipt: dict[str, Any], protect: list[str]) -> tuple[str, l
     return "VERIFIED_WEAK", []
 
 
-def _changed(v: dict[str, Any]) -> list[str]:
-    changed = v.get("changed_files") or []
-    return [str(p) for p in changed] if isinstance(changed, list) else [str(changed)]
+def _protected_files_changed(files: Any, why: _Listing) -> None:
+    """Each protected file the receipt does not show unchanged."""
+    if files is None:
+        return
+    if not isinstance(files, list):
+        why.add(
+            f"verification.protected_files is not a list ({_shown(files)}): "
+            "no protected file can be shown unchanged"
+        )
+        return
+    for entry in files:
+        if not isinstance(entry, dict) or entry.get("sha256_after") != entry.get("sha256_before"):
+            name = entry.get("path") if isinstance(entry, dict) else entry
+            why.add(f"protected file {_shown(name)} changed during the mission")
+
+
+def _changed_files_protected(
+    v: dict[str, Any], protect: list[str], work: Work, why: _Listing
+) -> None:
+    """Each changed file that matches a protect pattern, or why none can be shown not to."""
+    changed = _changed(v)
+    if changed is None:
+        why.add(f"{NOT_PATHS}: no changed file can be shown unprotected")
+        return
+    try:
+        for path, hit in _first_matches(changed, protect, work):
+            if hit is not None:
+                why.add(f"changed file {_shown(path)} matches protect pattern {_shown(hit.text)}")
+    except PatternError as exc:
+        why.add(f"protect {exc}: no changed file can be shown unprotected")
+    except WorkExhausted:
+        why.add(f"{_over_budget(work, 'protect')}: they cannot be shown unprotected")
+
+
+def _changed(v: dict[str, Any]) -> list[str] | None:
+    """The changed files (none when absent); None when they are not a list of paths, so
+    nothing about them can be shown."""
+    changed = v.get("changed_files")
+    if changed is None:
+        return []
+    if isinstance(changed, list) and all(isinstance(p, str) for p in changed):
+        return changed
+    return None
+
+
+def _first_matches(
+    changed: list[str], patterns: list[str], work: Work
+) -> Iterator[tuple[str, Pattern | None]]:
+    """Each changed file with the first pattern it matches (None: none, or it points outside
+    the repository). Raises PatternError for a pattern beyond the matcher's bounds and
+    WorkExhausted past the work budget."""
+    compiled = []
+    for text in dict.fromkeys(patterns):  # each distinct pattern once
+        try:
+            pattern = compile_pattern(text, work)
+        except PatternError as exc:
+            raise PatternError(f"pattern {_shown(text)} {exc}") from exc
+        if pattern is not None:
+            compiled.append(pattern)
+    for path in changed:
+        # reading a path is linear in the receipt; the budget bounds patterns x paths
+        names = path_segments(path)
+        yield path, None if names is None else first_match(compiled, names, work)
+
+
+def _over_budget(work: Work, key: str) -> str:
+    return f"the changed files could not all be matched against {key} within {work.budget} steps"
+
+
+def _outside_allow(v: dict[str, Any], allow: list[str], work: Work) -> Detail | None:
+    """The scope finding: changed files that match no allow pattern (or cannot be shown to
+    match one)."""
+    if not allow:
+        return None
+    changed = _changed(v)
+    if changed is None:
+        return _scope(f"{NOT_PATHS}: the changes cannot be shown within allow")
+    outside = _Listing()
+    try:
+        for path, hit in _first_matches(changed, allow, work):
+            if hit is None:
+                outside.add(_shown(path))
+    except PatternError as exc:
+        return _scope(f"allow {exc}: the changes cannot be shown within allow")
+    except WorkExhausted:
+        listed = f"changed outside allow: {', '.join(outside.lines())}; " if outside else ""
+        return _scope(f"{listed}{_over_budget(work, 'allow')}: they cannot be shown within allow")
+    return _scope(f"changed outside allow: {', '.join(outside.lines())}") if outside else None
+
+
+def _scope(message: str) -> Detail:
+    return finding("MISSION-SCOPE-VIOLATION", message)
 
 
 def findings(
@@ -140,28 +311,23 @@ def _findings(
         found.append(
             finding(
                 "MISSION-POLICY-HASH-MISMATCH",
-                f"receipt policy_sha256 {claimed!r} is not {policy_sha256}",
+                f"receipt policy_sha256 {_shown(claimed)} is not {policy_sha256}",
             )
         )
     if policy is None:
         return found  # nothing to recompute against
     verification = policy["verification"]
     budget = policy["budget"]
-    grade, why = recompute_grade(receipt, list(verification.get("protect") or []))
+    work = Work(MATCH_BUDGET)  # one budget for all the check's path matching
+    grade, why = recompute_grade(receipt, list(verification.get("protect") or []), work)
     if grade == "VERIFIER_COMPROMISED":
         found.append(finding("MISSION-VERIFIER-COMPROMISED", "; ".join(why)))
     elif grade == "UNVERIFIED":
         found.append(finding("MISSION-UNVERIFIED", "verification.passed is not true"))
     allow = list(verification.get("allow") or [])
-    v: dict[str, Any] = _mapping(receipt.get("verification"))
-    outside = [p for p in _changed(v) if not any(matches(a, p) for a in allow)] if allow else []
-    if outside:
-        found.append(
-            finding(
-                "MISSION-SCOPE-VIOLATION",
-                f"changed outside allow: {', '.join(repr(p) for p in outside)}",
-            )
-        )
+    scope = _outside_allow(_mapping(receipt.get("verification")), allow, work)
+    if scope is not None:
+        found.append(scope)
     spend: dict[str, Any] = _mapping(receipt.get("spend"))
     limit = money(budget.get("mission_hard_limit_usd"))
     cost = money(spend.get("cost_usd"))
@@ -206,11 +372,14 @@ def _findings(
     }
     verdict = "BLOCKED" if any(f.code in blocking for f in found) else "PASS"
     claimed_grade = receipt.get("integrity_grade")
-    if RANK.get(str(claimed_grade), len(GRADES)) > RANK[grade]:
+    # a claim that names no grade is ranked above every grade: it is never supported
+    unknown = len(GRADES)
+    claimed_rank = RANK.get(claimed_grade, unknown) if isinstance(claimed_grade, str) else unknown
+    if claimed_rank > RANK[grade]:
         found.append(
             finding(
                 "MISSION-GRADE-INFLATED",
-                f"receipt claims {claimed_grade!r}, the evidence supports {grade}",
+                f"receipt claims {_shown(claimed_grade)}, the evidence supports {grade}",
             )
         )
     if receipt.get("verdict") == "PASS" and verdict == "BLOCKED":

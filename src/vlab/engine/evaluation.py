@@ -17,7 +17,7 @@ from vlab.core.vocabulary import FAIL, NOT_EVALUATED, PASS
 from vlab.domains.registry import get as domain_check
 from vlab.engine.admission import Admission, Pointer
 from vlab.engine.evidence import Evidence, Resolved
-from vlab.engine.ruling import ClauseRuling, EvidenceRef
+from vlab.engine.ruling import ClauseRuling, EvidenceRef, capped
 from vlab.pack.reader import PackReader
 from vlab.ruleset.model import Check, Clause, DomainCall, Ruleset, Template
 
@@ -36,6 +36,7 @@ def clause_ruling(
     evidence_refs: list[EvidenceRef] | None = None,
     metrics: dict[str, Any] | None = None,
 ) -> ClauseRuling:
+    kept, omitted = capped(details or ())
     return ClauseRuling(
         clause_id=clause.clause_id,
         requirement_id=clause.requirement_id,
@@ -43,9 +44,10 @@ def clause_ruling(
         title=clause.title,
         status=status,
         reason_code=reason_code,
-        details=tuple(details or ()),
+        details=kept,
         evidence_refs=tuple(evidence_refs or ()),
         metrics=metrics,
+        details_omitted=omitted,
     )
 
 

@@ -42,7 +42,12 @@ class Evidence:
         if path in self.admission.documents:
             return self.admission.documents[path]
         if path not in self._documents:
-            self._documents[path] = strictjson.loads(self.reader.read_bytes(path))
+            limits = self.reader.limits
+            self._documents[path] = strictjson.loads(
+                self.reader.read_bytes(path),
+                max_depth=limits.max_depth,
+                max_values=limits.max_document_values,
+            )
         return self._documents[path]
 
     def json_artifact(self, path: str) -> dict[str, Any]:

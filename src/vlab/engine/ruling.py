@@ -17,6 +17,15 @@ from vlab.core.findings import Detail
 from vlab.core.vocabulary import ADMISSIBLE, FAIL, NOT_ADMISSIBLE, NOT_EVALUATED, PASS
 
 RULING_VERSION = "1"
+# A gate or a clause lists at most this many details and counts the rest in
+# ``details_omitted`` (a member omitted when nothing is left out, so rulings that never hit
+# the cap keep their bytes).
+MAX_DETAILS = 100
+
+
+def capped(details: list[Detail] | tuple[Detail, ...]) -> tuple[tuple[Detail, ...], int]:
+    """The first ``MAX_DETAILS`` details and how many more there were."""
+    return tuple(details[:MAX_DETAILS]), max(0, len(details) - MAX_DETAILS)
 
 
 def _detail(d: dict[str, Any]) -> Detail:
@@ -48,13 +57,17 @@ class GateRuling:
     gate: str
     status: str  # PASS | FAIL | SKIPPED
     details: tuple[Detail, ...] = ()
+    details_omitted: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "gate": self.gate,
             "status": self.status,
             "details": [d.to_json() for d in self.details],
         }
+        if self.details_omitted:
+            out["details_omitted"] = self.details_omitted
+        return out
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,7 @@ class ClauseRuling:
     details: tuple[Detail, ...] = ()
     evidence_refs: tuple[EvidenceRef, ...] = ()
     metrics: dict[str, Any] | None = None  # None: the clause declares no metrics
+    details_omitted: int = 0
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -129,6 +143,8 @@ class ClauseRuling:
             "details": [d.to_json() for d in self.details],
             "evidence_refs": [r.to_json() for r in self.evidence_refs],
         }
+        if self.details_omitted:
+            out["details_omitted"] = self.details_omitted
         if self.title is not None:
             out["title"] = self.title
         if self.metrics is not None:
@@ -187,7 +203,12 @@ class Ruling:
                 adm["status"],
                 adm["reason_code"],
                 tuple(
-                    GateRuling(g["gate"], g["status"], tuple(_detail(d) for d in g["details"]))
+                    GateRuling(
+                        g["gate"],
+                        g["status"],
+                        tuple(_detail(d) for d in g["details"]),
+                        g.get("details_omitted", 0),
+                    )
                     for g in adm["gates"]
                 ),
             ),
@@ -202,6 +223,7 @@ class Ruling:
                     details=tuple(_detail(d) for d in c["details"]),
                     evidence_refs=tuple(EvidenceRef(**r) for r in c["evidence_refs"]),
                     metrics=c.get("metrics"),
+                    details_omitted=c.get("details_omitted", 0),
                 )
                 for c in doc["clauses"]
             ),

@@ -21,8 +21,15 @@ class Limits:
     max_pack_bytes: int = 16 * 1024**3
     max_line_bytes: int = 16 * 1024**2
     max_depth: int = 64
-    # A .json/.yaml document is parsed whole, so it gets its own bound (governance/decisions.md).
-    max_document_bytes: int = 256 * 1024**2
+    # Folders count too (empty ones included); a folder may hold at most
+    # max_files + max_folders entries, checked while it is listed (decision 65).
+    max_folders: int = 10_000
+    max_folder_depth: int = 64
+    # A .json/.yaml document is parsed whole, so it gets its own bounds: bytes, and values
+    # (a parsed value costs up to ~25x its text: `[{},{},...]`) (decision 66).
+    max_document_bytes: int = 64 * 1024**2
+    max_document_values: int = 1_000_000
+    max_pointers: int = 10_000
 
 
 def artifact_kind(path: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from vlab.core import strictjson
 from vlab.core.findings import Detail
-from vlab.pack.reader import PackReader
+from vlab.pack.reader import PackReader, Source
 
 MAX_FINDINGS_PER_FILE = 10
 
@@ -55,6 +55,9 @@ def is_blank(line: bytes) -> bool:
 
 # NDJSON artifacts at least this large take the orjson hot path.
 FAST_PATH_MIN_BYTES = 256 * 1024
+# Longer lines always take the strict parser, which bounds the values it builds (a line
+# shorter than this holds fewer than strictjson.DEFAULT_MAX_VALUES values).
+STRICT_ONLY_LINE_BYTES = 1 << 20
 # Event logs at least this large are scanned by two processes, one per half.
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 
@@ -79,14 +82,18 @@ def scan(
     event_log: bool,
     wanted_ids: set[str],
     max_depth: int,
+    max_values: int = strictjson.DEFAULT_MAX_VALUES,
 ) -> tuple[NdjsonIndex, list[Detail]]:
     """Validate every line of one NDJSON artifact and index it."""
-    size = reader.size(path)
-    split = _split_point(reader, path, size) if size >= PARALLEL_MIN_BYTES else None
+    # The sealed bytes (the SECURITY gate's private copy), picklable for the forked half.
+    src = reader.source(path)
+    size = src.size
+    bounds = (max_depth, max_values)
+    split = _split_point(src) if size >= PARALLEL_MIN_BYTES else None
     if split is None:
-        part = _scan_range(reader, path, 0, size, event_log, wanted_ids, max_depth, False)
+        part = _scan_range(src, path, 0, size, event_log, wanted_ids, bounds, False)
         return _index(path, size, [part]), part.details
-    return _scan_halves(reader, path, size, split, event_log, wanted_ids, max_depth)
+    return _scan_halves(src, path, size, split, event_log, wanted_ids, bounds)
 
 
 def _index(path: str, size: int, parts: list[_Range]) -> NdjsonIndex:
@@ -101,26 +108,29 @@ def _index(path: str, size: int, parts: list[_Range]) -> NdjsonIndex:
     return index
 
 
-def _split_point(reader: PackReader, path: str, size: int) -> int | None:
+def _split_point(src: Source) -> int | None:
     """A line start near the middle of the file, or None for a one-process scan."""
     if (os.cpu_count() or 1) < 2:
         return None
-    middle = size // 2
-    with reader.open(path) as fh:
-        fh.seek(middle)
-        tail = fh.readline()
-    split = middle + len(tail)
+    size = src.size
+    split = size // 2
+    for block in src.chunks(split):
+        newline = block.find(b"\n")
+        if newline != -1:
+            split += newline + 1
+            break
+        split += len(block)
     return split if 0 < split < size else None
 
 
 def _scan_halves(
-    reader: PackReader,
+    src: Source,
     path: str,
     size: int,
     split: int,
     event_log: bool,
     wanted_ids: set[str],
-    max_depth: int,
+    bounds: tuple[int, int],
 ) -> tuple[NdjsonIndex, list[Detail]]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -128,9 +138,9 @@ def _scan_halves(
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         future = pool.submit(
-            _scan_range, reader, path, split, size, event_log, wanted_ids, max_depth, True
+            _scan_range, src, path, split, size, event_log, wanted_ids, bounds, True
         )
-        first = _scan_range(reader, path, 0, split, event_log, wanted_ids, max_depth, False)
+        first = _scan_range(src, path, 0, split, event_log, wanted_ids, bounds, False)
         second = future.result()
     base = len(first.offsets)
     details = list(first.details)
@@ -156,16 +166,17 @@ def _duplicate(event_id: str, path: str, line: int) -> Detail:
 
 
 def _scan_range(
-    reader: PackReader,
+    src: Source,
     path: str,
     start: int,
     end: int,
     event_log: bool,
     wanted_ids: set[str],
-    max_depth: int,
+    bounds: tuple[int, int],
     keep_ids: bool,
 ) -> _Range:
     """Validate the lines of ``[start, end)``; ``start`` must be a line start."""
+    max_depth = bounds[0]
     offsets: array[int] = array("q")
     offsets_append = offsets.append
     details: list[Detail] = []
@@ -187,7 +198,7 @@ def _scan_range(
 
         loads, dumps, decode_error = orjson.loads, orjson.dumps, orjson.JSONDecodeError
     carry = b""
-    for block in _blocks_with_final(reader, path, start, end):
+    for block in _blocks_with_final(src, start, end):
         if block is None:  # end of range: a last line without its newline
             if not carry:
                 break
@@ -212,6 +223,7 @@ def _scan_range(
                 fast
                 and not (first_line_of_file and number == 1)
                 and (len(raw) < deep_possible or raw.count(b"{") + raw.count(b"[") <= max_depth)
+                and len(raw) <= STRICT_ONLY_LINE_BYTES
             ):
                 try:
                     obj = loads(raw)
@@ -225,7 +237,7 @@ def _scan_range(
                     obj = None
             if obj is None:
                 found = _strict_record(
-                    raw, number, path, max_depth, file_start=first_line_of_file and number == 1
+                    raw, number, path, bounds, file_start=first_line_of_file and number == 1
                 )
                 if isinstance(found, Detail):
                     details.append(found)
@@ -261,20 +273,20 @@ def _scan_range(
 _BLANK_START = frozenset(b" \t")
 
 
-def _blocks_with_final(
-    reader: PackReader, path: str, start: int, end: int
-) -> Iterator[bytes | None]:
-    yield from reader.chunks(path, start, end)
+def _blocks_with_final(src: Source, start: int, end: int) -> Iterator[bytes | None]:
+    yield from src.chunks(start, end)
     yield None
 
 
-def _strict_record(raw: bytes, number: int, path: str, max_depth: int, file_start: bool) -> Any:
+def _strict_record(
+    raw: bytes, number: int, path: str, bounds: tuple[int, int], file_start: bool
+) -> Any:
     """The strictly parsed record, or the Detail saying why the line is not one (a BOM is
     only one at the start of the file)."""
     if file_start and raw.startswith(strictjson.BOM):
         return Detail("CONTRACT-BOM", "starts with a byte order mark", path, line=number)
     try:
-        value = strictjson.loads(raw, max_depth=max_depth)
+        value = strictjson.loads(raw, max_depth=bounds[0], max_values=bounds[1])
     except strictjson.StrictJSONError as err:
         return Detail(err.code, err.message, path, line=number)
     if not isinstance(value, dict):

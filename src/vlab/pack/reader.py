@@ -1,23 +1,42 @@
-"""Safe, bounded access to the files of a directory pack.
+"""Safe, bounded access to the files of a directory pack — and the private snapshot that
+makes the bytes every stage judges the bytes the SECURITY gate hashed.
 
-Files are opened component by component relative to the pack root's descriptor with
-``O_NOFOLLOW``, so no path, link or race can make vlab read outside the pack.
+The walk opens every folder relative to its parent's descriptor with ``O_NOFOLLOW |
+O_DIRECTORY`` and enforces the limits while listing (a million-entry folder is never
+listed whole). Names are handled as UTF-8 bytes, never in the locale's encoding.
+
+``seal_read`` hashes a file while copying it into a private store (memory for small
+files, an unlinked temporary file for the rest); from then on every read of that file is
+served from the copy, so another process rewriting the pack during adjudication cannot
+change what is judged. A file that changes *while* it is being copied (or that is not the
+file the walk listed) is reported, never silently judged (decision 63).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import stat
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from vlab.core.errors import UsageError
 from vlab.core.findings import Detail
 from vlab.pack.limits import ALLOWED_ENDINGS, Limits, artifact_kind, unsafe_path_reason
 
 CHUNK = 1 << 22  # 4 MiB: large enough for hashlib to run without the GIL, small for RSS
+# Files up to this size are copied into memory, while the total stays under the budget;
+# the rest go to one unlinked temporary file (page cache, not RSS).
+MEMORY_FILE_BYTES = 1 << 20
+MEMORY_TOTAL_BYTES = 16 << 20
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 
 
 class PackAccessError(OSError):
@@ -28,20 +47,150 @@ class PackAccessError(OSError):
 class PackFile:
     path: str
     size: int
+    # What the walk saw (lstat): a file read later must still be this file, unchanged.
+    identity: tuple[int, ...] = ()
+
+
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 @dataclass
 class Inventory:
     files: list[PackFile] = field(default_factory=list)
     refusals: list[Detail] = field(default_factory=list)
+    folders: int = 0
 
     @property
     def paths(self) -> set[str]:
         return {f.path for f in self.files}
 
 
+@dataclass(frozen=True)
+class SealedRead:
+    """What ``seal_read`` found: the sha256 hex, the first over-long line (or None), and
+    why the file cannot be trusted to be the listed one (or None)."""
+
+    hexdigest: str
+    too_long: int | None
+    changed: str | None
+
+
 def _utf8_sort_key(path: str) -> bytes:
-    return path.encode("utf-8", "surrogateescape")
+    return path.encode("utf-8")
+
+
+def shown(name: bytes) -> str:
+    """A file name for a message: UTF-8, undecodable bytes replaced."""
+    return name.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the sealed bytes of one file are: in memory, or a span of the spool file.
+    Picklable (the forked NDJSON scan reads through it: the spool descriptor is
+    inherited, and ``pread`` keeps the two processes from sharing a file offset)."""
+
+    size: int
+    data: bytes | None = None
+    fd: int = -1
+    base: int = 0
+
+    def read(self, offset: int, length: int) -> bytes:
+        end = min(self.size, offset + length)
+        if offset >= end:
+            return b""
+        if self.data is not None:
+            return self.data[offset:end]
+        parts = []
+        while offset < end:
+            block = os.pread(self.fd, end - offset, self.base + offset)
+            if not block:
+                raise PackAccessError("the private copy of the pack is shorter than sealed")
+            parts.append(block)
+            offset += len(block)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        stop = self.size if end is None else min(end, self.size)
+        while start < stop:
+            block = self.read(start, min(CHUNK, stop - start))
+            yield block
+            start += len(block)
+
+
+class _SourceIO(io.RawIOBase):
+    """A read-only file object over a ``Source`` (for callers that want ``open``)."""
+
+    def __init__(self, source: Source) -> None:
+        self._source = source
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._source.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._source.read(self._pos, len(buffer))
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+class _LineScan:
+    """Finds the first line longer than ``max_line`` bytes (terminator, ``\\r\\n``
+    included, excluded from the length) in a stream fed chunk by chunk."""
+
+    def __init__(self, max_line: int) -> None:
+        self.max_line = max_line
+        self.run = 0  # bytes of the current line seen so far
+        self.last_cr = False  # the last byte seen was a carriage return
+        self.line_no = 1
+        self.too_long: int | None = None
+
+    def feed(self, buf: bytearray | bytes, n: int) -> None:
+        max_line = self.max_line
+        first = buf.find(b"\n", 0, n)
+        if first == -1:
+            self.run += n
+            self.last_cr = buf[n - 1] == 13
+            if self.run > max_line + 1:  # even a final \r cannot bring it back
+                self.too_long = self.line_no
+            return
+        ends_cr = buf[first - 1] == 13 if first else self.last_cr
+        if self.run + first - ends_cr > max_line:
+            self.too_long = self.line_no
+            return
+        last = buf.rfind(b"\n", 0, n)
+        if max_line < last - first:
+            # Lines inside this chunk can only exceed a limit smaller than the chunk.
+            pos = first + 1
+            inner_line = self.line_no + 1
+            while pos <= last:
+                nl = buf.find(b"\n", pos, last + 1)
+                if nl - pos - (nl > pos and buf[nl - 1] == 13) > max_line:
+                    self.too_long = inner_line
+                    return
+                pos = nl + 1
+                inner_line += 1
+        self.line_no += buf.count(b"\n", 0, n)
+        self.run = n - last - 1
+        self.last_cr = self.run > 0 and buf[n - 1] == 13
+
+    def finish(self) -> int | None:
+        if self.too_long is None and self.run > self.max_line:
+            self.too_long = self.line_no
+        return self.too_long
 
 
 class PackReader:
@@ -50,129 +199,82 @@ class PackReader:
     def __init__(self, root: Path, limits: Limits | None = None) -> None:
         self.root = root
         self.limits = limits or Limits()
-        self._sizes: dict[str, int] = {}
+        self._files: dict[str, PackFile] = {}
+        self._sources: dict[str, Source] = {}
+        self._sealed = False  # once any file is snapshotted, reads come only from copies
+        self._memory_used = 0
+        self._spool: BinaryIO | None = None
+        self._spool_end = 0
+        self._live_fds: list[int] = []
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+        for fd in self._live_fds:
+            os.close(fd)
+        self._live_fds.clear()
+        self._sources.clear()
+
+    def __del__(self) -> None:
+        for fd in getattr(self, "_live_fds", ()):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     # -- inventory (SECURITY: no file content is read) -------------------------------
 
     def inventory(self) -> Inventory:
-        """Walk the pack without following links; refuse what evidence-pack.md refuses."""
-        inv = Inventory()
-        limits = self.limits
-        total = 0
-        stack: list[str] = [""]
-        too_many = False
-        while stack and not too_many:
-            rel_dir = stack.pop()
-            try:
-                with os.scandir(self.root / rel_dir if rel_dir else self.root) as it:
-                    entries = sorted(it, key=lambda e: _utf8_sort_key(e.name))
-            except OSError as exc:
-                inv.refusals.append(
-                    Detail(
-                        "SECURITY-UNREADABLE",
-                        f"cannot list folder: {exc.strerror}",
-                        rel_dir or None,
-                    )
-                )
-                continue
-            for entry in entries:
-                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-                shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                reason = unsafe_path_reason(rel)
-                if reason is not None:
-                    inv.refusals.append(Detail("SECURITY-UNSAFE-PATH", f"name {reason}", shown))
-                    continue
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except OSError as exc:
-                    inv.refusals.append(
-                        Detail("SECURITY-UNREADABLE", f"cannot stat: {exc.strerror}", rel)
-                    )
-                    continue
-                mode = st.st_mode
-                if stat.S_ISLNK(mode):
-                    inv.refusals.append(Detail("SECURITY-SYMLINK", "symbolic link refused", rel))
-                elif stat.S_ISDIR(mode):
-                    stack.append(rel)
-                elif not stat.S_ISREG(mode):
-                    kind = (
-                        "FIFO"
-                        if stat.S_ISFIFO(mode)
-                        else "socket"
-                        if stat.S_ISSOCK(mode)
-                        else "device file"
-                    )
-                    inv.refusals.append(Detail("SECURITY-SPECIAL-FILE", f"{kind} refused", rel))
-                else:
-                    if len(inv.files) >= limits.max_files:
-                        inv.refusals.append(
-                            Detail(
-                                "SECURITY-TOO-MANY-FILES",
-                                f"more than {limits.max_files} files in the pack",
-                            )
-                        )
-                        too_many = True
-                        break
-                    inv.files.append(PackFile(rel, st.st_size))
-                    total += st.st_size
-                    if not rel.endswith(ALLOWED_ENDINGS):
-                        inv.refusals.append(
-                            Detail("SECURITY-DISALLOWED-ENDING", "file ending not allowed", rel)
-                        )
-                    if st.st_size > limits.max_file_bytes:
-                        inv.refusals.append(
-                            Detail(
-                                "SECURITY-FILE-TOO-LARGE",
-                                f"{st.st_size} bytes exceeds {limits.max_file_bytes}",
-                                rel,
-                            )
-                        )
-                    elif (
-                        artifact_kind(rel) in ("json", "yaml")
-                        and st.st_size > limits.max_document_bytes
-                    ):
-                        inv.refusals.append(
-                            Detail(
-                                "SECURITY-FILE-TOO-LARGE",
-                                f"{st.st_size} bytes exceeds the {limits.max_document_bytes}"
-                                " byte bound for a whole-parsed document",
-                                rel,
-                            )
-                        )
-        if total > limits.max_pack_bytes:
+        """Walk the pack without following links; refuse what evidence-pack.md refuses,
+        with every bound enforced while listing."""
+        walk = _Walk(self.limits)
+        try:
+            root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as exc:
+            walk.inv.refusals.append(
+                Detail("SECURITY-UNREADABLE", f"cannot list folder: {exc.strerror}")
+            )
+            return walk.inv
+        try:
+            walk.folder(root_fd, "", 0)
+        finally:
+            os.close(root_fd)
+        inv = walk.inv
+        if walk.total > self.limits.max_pack_bytes and not walk.stopped:
             inv.refusals.append(
-                Detail("SECURITY-PACK-TOO-LARGE", f"{total} bytes exceeds {limits.max_pack_bytes}")
+                Detail(
+                    "SECURITY-PACK-TOO-LARGE",
+                    f"{walk.total} bytes exceeds {self.limits.max_pack_bytes}",
+                )
             )
         inv.files.sort(key=lambda f: _utf8_sort_key(f.path))
-        self._sizes = {f.path: f.size for f in inv.files}
+        self._files = {f.path: f for f in inv.files}
         return inv
 
     # -- safe opening ---------------------------------------------------------------
 
     def has(self, path: str) -> bool:
-        return path in self._sizes
+        return path in self._files
 
     def size(self, path: str) -> int:
-        return self._sizes[path]
+        return self._files[path].size
 
-    def open(self, path: str) -> BinaryIO:
-        """Open a pack file for reading, refusing links, non-regular files and escapes."""
+    def _open_fd(self, path: str) -> int:
+        """A descriptor of the regular file at ``path``, reached component by component
+        with ``O_NOFOLLOW``: no link, on any component, is followed."""
         if unsafe_path_reason(path) is not None:
             raise PackAccessError(f"unsafe path {path!r}")
-        parts = path.split("/")
+        parts = [p.encode("utf-8") for p in path.split("/")]
         dir_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         try:
             for part in parts[:-1]:
                 try:
-                    next_fd = os.open(
-                        part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd
-                    )
+                    next_fd = os.open(part, _DIR_FLAGS, dir_fd=dir_fd)
                 except OSError as exc:
                     raise PackAccessError(f"{path}: {exc.strerror}") from None
                 os.close(dir_fd)
                 dir_fd = next_fd
             try:
-                fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+                fd = os.open(parts[-1], _FILE_FLAGS, dir_fd=dir_fd)
             except OSError as exc:
                 raise PackAccessError(f"{path}: {exc.strerror}") from None
         finally:
@@ -180,86 +282,306 @@ class PackReader:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise PackAccessError(f"{path}: not a regular file")
-        return os.fdopen(fd, "rb")
+        return fd
+
+    def source(self, path: str) -> Source:
+        """The sealed bytes of ``path``. Before any file is sealed (tools that only look at
+        a pack), the live file is copied on demand."""
+        if path in self._sources:
+            return self._sources[path]
+        if self._sealed:  # fail closed: the engine never reads a byte it did not hash
+            raise PackAccessError(f"{path}: not in the sealed snapshot of the pack")
+        # A tool's look at a live pack (vlab review): read in place through one descriptor,
+        # never whole.
+        fd = self._open_fd(path)
+        self._live_fds.append(fd)
+        live = Source(os.fstat(fd).st_size, fd=fd)
+        self._sources[path] = live
+        return live
+
+    def open(self, path: str) -> BinaryIO:
+        """A read-only file object over the sealed bytes of ``path``."""
+        return io.BufferedReader(_SourceIO(self.source(path)))
 
     def read_bytes(self, path: str, limit: int | None = None) -> bytes:
         """Whole file, refusing more than ``limit`` bytes (default: the document bound)."""
         bound = self.limits.max_document_bytes if limit is None else limit
-        with self.open(path) as fh:
-            data = fh.read(bound + 1)
-        if len(data) > bound:
+        src = self.source(path)
+        if src.size > bound:
             raise PackAccessError(f"{path}: larger than {bound} bytes")
-        return data
+        return src.read(0, src.size)
 
     def read_range(self, path: str, offset: int, length: int) -> bytes:
-        with self.open(path) as fh:
-            fh.seek(offset)
-            return fh.read(length)
+        return self.source(path).read(offset, length)
 
     def chunks(self, path: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """The bytes of ``[start, end)`` of a file, in chunks."""
-        with self.open(path) as fh:
-            if start:
-                fh.seek(start)
-            left = None if end is None else end - start
-            while left is None or left > 0:
-                block = fh.read(CHUNK if left is None else min(CHUNK, left))
-                if not block:
-                    return
-                if left is not None:
-                    left -= len(block)
-                yield block
+        return self.source(path).chunks(start, end)
 
     # -- hashing and line-length scan (no parsing) -------------------------------------
 
-    def hash_and_scan(self, path: str, max_line: int | None) -> tuple[str, int | None]:
-        """sha256 hex of the file and, when ``max_line`` is given, the 1-based number of the
-        first line longer than it (None if none). One pass, in chunks. A line's length
-        excludes its terminator, ``\\r\\n`` included."""
-        digest = hashlib.sha256()
-        run = 0  # bytes of the current line seen so far
-        last_cr = False  # the last byte seen was a carriage return
-        line_no = 1
-        too_long: int | None = None
-        # A small file gets a small buffer: zeroing 4 MiB per file would dominate small packs.
-        buf = bytearray(min(CHUNK, self._sizes.get(path, CHUNK) + 1))
-        view = memoryview(buf)
-        with self.open(path) as fh:
-            while True:
-                n = fh.readinto(buf)  # type: ignore[attr-defined]
-                if not n:
-                    break
-                digest.update(view[:n])
-                if max_line is None or too_long is not None:
-                    continue
-                first = buf.find(b"\n", 0, n)
-                if first == -1:
-                    run += n
-                    last_cr = buf[n - 1] == 13
-                    if run > max_line + 1:  # even a final \r cannot bring it back
-                        too_long = line_no
-                    continue
-                ends_cr = buf[first - 1] == 13 if first else last_cr
-                if run + first - ends_cr > max_line:
-                    too_long = line_no
-                    continue
-                last = buf.rfind(b"\n", 0, n)
-                if max_line < last - first:
-                    # Lines inside this chunk can only exceed a limit smaller than the chunk.
-                    pos = first + 1
-                    inner_line = line_no + 1
-                    while pos <= last:
-                        nl = buf.find(b"\n", pos, last + 1)
-                        if nl - pos - (nl > pos and buf[nl - 1] == 13) > max_line:
-                            too_long = inner_line
-                            break
-                        pos = nl + 1
-                        inner_line += 1
-                    if too_long is not None:
-                        continue
-                line_no += buf.count(b"\n", 0, n)
-                run = n - last - 1
-                last_cr = run > 0 and buf[n - 1] == 13
-            if too_long is None and max_line is not None and run > max_line:
-                too_long = line_no
-        return digest.hexdigest(), too_long
+    def seal_read(self, path: str, max_line: int | None) -> SealedRead:
+        """Hash ``path`` while copying it into the private store; later reads of it see
+        exactly these bytes. ``changed`` says why the copy is not the listed file."""
+        listed = self._files[path]
+        fd = self._open_fd(path)
+        try:
+            before = os.fstat(fd)
+            changed = None
+            if listed.identity and _identity(before) != listed.identity:
+                changed = "the file changed between listing and reading"
+            sink = _Sink(self, before.st_size)
+            hexdigest, too_long, count = _hash_fd(fd, before.st_size, max_line, sink)
+            after = os.fstat(fd)
+            if count != before.st_size or _identity(after) != _identity(before):
+                changed = "the file changed while it was being read"
+        finally:
+            os.close(fd)
+        self._sources[path] = sink.source(count)
+        self._sealed = True
+        return SealedRead(hexdigest, too_long, changed)
+
+    def hash_file(self, path: str, max_line: int | None) -> tuple[str, int | None]:
+        """sha256 hex of the live file and its first over-long line (``vlab pack seal``:
+        the producer side, which keeps no copy)."""
+        fd = self._open_fd(path)
+        try:
+            hexdigest, too_long, _ = _hash_fd(fd, os.fstat(fd).st_size, max_line, None)
+        finally:
+            os.close(fd)
+        return hexdigest, too_long
+
+    # -- the private store ---------------------------------------------------------------
+
+    def _spool_fd(self) -> int:
+        if self._spool is None:
+            try:
+                self._spool = tempfile.TemporaryFile(prefix="vlab-pack-")  # noqa: SIM115
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot create a private copy of the pack in {tempfile.gettempdir()}: "
+                    f"{exc.strerror} (set TMPDIR to a writable folder)"
+                ) from None
+        return self._spool.fileno()
+
+
+class _Sink:
+    """Where ``seal_read`` copies one file's bytes."""
+
+    def __init__(self, reader: PackReader, size: int) -> None:
+        self.reader = reader
+        in_memory = size <= MEMORY_FILE_BYTES and reader._memory_used + size <= MEMORY_TOTAL_BYTES
+        self.parts: list[bytes] | None = [] if in_memory else None
+        self.fd = -1 if in_memory else reader._spool_fd()
+        self.base = reader._spool_end
+
+    def write(self, block: memoryview) -> None:
+        if self.parts is not None:
+            self.parts.append(bytes(block))
+            return
+        offset = self.reader._spool_end
+        while block:
+            try:
+                n = os.pwrite(self.fd, block, offset)
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot write the private copy of the pack: {exc.strerror} "
+                    "(set TMPDIR to a folder with room for the pack)"
+                ) from None
+            block = block[n:]
+            offset += n
+        self.reader._spool_end = offset
+
+    def source(self, count: int) -> Source:
+        if self.parts is not None:
+            data = b"".join(self.parts)
+            self.reader._memory_used += len(data)
+            return Source(len(data), data=data)
+        return Source(count, fd=self.fd, base=self.base)
+
+
+def _hash_fd(
+    fd: int, size: int, max_line: int | None, sink: _Sink | None
+) -> tuple[str, int | None, int]:
+    """sha256 hex, first over-long line and byte count of one pass over ``fd``."""
+    digest = hashlib.sha256()
+    scan = _LineScan(max_line) if max_line is not None else None
+    # A small file gets a small buffer: zeroing 4 MiB per file would dominate small packs.
+    buf = bytearray(min(CHUNK, size + 1))
+    view = memoryview(buf)
+    count = 0
+    with os.fdopen(os.dup(fd), "rb", buffering=0) as fh:
+        while True:
+            n = fh.readinto(buf)
+            if not n:
+                break
+            count += n
+            digest.update(view[:n])
+            if sink is not None:
+                sink.write(view[:n])
+            if scan is not None and scan.too_long is None:
+                scan.feed(buf, n)
+    return digest.hexdigest(), scan.finish() if scan is not None else None, count
+
+
+class _Walk:
+    """One walk of the pack's folders, depth first in UTF-8 name order, one descriptor
+    per level (so the depth bound also bounds the descriptors held)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.inv = Inventory()
+        self.total = 0
+        self.stopped = False  # a bound was hit: the rest of the pack is not looked at
+        # A folder with more entries than a pack may hold is refused without reading on.
+        self.entry_bound = limits.max_files + limits.max_folders
+
+    def refuse(self, code: str, message: str, path: str | None = None) -> None:
+        self.inv.refusals.append(Detail(code, message, path))
+
+    def stop(self, code: str, message: str, path: str | None = None) -> None:
+        self.refuse(code, message, path)
+        self.stopped = True
+
+    def folder(self, fd: int, rel_dir: str, depth: int) -> None:
+        entries = self._list(fd, rel_dir)
+        if entries is None:
+            return
+        for name_bytes, st in entries:
+            if self.stopped:
+                return
+            self._entry(fd, rel_dir, depth, name_bytes, st)
+
+    def _list(self, fd: int, rel_dir: str) -> list[tuple[bytes, os.stat_result | None]] | None:
+        """The folder's entries in UTF-8 byte order, each with its lstat (None: cannot be
+        inspected) — or None when the folder cannot be listed or holds too many."""
+        found: list[tuple[bytes, os.stat_result | None]] = []
+        try:
+            with os.scandir(fd) as it:
+                for entry in it:
+                    if len(found) >= self.entry_bound:
+                        self.stop(
+                            "SECURITY-TOO-MANY-ENTRIES",
+                            f"folder has more than {self.entry_bound} entries",
+                            rel_dir or None,
+                        )
+                        return None
+                    try:
+                        st: os.stat_result | None = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        st = None
+                    # fsencode undoes the locale's decoding exactly (surrogateescape).
+                    found.append((os.fsencode(entry.name), st))
+        except OSError as exc:
+            self.refuse(
+                "SECURITY-UNREADABLE", f"cannot list folder: {exc.strerror}", rel_dir or None
+            )
+            return None
+        found.sort(key=lambda e: e[0])
+        return found
+
+    def _entry(
+        self,
+        fd: int,
+        rel_dir: str,
+        depth: int,
+        name_bytes: bytes,
+        st: os.stat_result | None,
+    ) -> None:
+        limits = self.limits
+        try:
+            name = name_bytes.decode("utf-8")
+        except UnicodeDecodeError:
+            where = f"{rel_dir}/{shown(name_bytes)}" if rel_dir else shown(name_bytes)
+            self.refuse("SECURITY-UNSAFE-PATH", "name not valid UTF-8", where)
+            return
+        rel = f"{rel_dir}/{name}" if rel_dir else name
+        reason = unsafe_path_reason(rel)
+        if reason is not None:
+            self.refuse("SECURITY-UNSAFE-PATH", f"name {reason}", rel)
+            return
+        if st is None:
+            self.refuse("SECURITY-UNREADABLE", "cannot stat", rel)
+            return
+        mode = st.st_mode
+        if stat.S_ISLNK(mode):
+            self.refuse("SECURITY-SYMLINK", "symbolic link refused", rel)
+        elif stat.S_ISDIR(mode):
+            self._subfolder(fd, rel, depth, name_bytes, st)
+        elif not stat.S_ISREG(mode):
+            kind = (
+                "FIFO"
+                if stat.S_ISFIFO(mode)
+                else "socket"
+                if stat.S_ISSOCK(mode)
+                else "device file"
+            )
+            self.refuse("SECURITY-SPECIAL-FILE", f"{kind} refused", rel)
+        else:
+            if len(self.inv.files) >= limits.max_files:
+                self.stop(
+                    "SECURITY-TOO-MANY-FILES", f"more than {limits.max_files} files in the pack"
+                )
+                return
+            self._file(rel, st)
+
+    def _file(self, rel: str, st: os.stat_result) -> None:
+        limits = self.limits
+        self.inv.files.append(PackFile(rel, st.st_size, _identity(st)))
+        self.total += st.st_size
+        if st.st_nlink > 1:
+            # Another name, maybe outside the pack, reaches the same bytes (decision 64).
+            self.refuse("SECURITY-HARDLINK", f"file has {st.st_nlink} hard links", rel)
+        if not rel.endswith(ALLOWED_ENDINGS):
+            self.refuse("SECURITY-DISALLOWED-ENDING", "file ending not allowed", rel)
+        if st.st_size > limits.max_file_bytes:
+            self.refuse(
+                "SECURITY-FILE-TOO-LARGE",
+                f"{st.st_size} bytes exceeds {limits.max_file_bytes}",
+                rel,
+            )
+        elif artifact_kind(rel) in ("json", "yaml") and st.st_size > limits.max_document_bytes:
+            self.refuse(
+                "SECURITY-FILE-TOO-LARGE",
+                f"{st.st_size} bytes exceeds the {limits.max_document_bytes}"
+                " byte bound for a whole-parsed document",
+                rel,
+            )
+
+    def _subfolder(
+        self, fd: int, rel: str, depth: int, name_bytes: bytes, st: os.stat_result
+    ) -> None:
+        limits = self.limits
+        self.inv.folders += 1
+        if self.inv.folders > limits.max_folders:
+            self.stop(
+                "SECURITY-TOO-MANY-FOLDERS", f"more than {limits.max_folders} folders in the pack"
+            )
+            return
+        if depth + 1 > limits.max_folder_depth:
+            self.stop(
+                "SECURITY-TOO-DEEP",
+                f"folders nest deeper than {limits.max_folder_depth} levels",
+                rel,
+            )
+            return
+        try:
+            sub = os.open(name_bytes, _DIR_FLAGS, dir_fd=fd)
+        except OSError as exc:
+            # Listed as a folder, now a link or gone: the pack is changing under the walk.
+            self.refuse(
+                "INTEGRITY-CHANGED-DURING-READ",
+                f"folder cannot be opened as listed: {exc.strerror}",
+                rel,
+            )
+            return
+        try:
+            now = os.fstat(sub)
+            if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+                self.refuse(
+                    "INTEGRITY-CHANGED-DURING-READ", "folder was replaced while listed", rel
+                )
+                return
+            self.folder(sub, rel, depth + 1)
+        finally:
+            os.close(sub)

@@ -27,7 +27,11 @@ def seal(path: Path, limits: Limits | None = None) -> int:
         if f.path == SUMS_PATH:
             continue
         ndjson = artifact_kind(f.path) == "ndjson"
-        hashes[f.path], too_long = reader.hash_and_scan(f.path, max_line if ndjson else None)
+        try:
+            hashes[f.path], too_long = reader.hash_file(f.path, max_line if ndjson else None)
+        except OSError as exc:
+            detail = exc.strerror or str(exc)
+            raise UsageError(f"cannot read {f.path}: {detail}") from None
         if too_long is not None:
             raise UsageError(
                 f"refused by the SECURITY gate: SECURITY-LINE-TOO-LONG ({f.path} line {too_long})"

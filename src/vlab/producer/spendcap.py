@@ -8,8 +8,11 @@
         ...  # make the paid call
         cap.charge("0.031", call_id="call-1")
 
-Race tolerance (by design, as in the source PR): check-then-charge is not serialised, so
-concurrent callers may overspend one window; the lab reports that as an advisory.
+Several processes may share one ledger and one log: each check and each charge runs under
+both files' locks, so ids never repeat and timestamps never go backwards (``appendlog``).
+Race tolerance (by design, as in the source PR): check-then-charge is still not
+serialised, so concurrent callers may overspend one window; the lab reports that as an
+advisory.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from vlab.core.money import money
-from vlab.producer.appendlog import AppendLog
+from vlab.producer.appendlog import SequencedLog, not_before
 
 Clock = Callable[[], datetime]
 
@@ -125,28 +128,47 @@ class Budget:
         return "DENY" if self.hard_cap else "WARN"
 
 
-class EventLog(AppendLog):
+class EventLog(SequencedLog):
     """The pack's event log: numbered events, one line each."""
 
+    id_field, ts_field = "event_id", "timestamp"
+
     def __init__(self, path: Path, prefix: str = "evt") -> None:
-        super().__init__(path)
-        self.prefix = prefix
+        super().__init__(path, prefix)
+        # Numbering goes on after the records already there when the log is opened (a log
+        # begun by other code, with ids of its own, still starts at evt-<records + 1>);
+        # the file's own ids, read under the lock at each emit, keep concurrent writers apart.
         self._count = sum(1 for _ in self.records()) if path.exists() else 0
 
+    def next_number(self) -> int:
+        """The number of the next event emitted here (it stays so inside ``locked``)."""
+        if not self._shares_protocol():
+            return self._count + 1
+        return max(self.last_number(), self._count) + 1
+
     def emit(self, event_type: str, at: datetime, **fields: Any) -> dict[str, Any]:
-        self._count += 1
-        record = {
-            "event_id": f"{self.prefix}-{self._count:06d}",
-            "event_type": event_type,
-            "timestamp": stamp(at),
-            **fields,
-        }
-        self.append(record)
+        """Append an event with the next id, at ``at`` or, if the log already holds a later
+        timestamp, at that one (a log's timestamps never go backwards)."""
+        with self.locked():
+            number = self.next_number()
+            record = {
+                "event_id": f"{self.prefix}-{number:06d}",
+                "event_type": event_type,
+                "timestamp": stamp(not_before(at, self.last_timestamp())),
+                **fields,
+            }
+            self.append(record)
+            self._count = number
         return record
 
 
-class SpendLedger(AppendLog):
+class SpendLedger(SequencedLog):
     """One JSON line per charge: ``{entry_id, ts, amount_usd, call_id}``."""
+
+    id_field, ts_field = "entry_id", "ts"
+
+    def __init__(self, path: Path, prefix: str = "c") -> None:
+        super().__init__(path, prefix)
 
     def spent_on_day_before(self, at: datetime) -> Decimal:
         day = at.astimezone(timezone.utc).date()
@@ -159,7 +181,13 @@ class SpendLedger(AppendLog):
         return total
 
     def next_entry_id(self) -> str:
-        return f"c-{sum(1 for _ in self.records()) + 1:06d}"
+        """``c-<n>``: one past the highest such id in the ledger, or past its record count
+        while it has none (it stays so inside ``locked``)."""
+        if not self._shares_protocol():
+            number = sum(1 for _ in self.records()) + 1
+        else:
+            number = self.last_number(or_records=True) + 1
+        return f"{self.prefix}-{number:06d}"
 
 
 class SpendingCap:
@@ -178,40 +206,50 @@ class SpendingCap:
         self.agent_id = agent_id
         self.clock = clock
 
+    # Both methods hold the ledger's lock, then the log's (always in that order, so two
+    # callers cannot deadlock), from the clock reading to the last append. Timestamps are
+    # moved forward past what either file already holds: a charge lands at or after every
+    # earlier check and charge, a check strictly after every charge already in the ledger.
+    # The engine's replay (charges with ts < the check's) then sums exactly the charges the
+    # check saw, however many processes share the files.
+
     def check(self, estimate: Any, *, call_id: str) -> str:
         """Decide whether this call's estimate may be spent; writes a budget.check event."""
         amount = to_money(estimate, "estimate")
-        at = self.clock()
-        outcome = self.budget.decide(self.ledger.spent_on_day_before(at), amount)
-        event_number = self.log._count + 1
-        self.log.emit(
-            "budget.check",
-            at,
-            decision_id=f"chk-{event_number:06d}",
-            decision_kind="budget",
-            decision_outcome=outcome,
-            estimate_usd=format(amount, "f"),
-            call_id=call_id,
-            target={"kind": "agent", "id": self.agent_id},
-        )
+        with self.ledger.locked(), self.log.locked():
+            at = not_before(self.clock(), self.log.last_timestamp())
+            at = not_before(at, self.ledger.last_timestamp(), strictly=True)
+            outcome = self.budget.decide(self.ledger.spent_on_day_before(at), amount)
+            self.log.emit(
+                "budget.check",
+                at,
+                decision_id=f"chk-{self.log.next_number():06d}",
+                decision_kind="budget",
+                decision_outcome=outcome,
+                estimate_usd=format(amount, "f"),
+                call_id=call_id,
+                target={"kind": "agent", "id": self.agent_id},
+            )
         return outcome
 
     def charge(self, amount: Any, *, call_id: str) -> dict[str, Any]:
         """Record what the call really cost: a ledger line and a budget.charge event."""
         value = to_money(amount, "amount")
-        at = self.clock()
-        entry = {
-            "entry_id": self.ledger.next_entry_id(),
-            "ts": stamp(at),
-            "amount_usd": format(value, "f"),
-            "call_id": call_id,
-        }
-        self.ledger.append(entry)
-        self.log.emit(
-            "budget.charge",
-            at,
-            amount_usd=entry["amount_usd"],
-            call_id=call_id,
-            entry_id=entry["entry_id"],
-        )
+        with self.ledger.locked(), self.log.locked():
+            at = not_before(self.clock(), self.ledger.last_timestamp())
+            at = not_before(at, self.log.last_timestamp())
+            entry = {
+                "entry_id": self.ledger.next_entry_id(),
+                "ts": stamp(at),
+                "amount_usd": format(value, "f"),
+                "call_id": call_id,
+            }
+            self.ledger.append(entry)
+            self.log.emit(
+                "budget.charge",
+                at,
+                amount_usd=entry["amount_usd"],
+                call_id=call_id,
+                entry_id=entry["entry_id"],
+            )
         return entry

@@ -1,9 +1,15 @@
-"""The Markdown ruling (``--format md``, ``GITHUB_STEP_SUMMARY``)."""
+"""The Markdown ruling (``--format md``, ``GITHUB_STEP_SUMMARY``).
+
+Pack, ruleset and evidence strings are data: each goes through ``md_text`` or ``md_code``
+(``vlab.core.escape``), so none can end a line, open a heading, split a table cell or
+start a link, and a reader sees the same escapes as on a terminal.
+"""
 
 from __future__ import annotations
 
+from vlab.core.escape import md_code, md_text
 from vlab.engine.ruling import AdmissionRuling, Ruling
-from vlab.render.text import NO_ENDORSEMENT, detail_line, md_cell, safe, safe_or_none
+from vlab.render.text import NO_ENDORSEMENT, detail_line, metric_value
 
 
 def render_markdown(ruling: Ruling) -> bytes:
@@ -11,30 +17,30 @@ def render_markdown(ruling: Ruling) -> bytes:
     out = [
         f"# vlab ruling: {ruling.topline}",
         "",
-        f"- ruleset: `{rs.id}` {rs.version} (`{rs.sha256}`)"
+        f"- ruleset: {md_code(rs.id)} {md_text(rs.version)} ({md_code(rs.sha256)})"
         + (" — shadow run (override)" if rs.override else ""),
-        f"- pack: `{safe_or_none(pk.pack_id)}`, run `{safe_or_none(pk.run_id)}`, "
-        f"digest `{safe_or_none(pk.digest)}`",
-        f"- substrate: {safe_or_none(pk.substrate)}",
-        f"- reason codes: {', '.join(ruling.reason_codes) or 'none'}",
-        f"- ruling digest: `{ruling.digest}`",
+        f"- pack: {md_code(pk.pack_id)}, run {md_code(pk.run_id)}, digest {md_code(pk.digest)}",
+        f"- substrate: {md_text(pk.substrate)}",
+        f"- reason codes: {', '.join(md_text(c) for c in ruling.reason_codes) or 'none'}",
+        f"- ruling digest: {md_code(ruling.digest)}",
     ]
     out += admission_markdown(ruling.admission)
     out += ["", "## Clauses", "", "| clause | status | reason code |", "|---|---|---|"]
     for c in ruling.clauses:
-        out.append(f"| {c.clause_id} | {c.status} | {c.reason_code or ''} |")
+        out.append(f"| {md_text(c.clause_id)} | {c.status} | {md_text(c.reason_code or '')} |")
     for c in ruling.clauses:
-        out += ["", f"### {c.clause_id} — {c.title or ''}", ""]
-        out.append(f"- status: **{c.status}**; reason code: {c.reason_code or 'none'}")
+        out += ["", f"### {md_text(c.clause_id)} — {md_text(c.title or '')}", ""]
+        out.append(f"- status: **{c.status}**; reason code: {md_text(c.reason_code or 'none')}")
         for d in c.details:
-            out.append(f"- detail {md_cell(detail_line(d))}")
+            out.append(f"- detail {detail_line(d, md_text)}")
         for ref in c.evidence_refs:
             line = f" line {ref.line}" if ref.line is not None else ""
             out.append(
-                f"- evidence `{safe(ref.artifact_path)}` `{safe(ref.locator)}`{line} `{ref.sha256}`"
+                f"- evidence {md_code(ref.artifact_path)} {md_code(ref.locator)}{line} "
+                f"{md_code(ref.sha256)}"
             )
         for key, value in sorted((c.metrics or {}).items()):
-            out.append(f"- metric {key}: {value if value is not None else 'null'}")
+            out.append(f"- metric {md_text(key)}: {md_text(metric_value(value))}")
     out += ["", NO_ENDORSEMENT, ""]
     return "\n".join(out).encode("utf-8")
 
@@ -49,6 +55,6 @@ def admission_markdown(admission: AdmissionRuling) -> list[str]:
         "|---|---|---|",
     ]
     for gate in admission.gates:
-        details = "<br>".join(md_cell(detail_line(d)) for d in gate.details)
-        out.append(f"| {gate.gate} | {gate.status} | {details} |")
+        details = "<br>".join(detail_line(d, md_text) for d in gate.details)
+        out.append(f"| {md_text(gate.gate)} | {gate.status} | {details} |")
     return out

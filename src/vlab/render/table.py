@@ -1,4 +1,9 @@
-"""The human table (``--format table``): rich, colour only on a terminal without NO_COLOR."""
+"""The human table (``--format table``): rich, colour only on a terminal without NO_COLOR.
+
+Pack strings are data, never rich markup or emoji codes: the console parses neither, every
+piece of data is a ``Text`` built from ``human`` (``vlab.core.escape``), so no control or
+bidi character reaches the terminal and a newline in data cannot add a row.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ import io
 import os
 from typing import Any
 
+from vlab.core.escape import human
 from vlab.engine.ruling import Ruling
-from vlab.render.text import STYLE, detail_line, safe, safe_or_none
+from vlab.render.text import STYLE, detail_line, metric_value
 
 
 def _console(file: Any) -> Any:
@@ -18,6 +24,7 @@ def _console(file: Any) -> Any:
         no_color="NO_COLOR" in os.environ,
         highlight=False,
         markup=False,  # pack strings are data, never rich markup
+        emoji=False,  # nor emoji codes: ":white_check_mark:" in a run_id stays text
         soft_wrap=False,
         width=None if file is None else 120,
     )
@@ -33,15 +40,17 @@ def print_table(ruling: Ruling, file: Any = None) -> None:
     console.print(Text.assemble("topline ", (top, f"bold {STYLE.get(top, '')}")))
     cell = Text  # every table cell is plain text: brackets in evidence are not markup
     console.print(
-        f"ruleset {rs.id} {rs.version}{' (override)' if rs.override else ''}"
-        f"  pack {safe_or_none(pk.pack_id)}  run {safe_or_none(pk.run_id)}"
+        Text(
+            f"ruleset {human(rs.id)} {human(rs.version)}{' (override)' if rs.override else ''}"
+            f"  pack {human(pk.pack_id)}  run {human(pk.run_id)}"
+        )
     )
     gates = Table(title="admission", title_justify="left", show_lines=False)
     for col in ("gate", "status", "details"):
         gates.add_column(col, overflow="fold")
     for gate in ruling.admission.gates:
         gates.add_row(
-            cell(gate.gate),
+            cell(human(gate.gate)),
             Text(gate.status, style=STYLE.get(gate.status, "")),
             cell("\n".join(detail_line(d) for d in gate.details)),
         )
@@ -51,24 +60,25 @@ def print_table(ruling: Ruling, file: Any = None) -> None:
         for col in ("clause", "status", "reason code", "details / evidence"):
             table.add_column(col, overflow="fold")
         for c in ruling.clauses:
+            # One escaped line per item; the newlines joining them are the table's own.
             lines = [detail_line(d) for d in c.details]
             lines += [
-                safe(f"evidence {r.artifact_path} {r.locator}")
+                f"evidence {human(r.artifact_path)} {human(r.locator)}"
                 + (f" line {r.line}" if r.line is not None else "")
                 for r in c.evidence_refs
             ]
             lines += [
-                f"{k}: {v if v is not None else 'null'}"
+                f"{human(k)}: {human(metric_value(v))}"
                 for k, v in sorted((c.metrics or {}).items())
             ]
             table.add_row(
-                cell(c.clause_id),
+                cell(human(c.clause_id)),
                 Text(c.status, style=STYLE.get(c.status, "")),
-                cell(c.reason_code or ""),
+                cell(human(c.reason_code or "")),
                 cell("\n".join(lines)),
             )
         console.print(table)
-    console.print(f"digest {ruling.digest}", style="dim")
+    console.print(Text(f"digest {human(ruling.digest)}"), style="dim")
 
 
 def render_table(ruling: Ruling) -> bytes:

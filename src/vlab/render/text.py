@@ -1,10 +1,15 @@
-"""Shared pieces of the human renderings: safe evidence text, detail lines, the statement."""
+"""Shared pieces of the human renderings: detail lines and the statement.
+
+Every string from the ruling's data is escaped by ``vlab.core.escape`` (``human`` for a
+terminal or JUnit, ``md_text``/``md_code`` for Markdown); only the words and punctuation
+written here are raw.
+"""
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from collections.abc import Callable
 
+from vlab.core.escape import human
 from vlab.core.findings import Detail
 from vlab.core.vocabulary import FAIL, NOT_ADMISSIBLE, NOT_EVALUATED, PASS, SKIPPED
 
@@ -20,28 +25,19 @@ STYLE = {
     SKIPPED: "dim",
 }
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
-
-def safe(text: Any) -> str:
-    """Evidence text for a terminal or a Markdown file: control characters (escape
-    sequences included) are shown as \\xNN, never sent raw."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
-
-
-def detail_line(d: Detail) -> str:
+def detail_line(d: Detail, esc: Callable[[object], str] = human) -> str:
+    """``CODE (advisory): message [path locator line N]`` with each piece of data escaped
+    by ``esc``; the brackets are the renderer's own."""
     where = " ".join(
-        str(x)
+        esc(x)
         for x in (d.artifact_path, d.locator, f"line {d.line}" if d.line is not None else None)
         if x
     )
     tag = " (advisory)" if d.advisory else ""
-    return safe(f"{d.code}{tag}: {d.message}" + (f" [{where}]" if where else ""))
+    return f"{esc(d.code)}{tag}: {esc(d.message)}" + (f" [{where}]" if where else "")
 
 
-def md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def safe_or_none(value: str | None) -> str | None:
-    return safe(value) if isinstance(value, str) else value
+def metric_value(value: object) -> str:
+    """A metric as the human renderings show it (``null`` for None), not yet escaped."""
+    return "null" if value is None else str(value)

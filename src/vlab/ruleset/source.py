@@ -55,6 +55,11 @@ class Source:
             raise RulesetError(self.name, line, f"YAML: {exc.problem}") from None
         except (YAMLError, RecursionError, ValueError) as exc:
             raise RulesetError(self.name, 1, f"YAML: {str(exc).splitlines()[0]}") from None
+        except (KeyError, IndexError, TypeError, AttributeError, ArithmeticError) as exc:
+            # ruamel's constructors raise these on hostile tags (`!!bool x`, an empty `!!int`)
+            raise RulesetError(
+                self.name, 1, f"YAML: a value cannot be read ({type(exc).__name__})"
+            ) from None
 
     @classmethod
     def bare(cls, path: Path) -> Source:

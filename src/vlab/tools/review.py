@@ -2,19 +2,24 @@
 
 The ruling is checked first (its digest must match its content). With a pack, every
 evidence reference and every detail that points at a line is quoted from the pack and its
-sha256 re-computed, so a reader sees the exact bytes the ruling relied on.
+sha256 re-computed, so a reader sees the exact bytes the ruling relied on. Evidence is
+streamed in the pack reader's chunks (only a bounded excerpt is kept, whatever the size of
+the artifact); quotes and every string of the ruling are escaped (``vlab.core.escape``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vlab.core.errors import UsageError
+from vlab.core.escape import human, md_code, md_fence, md_text
 from vlab.engine.ruling import Ruling
 from vlab.render.markdown import admission_markdown
-from vlab.render.text import NO_ENDORSEMENT, safe, safe_or_none
+from vlab.render.text import NO_ENDORSEMENT, metric_value
 
 MAX_QUOTE_BYTES = 2000
 MAX_QUOTE_LINES = 12
@@ -57,8 +62,40 @@ def load_ruling(path: Path) -> Ruling:
     return Ruling.from_json(ruling)
 
 
+@dataclass(frozen=True)
+class Excerpt:
+    """What the dossier shows of some evidence bytes, computed in one streaming pass: their
+    sha256 and size, and only their first ``MAX_QUOTE_BYTES`` bytes (memory stays bounded
+    whatever the size of the artifact)."""
+
+    sha256: str
+    size: int
+    head: bytes
+
+
+class _Digest:
+    """sha256, size and head of bytes fed in pieces."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self._head = bytearray()
+
+    def update(self, piece: bytes) -> None:
+        self._hash.update(piece)
+        self.size += len(piece)
+        room = MAX_QUOTE_BYTES - len(self._head)
+        if room > 0:
+            self._head += piece[:room]
+
+    def excerpt(self) -> Excerpt:
+        return Excerpt("sha256:" + self._hash.hexdigest(), self.size, bytes(self._head))
+
+
 class _Quoter:
-    """Reads quoted evidence from a pack through the safe pack reader."""
+    """Reads quoted evidence from a pack through the safe pack reader, streamed in the
+    reader's chunks: no artifact is ever held whole (a ``file:`` reference to a 1 GB event
+    log costs one chunk plus the quote)."""
 
     def __init__(self, pack: Path) -> None:
         from vlab.pack.reader import PackReader
@@ -68,7 +105,7 @@ class _Quoter:
         self.reader = PackReader(pack)
         inventory = self.reader.inventory()
         self.refused = [f"{d.code} {d.artifact_path or ''}".strip() for d in inventory.refusals]
-        self._lines: dict[str, bytes | None] = {}
+        self._lines: dict[tuple[str, int], Excerpt | None] = {}
 
     def pack_digest(self) -> str | None:
         from vlab.pack.sums import SUMS_PATH, pack_digest, parse_sums
@@ -78,75 +115,132 @@ class _Quoter:
         entries, problems = parse_sums(self.reader.read_bytes(SUMS_PATH))
         return None if problems else pack_digest({e.path: e.hexdigest for e in entries})
 
-    def line(self, path: str, number: int) -> bytes | None:
-        """Physical line ``number`` of an artifact, found by streaming (bounded memory)."""
+    def line(self, path: str, number: int) -> Excerpt | None:
+        """Physical line ``number`` of an NDJSON artifact (terminator and its ``\\r``
+        excluded, as the ruling hashes it), or None when the pack has no such line."""
         from vlab.pack.limits import artifact_kind
 
         if self.refused or not self.reader.has(path) or artifact_kind(path) != "ndjson":
             return None
-        key = f"{path}\0{number}"
+        key = (path, number)
         if key not in self._lines:
-            self._lines[key] = self._find_line(path, number)
+            try:
+                self._lines[key] = self._find_line(path, number)
+            except OSError:  # PackAccessError included: unreadable is not found
+                self._lines[key] = None
         return self._lines[key]
 
-    def _find_line(self, path: str, number: int) -> bytes | None:
-        from vlab.pack.ndjson import physical_lines
+    def _find_line(self, path: str, number: int) -> Excerpt | None:
+        digest = _Digest()
+        current = 1  # the line the next byte belongs to
+        seen = False  # a byte of the wanted line was read (it exists even if empty)
+        cr = False  # the wanted line's last byte so far is a held-back \r
+        for block in self.reader.chunks(path):
+            if current < number:
+                newlines = block.count(b"\n")
+                if current + newlines < number:  # the wanted line starts after this block
+                    current += newlines
+                    continue
+            pos = 0
+            while current < number:
+                nl = block.find(b"\n", pos)
+                if nl == -1:
+                    break
+                current, pos = current + 1, nl + 1
+            if current < number:
+                continue
+            end = block.find(b"\n", pos)
+            piece = block[pos:] if end == -1 else block[pos:end]
+            seen = seen or bool(piece) or end != -1
+            if piece:
+                if cr:
+                    digest.update(b"\r")
+                cr = piece.endswith(b"\r")
+                digest.update(piece[:-1] if cr else piece)
+            if end != -1:
+                return digest.excerpt()
+        return digest.excerpt() if seen else None
 
-        for current, raw in physical_lines(self.reader, path):
-            if current == number:
-                return raw
-        return None
-
-    def target(self, path: str, locator: str) -> bytes | None:
-        """The bytes a jsonptr:/file: reference is hashed over."""
+    def target(self, path: str, locator: str) -> Excerpt | None:
+        """The bytes a ``file:`` or ``jsonptr:`` reference is hashed over: a whole file is
+        streamed; a JSON pointer needs its document parsed, which the SECURITY gate bounds
+        (``max_document_bytes``)."""
         if self.refused or not self.reader.has(path):
             return None
         from vlab.core import strictjson
         from vlab.core.canonical import CanonicalError, canonical_bytes
         from vlab.pack.locators import resolve_jsonptr
 
-        data = self.reader.read_bytes(path, limit=self.reader.limits.max_file_bytes)
-        if locator == "file:":
-            return data
+        try:
+            if locator == "file:":
+                digest = _Digest()
+                for block in self.reader.chunks(path):
+                    digest.update(block)
+                return digest.excerpt()
+            if not locator.startswith("jsonptr:"):
+                return None
+            data = self.reader.read_bytes(path)
+        except OSError:  # PackAccessError included
+            return None
         try:
             found, value = resolve_jsonptr(strictjson.loads(data), locator[len("jsonptr:") :])
-            return canonical_bytes(value) if found else None
         except (strictjson.StrictJSONError, CanonicalError):
             return None
+        if not found:
+            return None
+        try:
+            target = canonical_bytes(value)
+        except CanonicalError:
+            return None
+        digest = _Digest()
+        digest.update(target)
+        return digest.excerpt()
 
 
-def _quote(data: bytes) -> list[str]:
-    text = safe(data[:MAX_QUOTE_BYTES].decode("utf-8", "replace"))
-    lines = text.split("\n")
-    cut = len(data) > MAX_QUOTE_BYTES or len(lines) > MAX_QUOTE_LINES
-    shown = lines[:MAX_QUOTE_LINES]
-    out = ["  ```text", *("  " + line for line in shown)]
+ESCAPE_NOTE = (
+    r"  (shown escaped: `\\` is one backslash; `\n` `\r` `\t` `\xNN` `\uNNNN` `\UNNNNNNNN`"
+    " stand for the control or format character with that code)"
+)
+
+
+def _quote(ex: Excerpt) -> list[str]:
+    """A fenced block of at most ``MAX_QUOTE_LINES`` lines of the excerpt, every line
+    escaped (``human``): a quoted line can neither close the fence nor carry a control or
+    bidi character; the fence is longer than any run of backticks in the quote."""
+    raw = ex.head.decode("utf-8", "replace").split("\n")
+    cut = ex.size > len(ex.head) or len(raw) > MAX_QUOTE_LINES
+    raw = raw[:MAX_QUOTE_LINES]
+    shown = [human(line) for line in raw]
+    fence = md_fence("\n".join(shown))
+    out = [f"  {fence}text", *("  " + line for line in shown), f"  {fence}"]
     if cut:
-        out.append(f"  … ({len(data)} bytes in all; quote shortened)")
-    out.append("  ```")
+        out.insert(-1, f"  … ({ex.size} bytes in all; quote shortened)")
+    if shown != raw:
+        out.append(ESCAPE_NOTE)
     return out
-
-
-def _sha(data: bytes) -> str:
-    import hashlib
-
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def dossier(
     ruling: Ruling, pack: Path | None = None, ruleset_codes: dict[str, str] | None = None
 ) -> str:
     """The dossier; ``ruleset_codes`` gives the meanings of the codes the ruling's ruleset
-    declares itself (engine codes come from the registry)."""
+    declares itself (engine codes come from the registry).
+
+    A ruling file is data too (anyone can write one whose digest matches its content), so
+    every string of it but the schema's enums (statuses, topline) is escaped: ``md_code``
+    in code spans, ``md_text`` in running text, ``table=True`` inside the identity table.
+    """
     from vlab.core.codes import meaning as engine_meaning
 
-    def meaning(code: str) -> str | None:
-        return engine_meaning(code) or (ruleset_codes or {}).get(code)
+    def meaning(code: str) -> str:
+        return md_text(engine_meaning(code) or (ruleset_codes or {}).get(code) or "unregistered")
+
+    def cell(value: object) -> str:
+        return md_code(value, table=True)
 
     quoter = _Quoter(pack) if pack is not None else None
-    rs = ruling.ruleset
-    pk = {k: safe_or_none(v) for k, v in ruling.pack.to_json().items()}
-    reasons = ", ".join(f"`{c}`" for c in ruling.reason_codes) or "none"
+    rs, pk = ruling.ruleset, ruling.pack
+    reasons = ", ".join(cell(c) for c in ruling.reason_codes) or "none"
     out = [
         f"# Ruling dossier — {ruling.topline}",
         "",
@@ -154,86 +248,91 @@ def dossier(
         "",
         "| | |",
         "|---|---|",
-        f"| ruleset | `{rs.id}` version {rs.version}"
+        f"| ruleset | {cell(rs.id)} version {md_text(rs.version)}"
         + (" (shadow run: `--ruleset` override)" if rs.override else "")
         + " |",
-        f"| ruleset digest | `{rs.sha256}` |",
-        f"| pack | `{pk['pack_id']}` (run `{pk['run_id']}`) |",
-        f"| pack digest | `{pk['digest']}` |",
-        f"| substrate (self-declared) | {pk['substrate']} |",
+        f"| ruleset digest | {cell(rs.sha256)} |",
+        f"| pack | {cell(pk.pack_id)} (run {cell(pk.run_id)}) |",
+        f"| pack digest | {cell(pk.digest)} |",
+        f"| substrate (self-declared) | {md_text(pk.substrate)} |",
         f"| topline | **{ruling.topline}** |",
         f"| reason codes | {reasons} |",
-        f"| ruling digest | `{ruling.digest}` (verified against its content) |",
+        f"| ruling digest | {cell(ruling.digest)} (verified against its content) |",
     ]
     if quoter is not None:
         if quoter.refused:
             state = (
                 "not read: the pack is refused by the SECURITY gate ("
-                + ", ".join(quoter.refused[:3])
+                + ", ".join(md_text(r) for r in quoter.refused[:3])
                 + ")"
             )
         else:
             found = quoter.pack_digest()
             state = (
                 "matches the pack given"
-                if found is not None and found == pk["digest"]
+                if found is not None and found == pk.digest
                 else f"DOES NOT MATCH the pack given ({found})"
             )
         out.append(f"| pack digest check | {state} |")
     out += admission_markdown(ruling.admission)
     for clause in ruling.clauses:
-        out += ["", f"## {clause.clause_id} — {clause.title or ''}", ""]
-        out.append(f"- requirement: `{clause.requirement_id}` (domain {clause.domain})")
+        out += ["", f"## {md_text(clause.clause_id)} — {md_text(clause.title or '')}", ""]
+        out.append(
+            f"- requirement: {md_code(clause.requirement_id)} (domain {md_text(clause.domain)})"
+        )
         out.append(f"- status: **{clause.status}**")
         reason = clause.reason_code
         out.append(
-            f"- reason code: `{reason}` — {meaning(reason) or 'unregistered'}"
+            f"- reason code: {md_code(reason)} — {meaning(reason)}"
             if reason
             else "- reason code: none"
         )
         for key, value in sorted((clause.metrics or {}).items()):
-            out.append(f"- metric `{key}`: {value if value is not None else 'null'}")
+            out.append(f"- metric {md_code(key)}: {md_text(metric_value(value))}")
         if clause.details:
             out += ["", "### Details", ""]
             for d in clause.details:
                 where = ", ".join(
                     x
                     for x in (
-                        f"`{d.artifact_path}`" if d.artifact_path else "",
-                        f"`{d.locator}`" if d.locator else "",
+                        md_code(d.artifact_path) if d.artifact_path else "",
+                        md_code(d.locator) if d.locator else "",
                         f"line {d.line}" if d.line is not None else "",
                     )
                     if x
                 )
                 tag = " (advisory)" if d.advisory else ""
-                out.append(f"- `{d.code}`{tag} — {meaning(d.code) or 'unregistered'}")
-                out.append(f"  - {safe(d.message)}" + (f" ({safe(where)})" if where else ""))
+                out.append(f"- {md_code(d.code)}{tag} — {meaning(d.code)}")
+                out.append(f"  - {md_text(d.message)}" + (f" ({where})" if where else ""))
                 if quoter is not None and d.line is not None and d.artifact_path:
-                    data = quoter.line(d.artifact_path, d.line)
-                    if data is not None:
-                        out.append(f"  - quoted line {d.line}, `{_sha(data)}`:")
-                        out += _quote(data)
+                    excerpt = quoter.line(d.artifact_path, d.line)
+                    if excerpt is not None:
+                        out.append(f"  - quoted line {d.line}, {md_code(excerpt.sha256)}:")
+                        out += _quote(excerpt)
         if clause.evidence_refs:
             out += ["", "### Evidence relied on", ""]
             for ref in clause.evidence_refs:
                 line = f" line {ref.line}" if ref.line is not None else ""
-                out.append(f"- `{ref.artifact_path}` `{ref.locator}`{line}: `{ref.sha256}`")
+                out.append(
+                    f"- {md_code(ref.artifact_path)} {md_code(ref.locator)}{line}: "
+                    f"{md_code(ref.sha256)}"
+                )
                 if quoter is None:
                     continue
-                data = (
+                excerpt = (
                     quoter.line(ref.artifact_path, ref.line)
                     if ref.line is not None
                     else quoter.target(ref.artifact_path, ref.locator)
                 )
-                if data is None:
+                if excerpt is None:
                     out.append("  - NOT FOUND in the pack given")
                     continue
                 verdict = (
                     "verified"
-                    if _sha(data) == ref.sha256
-                    else (f"MISMATCH: the pack's bytes hash to `{_sha(data)}`")
+                    if excerpt.sha256 == ref.sha256
+                    else f"MISMATCH: the pack's bytes hash to {md_code(excerpt.sha256)}"
                 )
                 out.append(f"  - {verdict}; quoted:")
-                out += _quote(data)
+                out += _quote(excerpt)
     out += ["", "---", "", NO_ENDORSEMENT, ""]
     return "\n".join(out)

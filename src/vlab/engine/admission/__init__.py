@@ -14,6 +14,7 @@ from vlab.core.vocabulary import FAIL, PASS, SKIPPED
 from vlab.engine.admission import contract, integrity, pin, security
 from vlab.engine.admission.context import GateContext
 from vlab.engine.admission.model import Admission, Gate, Pointer
+from vlab.engine.ruling import capped
 from vlab.pack.reader import PackReader
 from vlab.ruleset.model import Ruleset
 
@@ -22,7 +23,6 @@ __all__ = ["GATES", "GATE_NAMES", "Admission", "Gate", "Pointer", "admit"]
 # The gates, in the order they run (adjudication.md §1).
 GATES: tuple[ModuleType, ...] = (security, pin, integrity, contract)
 GATE_NAMES: tuple[str, ...] = tuple(g.NAME for g in GATES)
-MAX_DETAILS_PER_GATE = 100
 
 
 def admit(reader: PackReader, find_ruleset: Callable[[str], Ruleset | None]) -> Admission:
@@ -34,8 +34,8 @@ def admit(reader: PackReader, find_ruleset: Callable[[str], Ruleset | None]) -> 
         if failed:
             result.gates.append(Gate(gate.NAME, SKIPPED))
             continue
-        details = gate.run(ctx)[:MAX_DETAILS_PER_GATE]
+        details, omitted = capped(gate.run(ctx))
         failed = bool(details)
-        result.gates.append(Gate(gate.NAME, FAIL if failed else PASS, tuple(details)))
+        result.gates.append(Gate(gate.NAME, FAIL if failed else PASS, details, omitted))
     result.complete = len(result.gates) == len(GATES)
     return result

@@ -26,8 +26,12 @@ class GateContext:
 
     def parse(self, path: str) -> tuple[Any, strictjson.StrictJSONError | None]:
         try:
+            limits = self.reader.limits
             data = self.reader.read_bytes(path)
-            return strictjson.loads(data, max_depth=self.reader.limits.max_depth), None
+            value = strictjson.loads(
+                data, max_depth=limits.max_depth, max_values=limits.max_document_values
+            )
+            return value, None
         except strictjson.StrictJSONError as err:
             return None, err
         except (PackAccessError, OSError) as exc:

@@ -3,6 +3,7 @@ every pointer is well-formed and safe, and every other JSON/NDJSON artifact is s
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from vlab.core.findings import Detail
@@ -16,15 +17,21 @@ from vlab.pack.reader import PackAccessError
 
 NAME = GATE_CONTRACT
 MAX_SCHEMA_ERRORS_PER_FILE = 10
+# Schema errors are drawn lazily and only this many are ever held: the first ones in the
+# validator's (deterministic) order are sorted and cut to the ten reported. A document with
+# fewer errors than this reports exactly what a full sort would.
+MAX_SCHEMA_ERRORS_SCANNED = 1000
 
 
 def _schema_errors(
     ctx: GateContext, path: str, document: Any, schema: dict[str, Any]
 ) -> list[Detail]:
     assert ctx.result.pinned is not None  # CONTRACT runs against the pinned ruleset
+    drawn = islice(
+        ctx.result.pinned.validator(schema).iter_errors(document), MAX_SCHEMA_ERRORS_SCANNED
+    )
     errors = sorted(
-        ctx.result.pinned.validator(schema).iter_errors(document),
-        key=lambda e: ([str(p) for p in e.absolute_path], e.validator, e.message),
+        drawn, key=lambda e: ([str(p) for p in e.absolute_path], e.validator, e.message)
     )
     details = []
     for err in errors[:MAX_SCHEMA_ERRORS_PER_FILE]:
@@ -72,7 +79,7 @@ def run(ctx: GateContext) -> list[Detail]:
     pointers_doc = ctx.control(POINTERS, details)
     pointer_errors: list[Detail] = []
     if pointers_doc is not ABSENT:
-        pointer_errors = _schema_errors(
+        pointer_errors = _too_many_pointers(ctx, pointers_doc) or _schema_errors(
             ctx, POINTERS, pointers_doc, ruleset.evidence_pointers_schema
         )
         details += pointer_errors
@@ -91,6 +98,23 @@ def run(ctx: GateContext) -> list[Detail]:
         )
         ctx.result.scenario = dict(bundle.get("scenario_meta") or {})
     return details
+
+
+def _too_many_pointers(ctx: GateContext, document: Any) -> list[Detail]:
+    """Each pointer costs a resolution and maybe a detail: their number is bounded
+    before anything else looks at them (decision 66)."""
+    bound = ctx.reader.limits.max_pointers
+    raw = document.get("pointers") if isinstance(document, dict) else None
+    if isinstance(raw, list) and len(raw) > bound:
+        return [
+            Detail(
+                "CONTRACT-TOO-MANY-POINTERS",
+                f"{len(raw)} pointers; at most {bound} are judged",
+                POINTERS,
+                locator="jsonptr:/pointers",
+            )
+        ]
+    return []
 
 
 def _pointers(ctx: GateContext, raw: list[dict[str, Any]]) -> list[Detail]:
@@ -153,6 +177,7 @@ def _artifacts(ctx: GateContext) -> list[Detail]:
                     event_log=is_event_log(path),
                     wanted_ids=wanted.get(path, set()),
                     max_depth=limits.max_depth,
+                    max_values=limits.max_document_values,
                 )
             except (PackAccessError, OSError) as exc:
                 details.append(Detail("CONTRACT-FILE-UNREADABLE", str(exc), path))

@@ -1,5 +1,6 @@
 """ADM-GATE-SECURITY: the pack is safe to read (no links, special files, unsafe names,
-sizes and counts within bounds, NDJSON lines within the line bound); hashes every file."""
+sizes and counts within bounds, NDJSON lines within the line bound); hashes every file
+while taking the private copy every later stage reads (so they judge the hashed bytes)."""
 
 from __future__ import annotations
 
@@ -21,12 +22,16 @@ def run(ctx: GateContext) -> list[Detail]:
     for f in inventory.files:
         ndjson = artifact_kind(f.path) == "ndjson"
         try:
-            hexdigest, too_long = ctx.reader.hash_and_scan(f.path, max_line if ndjson else None)
+            sealed = ctx.reader.seal_read(f.path, max_line if ndjson else None)
         except (PackAccessError, OSError) as exc:
             details.append(Detail("SECURITY-UNREADABLE", f"cannot read: {exc}", f.path))
             continue
-        ctx.result.hashes[f.path] = hexdigest
-        if too_long is not None:
+        ctx.result.hashes[f.path] = sealed.hexdigest
+        too_long = sealed.too_long
+        if sealed.changed is not None:
+            # Judging these bytes would be judging a pack nobody sealed (decision 63).
+            details.append(Detail("INTEGRITY-CHANGED-DURING-READ", sealed.changed, f.path))
+        elif too_long is not None:
             details.append(
                 Detail(
                     "SECURITY-LINE-TOO-LONG",
