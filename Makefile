@@ -3,9 +3,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-SRC := src tests scripts benchmarks
+SRC := src tests scripts benchmarks fuzz
 
-.PHONY: setup demo test lint bench vectors rulesets receipts clean
+.PHONY: setup demo test lint bench vectors rulesets receipts clean fuzz
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -41,6 +41,15 @@ rulesets: $(STAMP)
 
 vectors: rulesets
 	$(BIN)/python -m scripts.make_vectors
+
+# A bounded, seeded fuzz campaign of hostile packs (fuzz/README.md); not part of `make test`.
+# Findings go to fuzz/out/; exit 1 if anything crashed, hung or broke an invariant.
+FUZZ_EXECS ?= 200000
+FUZZ_SEED ?= 1
+FUZZ_JOBS ?= 2
+fuzz: $(STAMP)
+	$(BIN)/python -m fuzz --execs $(FUZZ_EXECS) --seed $(FUZZ_SEED) --jobs $(FUZZ_JOBS) \
+		--report-json fuzz/out/report.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

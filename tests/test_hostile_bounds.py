@@ -168,3 +168,9 @@ def test_a_hostile_tag_in_a_ruleset_is_a_ruleset_error_not_a_crash(
     with pytest.raises(RulesetError) as err:
         Source(path)
     assert "YAML" in str(err.value)
+
+
+def test_a_lone_surrogate_becomes_one_replacement_character_and_question_marks_stay() -> None:
+    from vlab.core.canonical import canonical_text
+
+    assert canonical_text({"m": "why? \udc80 ok?"}) == '{"m":"why? \ufffd ok?"}'

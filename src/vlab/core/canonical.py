@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,9 @@ import rfc8785
 
 class CanonicalError(ValueError):
     """The value has no RFC 8785 form (e.g. an integer beyond 2**53)."""
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def _jcs_ready(value: Any) -> Any:
@@ -27,7 +31,9 @@ def _jcs_ready(value: Any) -> Any:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return value.encode("utf-8", "replace").decode("utf-8").replace("?", "\ufffd")
+            # Each surrogate alone becomes U+FFFD (not via "replace", whose '?' would also
+            # swallow every real question mark of the string).
+            return _SURROGATES.sub("\ufffd", value)
         return value
     if isinstance(value, dict):
         return {_jcs_ready(k): _jcs_ready(v) for k, v in value.items()}
