@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.suites.big import TARGET_BIG_RATIO, TARGET_BIG_RSS_MB
-from benchmarks.suites.cold import TARGET_COLD_RATIO
+from benchmarks.suites.cold import TARGET_COLD_RATIO, TARGET_TYPER_RATIO
 from benchmarks.suites.regress import TARGET_REGRESS_PER_S
 from benchmarks.suites.replay import REPLAYS, TARGET_REPLAY_GROWTH, TARGET_REPLAY_RSS_MB
 
@@ -68,6 +68,28 @@ def cold_rows(t: Table, cold: dict[str, Any], results: dict[str, Any]) -> None:
     ratio = cold["ratio"]
     t.row("  ratio vlab / python", f"{ratio:.2f}x", TARGET_COLD_RATIO, "x", ratio)
     t.row(f"  vlab peak RSS{floored(a['peak_rss_mb'], results)}", f"{a['peak_rss_mb']:.1f} MB")
+    if "typer_run" not in cold:  # a results.json from before the typer baseline
+        return
+    ratios = cold["ratios"]
+    t.row("cold start against a minimal typer app (same dependencies)", "")
+    for key, label in (
+        ("vlab_help", "vlab --help"),
+        ("typer_help", "minimal typer app --help"),
+        ("typer_run", "minimal typer app judge SMALL"),
+    ):
+        t.row(f"  {label}", f"{cold[key]['median_wall_s']:.3f} s")
+    for key, label in (
+        ("vlab_help/python_pass", "  ratio vlab --help / python"),
+        ("typer_help/python_pass", "  ratio typer --help / python"),
+        ("typer_run/python_pass", "  ratio typer judge / python"),
+    ):
+        t.row(label, f"{ratios[key]:.2f}x")
+    for key, label in (
+        ("vlab_help/typer_help", "  ratio vlab --help / typer --help"),
+        ("vlab_adjudicate/typer_run", "  ratio vlab adjudicate / typer judge"),
+    ):
+        value = ratios[key]
+        t.row(label, f"{value:.2f}x", TARGET_TYPER_RATIO, "x", value)
 
 
 def replay_rows(t: Table, kind: str, group: dict[str, Any], results: dict[str, Any]) -> None:

@@ -118,6 +118,9 @@ def good_pack(
     fields: dict[str, Any] = {
         "pack_id": "pack-good-001",
         "run_id": "run-001",
+        # Fixed, not PackWriter's default (the current time): two packs built by one test
+        # must have the same bytes whatever second each is written in.
+        "created_at": "2026-05-29T10:00:00Z",
         "ruleset_ref": RULESET_ID,
         "schema_bundle_sha256": schema_bundle_sha256(),
         "pointers": copy.deepcopy(POINTERS if pointers is None else pointers),

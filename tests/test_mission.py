@@ -363,10 +363,32 @@ def test_messages_stay_bounded_however_many_files_match() -> None:
     grade, why = recompute_grade({"verification": strong(changed_files=changed)}, ["tests/**"])
     assert grade == "VERIFIER_COMPROMISED" and len(why) == 11 and why[-1] == "and 991 more"
     found = findings(
-        receipt(verification=strong(changed_files=["docs/" + "y" * 100_000] * 50)),
+        # reading paths is charged to the work budget too: 50 x 20,000 characters fit in it
+        receipt(verification=strong(changed_files=["docs/" + "y" * 20_000] * 50)),
         POLICY,
         "sha256:x",
         "p",
     )
     assert found[0].code == "MISSION-SCOPE-VIOLATION" and found[0].message.endswith("and 40 more")
     assert max(len(f.message) for f in found) < 2000
+
+
+def test_reading_a_million_changed_paths_is_charged_to_the_work_budget() -> None:
+    """Path normalisation counts as work: a huge receipt exhausts the budget (fail closed)
+    after a bounded number of paths, instead of costing time the budget never sees."""
+
+    work = Work(mission.MATCH_BUDGET)
+    changed = ["src/a/b/c/d/e/f/g/h/file.py"] * 1_000_000
+    receipt_ = {"verification": strong(changed_files=changed)}
+    grade, why = recompute_grade(receipt_, ["tests/**"], work)
+    assert grade == "VERIFIER_COMPROMISED"
+    assert any("could not all be matched" in w for w in why)
+    assert work.steps <= mission.MATCH_BUDGET + 100
+
+
+def test_a_deeply_nested_policy_is_refused_before_the_loader_recurses() -> None:
+    policy, problems = load_policy(b"a: " + b"[" * 30_000 + b"]" * 30_000 + b"\n")
+    assert policy is None and problems == ["the policy nests deeper than 64 levels"]
+    ok, _ = load_policy(b"a: " + b"[" * 10 + b"]" * 10 + b"\n")
+    assert ok is None  # not a valid policy, but refused for what it lacks, not its depth
+    assert _ != ["the policy nests deeper than 64 levels"]

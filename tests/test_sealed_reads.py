@@ -11,6 +11,7 @@ interleaving; only how many rulings hit the race varies, and that is not asserte
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -407,6 +408,9 @@ def _non_ascii_pack(tmp_path: Path, name: str) -> Path:
     assert rel_old in pointers
     os.rename(old, os.fsencode(root) + b"/" + NAME.encode("utf-8"))
     (root / "evidence_pointers.json").write_text(pointers.replace(rel_old, NAME), encoding="utf-8")
+    bundle = json.loads((root / "bundle.manifest.json").read_text(encoding="utf-8"))
+    bundle["run_id"] = "run-\u65e5\u672c"  # printed by every format, table included
+    (root / "bundle.manifest.json").write_text(json.dumps(bundle), encoding="utf-8")
     return root
 
 
@@ -436,5 +440,15 @@ def test_the_same_ruling_bytes_under_every_locale(tmp_path: Path, locale_dir: Pa
         )
         assert proc.returncode == 0, proc.stderr
         rulings[loc] = proc.stdout
+        # the table too: a character the locale cannot spell is escaped, never a crash
+        table = subprocess.run(
+            [sys.executable, "-m", "vlab", "adjudicate", str(root), "--format", "table"],
+            capture_output=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=LIVENESS_TIMEOUT_S,
+            check=False,
+        )
+        assert table.returncode == 0, table.stderr
     assert NAME.encode("utf-8") in rulings["C.UTF-8"]
     assert len(set(rulings.values())) == 1, rulings

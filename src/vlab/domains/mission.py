@@ -84,10 +84,31 @@ def _policy_yaml() -> Any:
     return yaml
 
 
+MAX_POLICY_NESTING = 64
+
+
+def _flow_depth(data: bytes) -> int:
+    """Flow-collection nesting (``[`` / ``{``), counted naively (brackets inside quoted
+    scalars count too: a real policy is nowhere near the bound either way)."""
+    if data.count(b"[") + data.count(b"{") <= MAX_POLICY_NESTING:
+        return 0
+    depth = best = 0
+    for byte in data:
+        if byte in (91, 123):
+            depth += 1
+            best = max(best, depth)
+        elif byte in (93, 125):
+            depth = max(0, depth - 1)
+    return best
+
+
 def load_policy(data: bytes) -> tuple[dict[str, Any] | None, list[str]]:
     """The policy mapping (money as exact Decimal), or None with what is wrong with it."""
     if len(data) > MAX_POLICY_BYTES:
         return None, [f"the policy is {len(data)} bytes; at most {MAX_POLICY_BYTES} are read"]
+    if _flow_depth(data) > MAX_POLICY_NESTING:
+        # the pure loader recurses per level: 30,000 `[` cost seconds before it gave up
+        return None, [f"the policy nests deeper than {MAX_POLICY_NESTING} levels"]
     try:
         policy = _policy_yaml().load(data.decode("utf-8"))
     except RecursionError:
@@ -155,6 +176,11 @@ class _Listing:
         else:
             self.more += 1
 
+    @property
+    def full(self) -> bool:
+        """Whether a further item would only be counted (so it need not be built)."""
+        return len(self.shown) >= SHOWN
+
     def lines(self) -> list[str]:
         return self.shown + ([f"and {self.more} more"] if self.more else [])
 
@@ -217,7 +243,12 @@ def _changed_files_protected(
     try:
         for path, hit in _first_matches(changed, protect, work):
             if hit is not None:
-                why.add(f"changed file {_shown(path)} matches protect pattern {_shown(hit.text)}")
+                if why.full:
+                    why.more += 1
+                else:
+                    why.add(
+                        f"changed file {_shown(path)} matches protect pattern {_shown(hit.text)}"
+                    )
     except PatternError as exc:
         why.add(f"protect {exc}: no changed file can be shown unprotected")
     except WorkExhausted:
@@ -250,8 +281,9 @@ def _first_matches(
         if pattern is not None:
             compiled.append(pattern)
     for path in changed:
-        # reading a path is linear in the receipt; the budget bounds patterns x paths
-        names = path_segments(path)
+        # reading a path is charged too: a receipt of a million paths runs out of budget
+        # (and fails closed) instead of costing time the budget never sees
+        names = path_segments(path, work)
         yield path, None if names is None else first_match(compiled, names, work)
 
 
@@ -271,7 +303,10 @@ def _outside_allow(v: dict[str, Any], allow: list[str], work: Work) -> Detail | 
     try:
         for path, hit in _first_matches(changed, allow, work):
             if hit is None:
-                outside.add(_shown(path))
+                if outside.full:
+                    outside.more += 1
+                else:
+                    outside.add(_shown(path))
     except PatternError as exc:
         return _scope(f"allow {exc}: the changes cannot be shown within allow")
     except WorkExhausted:

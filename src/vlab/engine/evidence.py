@@ -158,8 +158,30 @@ def _file(ev: Evidence, locator: Locator, path: str, materialize: bool) -> Resol
     if not materialize:  # a streaming clause reads it through its domain check
         return Resolved(None, None, sha)
     index = ev.admission.indexes[path]
+    too_large = _too_large_to_materialize(ev, path, index.records)
+    if too_large is not None:
+        return too_large
     records = [rec for _, _, rec in iter_records(ev.reader, index)]
     return Resolved(records, None, sha)
+
+
+def _too_large_to_materialize(ev: Evidence, path: str, records: int) -> str | None:
+    """Why an NDJSON artifact cannot be held whole as a list, or None: the same bounds as
+    a JSON document parsed whole (bytes, and values counted generously by a byte scan)."""
+    limits = ev.reader.limits
+    size = ev.reader.size(path)
+    advice = "; point at one record with event_id: or line:"
+    if size > limits.max_document_bytes:
+        return f"file: {path} is {size} bytes, more than is read whole{advice}"
+    values = records
+    for block in ev.reader.chunks(path):
+        values += block.count(b",") + block.count(b"[") + block.count(b"{")
+        if values > limits.max_document_values:
+            return (
+                f"file: {path} holds more than {limits.max_document_values} values,"
+                f" more than is read whole{advice}"
+            )
+    return None
 
 
 def _jsonptr(ev: Evidence, locator: Locator, path: str, materialize: bool) -> Resolved | str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from vlab.core.errors import UsageError
 from vlab.core.vocabulary import ADMISSIBLE, NOT_ADMISSIBLE
 from vlab.engine.admission import Admission, admit
+from vlab.engine.admission.context import installed_requirements
 from vlab.engine.evaluation import clause_ruling, evaluate, null_metrics
 from vlab.engine.ruling import (
     AdmissionRuling,
@@ -34,7 +35,7 @@ def open_pack(path: Path, limits: Limits | None = None) -> PackReader:
 
 
 def admit_pack(path: Path, catalog: Catalog, limits: Limits | None = None) -> Admission:
-    return admit(open_pack(path, limits), catalog.get)
+    return admit(open_pack(path, limits), catalog.get, installed_requirements(catalog))
 
 
 def adjudicate(
@@ -49,7 +50,7 @@ def adjudicate(
     ruling digest for callers that only compare fields (regress, diff); such a ruling is
     never emitted."""
     reader = open_pack(path, limits)
-    admission = admit(reader, catalog.get)
+    admission = admit(reader, catalog.get, installed_requirements(catalog))
     ruleset = override or admission.pinned
     results = evaluate(ruleset, admission, reader) if admission.admissible and ruleset else []
     return build_ruling(

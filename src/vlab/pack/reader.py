@@ -410,11 +410,16 @@ def _hash_fd(
     buf = bytearray(min(CHUNK, size + 1))
     view = memoryview(buf)
     count = 0
+    # Never more than one byte past the size fstat gave: a file growing while it is read is
+    # already a change, and must not make the copy (memory or spool) as large as a writer
+    # wants.
+    left = size + 1
     with os.fdopen(os.dup(fd), "rb", buffering=0) as fh:
-        while True:
-            n = fh.readinto(buf)
+        while left > 0:
+            n = fh.readinto(view[: min(len(buf), left)])
             if not n:
                 break
+            left -= n
             count += n
             digest.update(view[:n])
             if sink is not None:
@@ -433,8 +438,11 @@ class _Walk:
         self.inv = Inventory()
         self.total = 0
         self.stopped = False  # a bound was hit: the rest of the pack is not looked at
-        # A folder with more entries than a pack may hold is refused without reading on.
+        # Every entry counts (links, special files and refused names too), pack-wide: the
+        # walk stops at the first entry past what a pack may hold, so its work and the
+        # refusals it records are bounded whatever the pack holds.
         self.entry_bound = limits.max_files + limits.max_folders
+        self.entries = 0
 
     def refuse(self, code: str, message: str, path: str | None = None) -> None:
         self.inv.refusals.append(Detail(code, message, path))
@@ -459,10 +467,12 @@ class _Walk:
         try:
             with os.scandir(fd) as it:
                 for entry in it:
-                    if len(found) >= self.entry_bound:
+                    self.entries += 1
+                    if self.entries > self.entry_bound:
                         self.stop(
                             "SECURITY-TOO-MANY-ENTRIES",
-                            f"folder has more than {self.entry_bound} entries",
+                            f"more than {self.entry_bound} entries (files, folders and"
+                            " others) in the pack",
                             rel_dir or None,
                         )
                         return None

@@ -10,6 +10,16 @@ from vlab.pack.limits import Limits, artifact_kind
 from vlab.pack.reader import PackReader
 from vlab.pack.sums import SUMS_PATH, render_sums
 
+# The control files a pack cannot be judged without (evidence-pack.md). ``vlab pack seal``
+# refuses a folder lacking one unless told ``--allow-incomplete``; ``seal`` itself seals
+# any folder, since hostile test vectors are built by sealing incomplete ones.
+CONTROL_FILES = ("manifest.json", "bundle.manifest.json", "evidence_pointers.json")
+
+
+def missing_control_files(path: Path) -> list[str]:
+    """The control files that are not regular files directly in ``path``, in order."""
+    return [name for name in CONTROL_FILES if not (path / name).is_file()]
+
 
 def seal(path: Path, limits: Limits | None = None) -> int:
     """Write integrity/sha256sums.txt for every other file; returns how many were listed."""

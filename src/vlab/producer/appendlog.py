@@ -169,6 +169,10 @@ def _write_all(fd: int, data: bytes, start: int, path: Path) -> None:
 
 
 class AppendLog:
+    """One append-only JSON-lines file shared by any number of writers (the module
+    docstring has the protocol): ``append`` a record, read ``records``, and deal with a
+    writer that died mid-line (``torn_tail``, ``quarantine_torn_tail``)."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)

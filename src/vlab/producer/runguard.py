@@ -21,6 +21,9 @@ EXHAUSTED = "run_budget_exhausted"
 
 
 class RunGuard:
+    """The run-wide budget guard over a targets x tests x trials matrix (see the module
+    docstring); writes a ``run.config`` event when created."""
+
     def __init__(
         self,
         log: EventLog,
@@ -53,6 +56,7 @@ class RunGuard:
         )
 
     def plan(self) -> list[tuple[str, str, int]]:
+        """Every (target, test, trial) of the matrix, in dispatch order."""
         return [
             (t, s, n) for t in self.targets for s in self.tests for n in range(1, self.trials + 1)
         ]
@@ -75,6 +79,8 @@ class RunGuard:
         return trial_id
 
     def complete(self, trial_id: str, *, cost_usd: Any, status: str = "passed") -> None:
+        """Record a finished trial and what it cost; the cap counts as hit from then on
+        once the total reaches it."""
         cost = to_money(cost_usd, "cost_usd")
         self.completed += 1
         self.spent += cost

@@ -50,12 +50,14 @@ def to_money(value: Any, name: str = "amount") -> Decimal:
 
 
 def utc_now() -> datetime:
+    """The current time in UTC: the default clock of everything that writes events."""
     # Producer side only: the events a live run writes carry real time. vlab's rulings
     # never read the clock.
     return datetime.now(timezone.utc)
 
 
 def stamp(at: datetime) -> str:
+    """``at`` as an RFC 3339 UTC timestamp (``...Z``, microseconds only when non-zero)."""
     at = at.astimezone(timezone.utc)
     text = at.strftime("%Y-%m-%dT%H:%M:%S")
     return text + (f".{at.microsecond:06d}" if at.microsecond else "") + "Z"
@@ -79,6 +81,9 @@ class StepClock:
 
 @dataclass(frozen=True)
 class Budget:
+    """A persona's spending caps in USD (None: no such cap). ``hard_cap``: a breach is
+    DENY; otherwise only WARN."""
+
     daily_usd: Decimal | None = None
     per_call_usd: Decimal | None = None
     hard_cap: bool = True
@@ -191,6 +196,11 @@ class SpendLedger(SequencedLog):
 
 
 class SpendingCap:
+    """The spending-cap primitive a run calls around each paid call: ``check(estimate)``
+    before it (ALLOW, WARN or DENY, recorded as a ``budget.check`` event) and
+    ``charge(amount)`` after it (a ledger entry and a ``budget.charge`` event). The
+    ``clock`` is the real UTC time unless a test passes one (``StepClock``)."""
+
     def __init__(
         self,
         budget: Budget,

@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape, quoteattr
 from vlab.core.escape import human
 from vlab.core.vocabulary import FAIL, NOT_ADMISSIBLE, NOT_EVALUATED
 from vlab.engine.ruling import Ruling
-from vlab.render.text import detail_line
+from vlab.render.text import detail_line, shown
 
 
 def render_junit(ruling: Ruling) -> bytes:
@@ -27,10 +27,10 @@ def render_junit(ruling: Ruling) -> bytes:
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<testsuites name="vlab" {head}>',
-        f"  <testsuite name={quoteattr('vlab ' + human(ruling.ruleset.id) + ' ' + pack)} {head}>",
+        f"  <testsuite name={quoteattr('vlab ' + shown(ruling.ruleset.id) + ' ' + pack)} {head}>",
     ]
     if not clauses:
-        reason = quoteattr(human(ruling.admission.reason_code))
+        reason = quoteattr(shown(ruling.admission.reason_code))
         lines.append(f'    <testcase classname="vlab.admission" name={quoteattr(pack)}>')
         lines.append(f"      <error message={reason}/>")
         lines.append("    </testcase>")
@@ -38,7 +38,7 @@ def render_junit(ruling: Ruling) -> bytes:
         name = quoteattr(human(c.clause_id) + " " + human(c.title or ""))
         lines.append(f"    <testcase classname={quoteattr('vlab.' + human(c.domain))} name={name}>")
         body = escape("\n".join(detail_line(d) for d in c.details))
-        reason = quoteattr(human(c.reason_code))
+        reason = quoteattr(shown(c.reason_code))
         if c.status == FAIL:
             lines.append(f"      <failure message={reason}>{body}</failure>")
         elif c.status == NOT_EVALUATED:

@@ -33,16 +33,30 @@ def _ruling_validator() -> Any:
     return validator(json.loads((DATA / "ruling.schema.json").read_text("utf-8")))
 
 
+class RulingEdited(UsageError):
+    """The file is a ruling, but its digest does not match its content: it was edited
+    after it was issued. ``vlab review`` exits 1 for it (not intact), not 64; to other
+    callers it is a usage error like any unusable ruling file."""
+
+
 def load_ruling(path: Path) -> Ruling:
-    """A ruling whose digest matches its content, or a usage error saying what is wrong."""
+    """A ruling whose digest matches its content, or a usage error saying what is wrong
+    (``RulingEdited`` when only the digest is wrong)."""
     from vlab.core.canonical import CanonicalError
+    from vlab.core.inputs import read_input
+    from vlab.core.strictjson import DEFAULT_MAX_VALUES, shape, value_count_bound
     from vlab.engine.ruling import ruling_digest
 
+    data = read_input(path, what="ruling")
+    # Bounded like any document parsed whole (a ruling's own bound: decision 66).
+    if (
+        value_count_bound(data) > DEFAULT_MAX_VALUES
+        and shape(data, 1 << 62, DEFAULT_MAX_VALUES)[1] > DEFAULT_MAX_VALUES
+    ):
+        raise UsageError(f"{path}: not a ruling (more than {DEFAULT_MAX_VALUES} JSON values)")
     try:
-        ruling = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"ruling not found: {path}") from None
-    except (OSError, ValueError, RecursionError) as exc:
+        ruling = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
         raise UsageError(f"{path}: not a ruling (not JSON: {str(exc)[:200]})") from None
     if not isinstance(ruling, dict) or any(k not in ruling for k in RULING_KEYS):
         raise UsageError(f"{path}: not a ruling (missing {', '.join(RULING_KEYS)})")
@@ -55,7 +69,7 @@ def load_ruling(path: Path) -> Ruling:
     except CanonicalError as exc:
         raise UsageError(f"{path}: not a ruling (no canonical JSON form: {exc})") from None
     if actual != ruling["digest"]:
-        raise UsageError(
+        raise RulingEdited(
             f"{path}: the ruling's digest {ruling['digest']} does not match its content "
             f"({actual}): it was edited after it was issued"
         )
@@ -92,6 +106,9 @@ class _Digest:
         return Excerpt("sha256:" + self._hash.hexdigest(), self.size, bytes(self._head))
 
 
+SIGNATURES = "integrity/signatures/"  # signs the integrity file; never listed in it
+
+
 class _Quoter:
     """Reads quoted evidence from a pack through the safe pack reader, streamed in the
     reader's chunks: no artifact is ever held whole (a ``file:`` reference to a 1 GB event
@@ -105,6 +122,7 @@ class _Quoter:
         self.reader = PackReader(pack)
         inventory = self.reader.inventory()
         self.refused = [f"{d.code} {d.artifact_path or ''}".strip() for d in inventory.refusals]
+        self.files = [f.path for f in inventory.files]
         self._lines: dict[tuple[str, int], Excerpt | None] = {}
 
     def pack_digest(self) -> str | None:
@@ -113,7 +131,17 @@ class _Quoter:
         if self.refused or not self.reader.has(SUMS_PATH):
             return None
         entries, problems = parse_sums(self.reader.read_bytes(SUMS_PATH))
-        return None if problems else pack_digest({e.path: e.hexdigest for e in entries})
+        if problems:
+            return None
+        listed = {e.path: e.hexdigest for e in entries}
+        # The digest of the integrity file alone says nothing of the files: every file is
+        # hashed again (streamed), and any difference means the pack is not the one judged.
+        actual = {
+            path: self.reader.hash_file(path, None)[0]
+            for path in self.files
+            if path != SUMS_PATH and not path.startswith(SIGNATURES)
+        }
+        return pack_digest(listed) if actual == listed else None
 
     def line(self, path: str, number: int) -> Excerpt | None:
         """Physical line ``number`` of an NDJSON artifact (terminator and its ``\\r``
@@ -220,9 +248,29 @@ def _quote(ex: Excerpt) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class Dossier:
+    """A dossier and whether the pack given is the one the ruling judged: ``matches`` is
+    None without a pack, False when the pack digest the ruling records is not the pack's
+    (it differs, the pack has no valid integrity file, or the SECURITY gate refuses it),
+    with the reason in ``problems``. Evidence that is missing or hashes otherwise is shown
+    in the dossier (NOT FOUND, MISMATCH); it does not decide ``matches``."""
+
+    text: str
+    matches: bool | None
+    problems: tuple[str, ...] = ()
+
+
 def dossier(
     ruling: Ruling, pack: Path | None = None, ruleset_codes: dict[str, str] | None = None
 ) -> str:
+    """The dossier's text (``review_ruling`` also says whether the pack matched)."""
+    return review_ruling(ruling, pack, ruleset_codes).text
+
+
+def review_ruling(
+    ruling: Ruling, pack: Path | None = None, ruleset_codes: dict[str, str] | None = None
+) -> Dossier:
     """The dossier; ``ruleset_codes`` gives the meanings of the codes the ruling's ruleset
     declares itself (engine codes come from the registry).
 
@@ -239,6 +287,7 @@ def dossier(
         return md_code(value, table=True)
 
     quoter = _Quoter(pack) if pack is not None else None
+    problems: list[str] = []
     rs, pk = ruling.ruleset, ruling.pack
     reasons = ", ".join(cell(c) for c in ruling.reason_codes) or "none"
     out = [
@@ -266,13 +315,20 @@ def dossier(
                 + ", ".join(md_text(r) for r in quoter.refused[:3])
                 + ")"
             )
+            problems.append("the pack is refused by the SECURITY gate")
         else:
             found = quoter.pack_digest()
-            state = (
-                "matches the pack given"
-                if found is not None and found == pk.digest
-                else f"DOES NOT MATCH the pack given ({found})"
-            )
+            if found is not None and found == pk.digest:
+                state = "matches the pack given"
+            elif found is None:
+                state = (
+                    "DOES NOT MATCH the pack given (its files and its integrity file differ,"
+                    " or it has none)"
+                )
+                problems.append("the pack's files do not match a valid integrity file")
+            else:
+                state = f"DOES NOT MATCH the pack given ({found})"
+                problems.append(f"the pack's digest is {found}, the ruling's {pk.digest or 'none'}")
         out.append(f"| pack digest check | {state} |")
     out += admission_markdown(ruling.admission)
     for clause in ruling.clauses:
@@ -335,4 +391,5 @@ def dossier(
                 out.append(f"  - {verdict}; quoted:")
                 out += _quote(excerpt)
     out += ["", "---", "", NO_ENDORSEMENT, ""]
-    return "\n".join(out)
+    matches = None if quoter is None else not problems
+    return Dossier("\n".join(out), matches, tuple(problems))

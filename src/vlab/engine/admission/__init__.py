@@ -25,9 +25,14 @@ GATES: tuple[ModuleType, ...] = (security, pin, integrity, contract)
 GATE_NAMES: tuple[str, ...] = tuple(g.NAME for g in GATES)
 
 
-def admit(reader: PackReader, find_ruleset: Callable[[str], Ruleset | None]) -> Admission:
-    """Run the gates in order; the first failure stops admission."""
-    ctx = GateContext(reader, find_ruleset)
+def admit(
+    reader: PackReader,
+    find_ruleset: Callable[[str], Ruleset | None],
+    known_requirements: Callable[[], frozenset[str]] | None = None,
+) -> Admission:
+    """Run the gates in order; the first failure stops admission. ``known_requirements``
+    gives every requirement id an installed ruleset declares (see ``GateContext``)."""
+    ctx = GateContext(reader, find_ruleset, known_requirements)
     result = ctx.result
     failed = False
     for gate in GATES:
@@ -35,7 +40,8 @@ def admit(reader: PackReader, find_ruleset: Callable[[str], Ruleset | None]) -> 
             result.gates.append(Gate(gate.NAME, SKIPPED))
             continue
         details, omitted = capped(gate.run(ctx))
-        failed = bool(details)
+        # An advisory detail is reported, never a failure (a gate's advisories come last).
+        failed = any(not d.advisory for d in details)
         result.gates.append(Gate(gate.NAME, FAIL if failed else PASS, details, omitted))
     result.complete = len(result.gates) == len(GATES)
     return result

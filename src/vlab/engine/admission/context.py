@@ -4,13 +4,17 @@ being built; control files are parsed once and shared."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vlab.core import strictjson
+from vlab.core.errors import UsageError
 from vlab.core.findings import Detail
 from vlab.engine.admission.model import Admission
 from vlab.pack.reader import PackAccessError, PackReader
 from vlab.ruleset.model import Ruleset
+
+if TYPE_CHECKING:
+    from vlab.ruleset.catalog import Catalog
 
 MANIFEST = "manifest.json"
 BUNDLE = "bundle.manifest.json"
@@ -18,10 +22,36 @@ POINTERS = "evidence_pointers.json"
 ABSENT = object()  # a control file that is missing or does not parse
 
 
+def installed_requirements(catalog: Catalog) -> Callable[[], frozenset[str]]:
+    """Every requirement id a ruleset of ``catalog`` declares, loaded only when asked (a
+    ruleset that does not load declares nothing here: judging by it reports why)."""
+
+    def ids() -> frozenset[str]:
+        found: set[str] = set()
+        for ruleset_id in catalog.ids():
+            try:
+                ruleset = catalog.get(ruleset_id)
+            except UsageError:
+                continue
+            if ruleset is not None:
+                found |= {c.requirement_id for c in ruleset.clauses}
+        return frozenset(found)
+
+    return ids
+
+
 class GateContext:
-    def __init__(self, reader: PackReader, find_ruleset: Callable[[str], Ruleset | None]) -> None:
+    def __init__(
+        self,
+        reader: PackReader,
+        find_ruleset: Callable[[str], Ruleset | None],
+        known_requirements: Callable[[], frozenset[str]] | None = None,
+    ) -> None:
         self.reader = reader
         self.find_ruleset = find_ruleset
+        # Every requirement id an installed ruleset declares, asked for only when a pointer
+        # names one the pinned ruleset lacks; None: the caller cannot say (no advisory).
+        self.known_requirements = known_requirements
         self.result = Admission()
 
     def parse(self, path: str) -> tuple[Any, strictjson.StrictJSONError | None]:

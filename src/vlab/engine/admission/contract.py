@@ -6,10 +6,12 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any
 
+from vlab.core.codes import closest
 from vlab.core.findings import Detail
 from vlab.core.vocabulary import GATE_CONTRACT
 from vlab.engine.admission.context import ABSENT, BUNDLE, MANIFEST, POINTERS, GateContext
 from vlab.engine.admission.model import Pointer
+from vlab.engine.ruling import MAX_DETAILS
 from vlab.pack.limits import artifact_kind, is_event_log, unsafe_path_reason
 from vlab.pack.locators import parse_locator
 from vlab.pack.ndjson import scan
@@ -86,7 +88,9 @@ def run(ctx: GateContext) -> list[Detail]:
     if pointers_doc is not ABSENT and not pointer_errors:
         details += _pointers(ctx, pointers_doc["pointers"])
     details += _artifacts(ctx)
-    if not details:
+    failed = bool(details)
+    details += unknown_requirements(ctx)  # advisories: they never fail the gate
+    if not failed:
         assert isinstance(manifest, dict) and isinstance(bundle, dict)
         ctx.result.pack_id = manifest["pack_id"]
         ctx.result.contract_version = manifest["contract_version"]
@@ -152,6 +156,38 @@ def _pointers(ctx: GateContext, raw: list[dict[str, Any]]) -> list[Detail]:
                     position=i,
                 )
             )
+    return details
+
+
+def unknown_requirements(ctx: GateContext) -> list[Detail]:
+    """An advisory per pointer whose requirement_id no installed ruleset declares (a typo
+    the clause would otherwise report only as "pointer missing"), naming the closest known
+    id. Ids another installed ruleset declares stay silent. Suggestions are worked out for
+    at most ``MAX_DETAILS`` distinct ids (a gate shows no more details than that)."""
+    assert ctx.result.pinned is not None
+    own = {c.requirement_id for c in ctx.result.pinned.clauses}
+    strangers = [p for p in ctx.result.pointers if p.requirement_id not in own]
+    if not strangers or ctx.known_requirements is None:
+        return []
+    known = ctx.known_requirements() | own
+    suggestions: dict[str, str] = {}
+    details = []
+    for p in strangers:
+        rid = p.requirement_id
+        if rid in known:
+            continue
+        if rid not in suggestions:
+            best = closest(rid, known) if len(suggestions) < MAX_DETAILS else None
+            suggestions[rid] = f"; did you mean {best}?" if best else ""
+        details.append(
+            Detail(
+                "POINTER-REQUIREMENT-UNKNOWN",
+                f"{rid} is declared by no installed ruleset{suggestions[rid]}",
+                POINTERS,
+                locator=f"jsonptr:/pointers/{p.position}/requirement_id",
+                advisory=True,
+            )
+        )
     return details
 
 

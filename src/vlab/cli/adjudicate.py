@@ -1,0 +1,129 @@
+"""``vlab adjudicate`` and ``vlab validate``: judge one pack, or admit it only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vlab.cli import common as c
+from vlab.core.escape import human
+from vlab.core.vocabulary import EXIT_BY_TOPLINE
+
+ADJUDICATE_HELP = "Admit and judge one pack: the ruling on stdout, the topline as exit status."
+VALIDATE_HELP = "Run the admission gates only (SECURITY, PIN, INTEGRITY, CONTRACT)."
+
+Ruleset = Annotated[
+    str | None,
+    typer.Option(
+        "--ruleset",
+        metavar="ID_OR_PATH",
+        help="Shadow run: judge under this ruleset (an installed id or a ruleset folder/file) "
+        "instead of the one the pack pins; admission still uses the pinned one.",
+        show_default=False,
+    ),
+]
+Format = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        click_type=c.Choice(),
+        help="How the ruling is printed on stdout: any format of the renderer registry.",
+    ),
+]
+Out = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--out",
+        metavar="FMT=PATH",
+        help="Also write the ruling as FMT to PATH (FMT as for --format); repeatable.",
+        show_default=False,
+    ),
+]
+
+
+def adjudicate(
+    ctx: typer.Context,
+    pack: c.Pack,
+    ruleset: Ruleset = None,
+    fmt: Format = "table",
+    out: Out = None,
+    rulesets_dir: c.RulesetsDir = None,
+    quiet: c.Quiet = False,
+    no_color: c.NoColor = False,
+    max_files: c.MaxFiles = None,
+    max_file_bytes: c.MaxFileBytes = None,
+    max_pack_bytes: c.MaxPackBytes = None,
+    max_line_bytes: c.MaxLineBytes = None,
+    max_folders: c.MaxFolders = None,
+    max_folder_depth: c.MaxFolderDepth = None,
+    max_document_bytes: c.MaxDocumentBytes = None,
+    max_document_values: c.MaxDocumentValues = None,
+    max_pointers: c.MaxPointers = None,
+) -> int:
+    """Admit and judge one pack: the ruling on stdout, the topline as exit status."""
+    from pathlib import Path
+
+    from vlab.engine.pipeline import adjudicate as judge
+
+    s = c.session(ctx, quiet, no_color)
+    outs = c.parse_outs(out, c.renderer_names())
+    catalog = s.catalog(rulesets_dir)
+    override = catalog.resolve(ruleset) if ruleset is not None else None
+    c.pack_hint(s, pack)
+    ruling = judge(Path(pack), catalog, override=override, limits=c.limits(ctx.params))
+    for name, path in outs:
+        c.write_out(path, c.render(ruling, name, pack))
+    c.step_summary(s, lambda: c.render(ruling, "md", pack).decode("utf-8"))
+    if s.quiet:
+        pass
+    elif fmt == "table":  # straight to the terminal: its width, its colours
+        from vlab.render.table import print_table
+
+        print_table(ruling)
+    else:
+        s.stdout(c.render(ruling, fmt, pack))
+    return EXIT_BY_TOPLINE[ruling.topline]
+
+
+def validate(
+    ctx: typer.Context,
+    pack: c.Pack,
+    fmt: Annotated[
+        str, c.table_or_json("table: one line a gate and a detail; json: the admission record.")
+    ] = "table",
+    rulesets_dir: c.RulesetsDir = None,
+    quiet: c.Quiet = False,
+    no_color: c.NoColor = False,
+    max_files: c.MaxFiles = None,
+    max_file_bytes: c.MaxFileBytes = None,
+    max_pack_bytes: c.MaxPackBytes = None,
+    max_line_bytes: c.MaxLineBytes = None,
+    max_folders: c.MaxFolders = None,
+    max_folder_depth: c.MaxFolderDepth = None,
+    max_document_bytes: c.MaxDocumentBytes = None,
+    max_document_values: c.MaxDocumentValues = None,
+    max_pointers: c.MaxPointers = None,
+) -> int:
+    """Run the admission gates only (SECURITY, PIN, INTEGRITY, CONTRACT)."""
+    from pathlib import Path
+
+    from vlab.core.canonical import canonical_bytes
+    from vlab.engine.pipeline import admit_pack
+
+    s = c.session(ctx, quiet, no_color)
+    catalog = s.catalog(rulesets_dir)
+    c.pack_hint(s, pack)
+    admission = admit_pack(Path(pack), catalog, c.limits(ctx.params))
+    doc = admission.to_json()
+    if fmt == "json":
+        s.stdout(canonical_bytes(doc) + b"\n")
+    else:
+        s.echo(f"admission {doc['status']}")
+        for gate in doc["gates"]:
+            s.echo(f"  {human(gate['gate']):<20} {gate['status']}")
+            for d in gate["details"]:
+                where = human(d["artifact_path"] or "")
+                line = f":{d['line']}" if d["line"] is not None else ""
+                s.echo(f"    {human(d['code'])} {where}{line} {human(d['message'])}")
+    return 0 if admission.admissible else 2

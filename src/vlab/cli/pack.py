@@ -1,0 +1,135 @@
+"""``vlab pack seal|init``: the producer side (making a pack)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vlab.cli import common as c
+from vlab.core.escape import human
+
+HELP = "Producer-side pack tools: start a pack skeleton, seal a pack folder."
+USAGE = "usage: vlab pack seal DIR | vlab pack init DIR --ruleset ID"
+
+app = typer.Typer(
+    name="pack",
+    help=HELP,
+    epilog=c.epilog("0 done"),
+    invoke_without_command=True,
+    add_completion=False,
+)
+
+Dir = Annotated[
+    str,
+    typer.Argument(
+        metavar="DIR",
+        click_type=c.PATH,
+        help="The pack folder.",
+        show_default=False,
+    ),
+]
+
+
+@app.callback()
+def group(ctx: typer.Context) -> None:
+    """Producer-side pack tools: start a pack skeleton, seal a pack folder."""
+    if ctx.invoked_subcommand is None:
+        from vlab.core.errors import UsageError
+
+        raise UsageError(USAGE)
+
+
+@app.command(
+    "seal",
+    epilog="Exit status: 0 sealed, 64 usage error (also: a control file is missing, or the "
+    "SECURITY gate would refuse the folder), 70 internal error.",
+)
+def seal(
+    ctx: typer.Context,
+    folder: Dir,
+    allow_incomplete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-incomplete",
+            help="Seal a folder that lacks manifest.json, bundle.manifest.json or "
+            "evidence_pointers.json (to build hostile test vectors).",
+        ),
+    ] = False,
+    quiet: c.Quiet = False,
+    no_color: c.NoColor = False,
+) -> int:
+    """Write integrity/sha256sums.txt for a pack folder, replacing any old one."""
+    from pathlib import Path
+
+    from vlab.core.errors import UsageError
+    from vlab.pack.seal import missing_control_files
+    from vlab.pack.seal import seal as seal_folder
+
+    s = c.session(ctx, quiet, no_color)
+    path = Path(folder)
+    if not path.exists():
+        raise UsageError(f"pack not found: {path}")
+    if not path.is_dir():
+        raise UsageError(f"not a pack directory: {path}")
+    missing = missing_control_files(path)
+    if missing and not allow_incomplete:
+        raise UsageError(
+            f"not a complete pack: {path} lacks {', '.join(missing)} "
+            "(--allow-incomplete seals it anyway)"
+        )
+    count = seal_folder(path)
+    s.note(f"sealed {count} files")
+    return 0
+
+
+@app.command("init", epilog=c.epilog("0 written"))
+def init(
+    ctx: typer.Context,
+    folder: Annotated[
+        str,
+        typer.Argument(
+            metavar="DIR",
+            click_type=c.PATH,
+            help="Where to write the pack skeleton.",
+            show_default=False,
+        ),
+    ],
+    ruleset: Annotated[
+        str,
+        typer.Option(
+            "--ruleset",
+            metavar="ID",
+            help="The ruleset the pack pins (its schema-bundle digest is written too).",
+            show_default=False,
+        ),
+    ],
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            "--run-id",
+            metavar="ID",
+            help="The run id written into the pack's manifests (default: the folder's name).",
+            show_default=False,
+        ),
+    ] = None,
+    rulesets_dir: c.RulesetsDir = None,
+    quiet: c.Quiet = False,
+    no_color: c.NoColor = False,
+) -> int:
+    """Write a minimal pack skeleton for a ruleset: pins, empty event log and pointers, and a
+    note of what each clause needs; then add evidence and `vlab pack seal DIR`."""
+    import os
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from vlab.tools.init import init_pack
+
+    s = c.session(ctx, quiet, no_color)
+    make: Callable[..., list[str]] = init_pack  # takes catalog= in this version, or not
+    extra = {"catalog": s.catalog(rulesets_dir)} if c.accepts(make, "catalog") else {}
+    written = make(Path(folder), ruleset, run_id, **extra)
+    for name in written:
+        s.echo(f"wrote {human(os.path.join(folder, name))}")
+    s.note(f"next: add the run's evidence, then: vlab pack seal {human(folder)}")
+    return 0
