@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SRC := src tests scripts benchmarks fuzz
 
-.PHONY: setup demo test lint bench vectors rulesets receipts clean fuzz
+.PHONY: setup demo test lint bench bench-hostile vectors rulesets receipts clean fuzz
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,10 @@ receipts: $(STAMP)
 bench: $(STAMP)
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m compileall -q src
 	$(BIN)/python -m benchmarks.run
+
+# The attacker's resource cases of issue 11 at full size (RSS and seconds; not in make test).
+bench-hostile: $(STAMP)
+	$(BIN)/python -m benchmarks.hostile
 
 rulesets: $(STAMP)
 	$(BIN)/python -m scripts.compile_rulesets

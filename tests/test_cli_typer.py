@@ -567,7 +567,8 @@ def test_pack_init_writes_through_init_pack(
 
     calls: list[tuple[Any, ...]] = []
 
-    def init_pack(path: Path, ruleset_id: str, run_id: str | None) -> list[str]:
+    def init_pack(path: Path, ruleset_id: str, run_id: str | None, catalog: Any) -> list[str]:
+        assert catalog is not None  # the command's catalog (--rulesets-dir included)
         if ruleset_id == "nope":
             raise UsageError("unknown ruleset 'nope'")
         calls.append((path, ruleset_id, run_id))

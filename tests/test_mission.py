@@ -392,3 +392,24 @@ def test_a_deeply_nested_policy_is_refused_before_the_loader_recurses() -> None:
     ok, _ = load_policy(b"a: " + b"[" * 10 + b"]" * 10 + b"\n")
     assert ok is None  # not a valid policy, but refused for what it lacks, not its depth
     assert _ != ["the policy nests deeper than 64 levels"]
+
+
+def test_a_policy_reads_the_same_whatever_was_read_before() -> None:
+    """A loader that raised keeps half-built state: reused, it made the next policy's error
+    depend on the one read before (`make fuzz`, seed 2, index 5954). Every policy gets a
+    fresh loader, so each result is the same in any order."""
+    policies = [
+        b"base: &b {mission_hard_limit_usd: 1}\nbudget:\n  protect: 1"
+        + b"0" * 5000
+        + b"\nbudget:\n",
+        b"budget:\n  protect: 1" + b"0" * 5000 + b"\n",
+        b"a: !!int\n",
+        b"a: [b: {c: 1}, *x]\n",
+        b"a: {b: 1}\na: 2\n",
+    ]
+    forward = [load_policy(p)[1] for p in policies]
+    again = [load_policy(p)[1] for p in policies for _ in (1, 2)][1::2]  # each read twice
+    backward = [load_policy(p)[1] for p in reversed(policies)][::-1]
+    assert forward == again == backward
+    assert all(problems for problems in forward)
+    assert forward[0] == ["the policy is not valid YAML: while constructing a mapping"]

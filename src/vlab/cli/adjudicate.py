@@ -80,7 +80,7 @@ def adjudicate(
     elif fmt == "table":  # straight to the terminal: its width, its colours
         from vlab.render.table import print_table
 
-        print_table(ruling)
+        print_table(ruling, find_ruleset=catalog.get)  # --rulesets-dir rulesets too
     else:
         s.stdout(c.render(ruling, fmt, pack))
     return EXIT_BY_TOPLINE[ruling.topline]

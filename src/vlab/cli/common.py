@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -356,23 +355,12 @@ def step_summary(s: Session, make_markdown: Callable[[], str]) -> None:
         s.note(f"vlab: warning: cannot append to GITHUB_STEP_SUMMARY: {human(exc.strerror)}")
 
 
-@lru_cache(maxsize=16)
-def accepts(fn: Callable[..., Any], keyword: str) -> bool:
-    """Whether ``fn`` takes the keyword argument ``keyword`` (its signature, inspected
-    once per function): for functions of other modules that gain a keyword over time."""
-    import inspect
-
-    return keyword in inspect.signature(fn).parameters
-
-
 def render(ruling: Ruling, fmt: str, pack: str) -> bytes:
-    """``vlab.render.render`` with ``pack=`` (the pack path as given on the command line)
-    when the registry's ``render`` takes it (formats that point into the pack need it),
-    without it when it does not (its signature is inspected once per function)."""
+    """``vlab.render.render`` with the pack path as given on the command line (the
+    renderers that point into the pack use it; the others ignore it)."""
     from vlab.render import render as registry_render
 
-    fn: Callable[..., bytes] = registry_render
-    return fn(ruling, fmt, pack=pack) if accepts(fn, "pack") else fn(ruling, fmt)
+    return registry_render(ruling, fmt, pack=pack)
 
 
 def shown(value: object) -> str:

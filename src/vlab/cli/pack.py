@@ -120,15 +120,12 @@ def init(
     """Write a minimal pack skeleton for a ruleset: pins, empty event log and pointers, and a
     note of what each clause needs; then add evidence and `vlab pack seal DIR`."""
     import os
-    from collections.abc import Callable
     from pathlib import Path
 
     from vlab.tools.init import init_pack
 
     s = c.session(ctx, quiet, no_color)
-    make: Callable[..., list[str]] = init_pack  # takes catalog= in this version, or not
-    extra = {"catalog": s.catalog(rulesets_dir)} if c.accepts(make, "catalog") else {}
-    written = make(Path(folder), ruleset, run_id, **extra)
+    written = init_pack(Path(folder), ruleset, run_id, catalog=s.catalog(rulesets_dir))
     for name in written:
         s.echo(f"wrote {human(os.path.join(folder, name))}")
     s.note(f"next: add the run's evidence, then: vlab pack seal {human(folder)}")

@@ -43,11 +43,21 @@ NOT_PATHS = "verification.changed_files is not a list of paths"
 # -- the policy -------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
 def _policy_yaml() -> Any:
-    """A safe YAML loader whose floats are exact Decimals (a subclass: the shared safe
-    constructor, used for rulesets, is left alone)."""
+    """A fresh safe YAML loader whose floats are exact Decimals. Fresh for every policy:
+    a ruamel loader that raised keeps half-built state, and reusing it made the next
+    policy's error depend on the one read before (found by `make fuzz`)."""
     from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Constructor = _exact_constructor()
+    return yaml
+
+
+@lru_cache(maxsize=1)
+def _exact_constructor() -> Any:
+    """The constructor class (a subclass: the shared safe constructor, used for rulesets,
+    is left alone), built once."""
     from ruamel.yaml.constructor import ConstructorError, SafeConstructor
 
     class ExactConstructor(SafeConstructor):
@@ -79,9 +89,7 @@ def _policy_yaml() -> Any:
         return value if value.is_finite() else text
 
     ExactConstructor.add_constructor("tag:yaml.org,2002:float", exact_float)
-    yaml = YAML(typ="safe", pure=True)
-    yaml.Constructor = ExactConstructor
-    return yaml
+    return ExactConstructor
 
 
 MAX_POLICY_NESTING = 64
