@@ -157,13 +157,20 @@ def test_reads_after_sealing_never_touch_the_live_file(pack: Path) -> None:
         r.read_bytes("bundle.manifest.json")
 
 
+@pytest.mark.parametrize("kernel_copy", [True, False])
 def test_large_files_are_copied_to_the_spool_and_scanned_in_two_halves(
-    pack: Path, monkeypatch: pytest.MonkeyPatch
+    pack: Path, monkeypatch: pytest.MonkeyPatch, kernel_copy: bool
 ) -> None:
     """The spool copy (not memory) and the forked half-scan read the same sealed bytes."""
     monkeypatch.setattr(reader, "MEMORY_FILE_BYTES", 0)
     monkeypatch.setattr(ndjson, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(ndjson.os, "cpu_count", lambda: 2)
+    if not kernel_copy:  # another file system: copied while hashed, in user space
+
+        def cross_device(*args: Any) -> int:
+            raise OSError(18, "Invalid cross-device link")
+
+        monkeypatch.setattr(reader.os, "copy_file_range", cross_device)
     r = PackReader(pack)
     r.inventory()
     sealed = r.seal_read(EVENTS, 1 << 20)

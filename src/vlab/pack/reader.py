@@ -331,7 +331,12 @@ class PackReader:
             if listed.identity and _identity(before) != listed.identity:
                 changed = "the file changed between listing and reading"
             sink = _Sink(self, before.st_size)
-            hexdigest, too_long, count = _hash_fd(fd, before.st_size, max_line, sink)
+            copied = sink.kernel_copy(fd, before.st_size + 1)
+            if copied is None:  # hash while copying through user space
+                hexdigest, too_long, count = _hash_fd(fd, before.st_size, max_line, sink)
+            else:  # the kernel copied; hash the copy itself, which is what is judged
+                hexdigest, too_long, count = _hash_fd(sink.fd, copied, max_line, None, at=sink.base)
+                count = min(count, copied)
             after = os.fstat(fd)
             if count != before.st_size or _identity(after) != _identity(before):
                 changed = "the file changed while it was being read"
@@ -392,6 +397,26 @@ class _Sink:
             offset += n
         self.reader._spool_end = offset
 
+    def kernel_copy(self, src: int, limit: int) -> int | None:
+        """Copy up to ``limit`` bytes of ``src`` into the spool in the kernel
+        (``copy_file_range``: no trip through user space, a reflink where the file system
+        has them), or None where it cannot (memory copies, another file system, an old
+        kernel): the caller then copies while it hashes."""
+        copy = getattr(os, "copy_file_range", None)
+        if self.parts is not None or copy is None:
+            return None
+        done = 0
+        try:
+            while done < limit:
+                n = copy(src, self.fd, limit - done, done, self.base + done)
+                if not n:
+                    break
+                done += n
+        except OSError:
+            return None  # nothing was recorded: the user-space copy overwrites from base
+        self.reader._spool_end = self.base + done
+        return done
+
     def source(self, count: int) -> Source:
         if self.parts is not None:
             data = b"".join(self.parts)
@@ -401,9 +426,10 @@ class _Sink:
 
 
 def _hash_fd(
-    fd: int, size: int, max_line: int | None, sink: _Sink | None
+    fd: int, size: int, max_line: int | None, sink: _Sink | None, at: int | None = None
 ) -> tuple[str, int | None, int]:
-    """sha256 hex, first over-long line and byte count of one pass over ``fd``."""
+    """sha256 hex, first over-long line and byte count of one pass over ``fd`` (from its
+    offset, or with ``pread`` from ``at``: the spool, after a kernel copy into it)."""
     digest = hashlib.sha256()
     scan = _LineScan(max_line) if max_line is not None else None
     # A small file gets a small buffer: zeroing 4 MiB per file would dominate small packs.
@@ -416,7 +442,8 @@ def _hash_fd(
     left = size + 1
     with os.fdopen(os.dup(fd), "rb", buffering=0) as fh:
         while left > 0:
-            n = fh.readinto(view[: min(len(buf), left)])
+            want = view[: min(len(buf), left)]
+            n = fh.readinto(want) if at is None else os.preadv(fd, [want], at + count)
             if not n:
                 break
             left -= n
