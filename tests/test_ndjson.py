@@ -23,6 +23,8 @@ TRICKY = [
     b'{"event_id":"e","a":"\\ud800"}',
     b'{"event_id":"e","a":1.50}',
     b'{"event_id":"e","x":' + b"[" * 70 + b"]" * 70 + b"}",
+    # deep with other bytes between the brackets (the chunk's bracket-run check sees it)
+    b'{"event_id":"e","x":' + b'[1,{"k":' * 35 + b"1" + b"}]" * 35 + b"}",
     b'{"event_id":"e","n":1,"t":{"kind":"run","id":"r"}}',
     b'{"event_id": "e", "n": 1, "ok": true, "v": null}',
 ]
@@ -107,3 +109,21 @@ def test_scan_handles_lines_split_across_read_chunks(tmp_path: Path, monkeypatch
     assert details == [] and index.line_count == 40
     assert index.wanted_events == {"evt-33": [34]}
     assert read_line(reader, index, 34) == lines[33]
+
+
+def test_a_deep_line_among_shallow_ones_is_found_on_the_hot_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chunk-level bracket check must not let a deep line through with its neighbours."""
+    import vlab.pack.ndjson as ndjson
+
+    monkeypatch.setattr(ndjson, "FAST_PATH_MIN_BYTES", 0)
+    lines = [b'{"event_id":"e%d","t":{"kind":"run"}}' % i for i in range(1000)]
+    lines[500] = b'{"event_id":"deep","x":' + b'[1,{"k":' * 33 + b"1" + b"}]" * 33 + b"}"
+    root = tmp_path / "p"
+    (root / "trace").mkdir(parents=True)
+    (root / "trace" / "events.ndjson").write_bytes(b"\n".join(lines) + b"\n")
+    reader = PackReader(root)
+    reader.inventory()
+    _, details = scan(reader, "trace/events.ndjson", event_log=True, wanted_ids=set(), max_depth=64)
+    assert [(d.code, d.line) for d in details] == [("CONTRACT-DEPTH-EXCEEDED", 501)]

@@ -11,9 +11,11 @@ through the strict parser, which is the authority and produces the detail code.
 from __future__ import annotations
 
 import os
+import re
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from vlab.core import strictjson
@@ -198,6 +200,8 @@ def _scan_range(
 
         loads, dumps, decode_error = orjson.loads, orjson.dumps, orjson.JSONDecodeError
     carry = b""
+    shallow = False
+    deep_run = _deep_run(max_depth)
     for block in _blocks_with_final(src, start, end):
         if block is None:  # end of range: a last line without its newline
             if not carry:
@@ -205,8 +209,13 @@ def _scan_range(
             pieces = [carry]
             carry = b""
         else:
-            pieces = (carry + block).split(b"\n") if carry else block.split(b"\n")
+            text = carry + block if carry else block
+            pieces = text.split(b"\n")
             carry = pieces.pop()
+            # Only a line with more opening brackets than the depth bound can nest deeper
+            # than it: two C passes over the chunk (keep brackets and newlines, look for a
+            # run past the bound) spare every line of a chunk without one its own count.
+            shallow = fast and deep_run.search(text.translate(None, _NOT_OPENING)) is None
         for raw in pieces:
             number += 1
             offsets_append(offset)
@@ -222,7 +231,11 @@ def _scan_range(
             if (
                 fast
                 and not (first_line_of_file and number == 1)
-                and (len(raw) < deep_possible or raw.count(b"{") + raw.count(b"[") <= max_depth)
+                and (
+                    shallow
+                    or len(raw) < deep_possible
+                    or raw.count(b"{") + raw.count(b"[") <= max_depth
+                )
                 and len(raw) <= STRICT_ONLY_LINE_BYTES
             ):
                 try:
@@ -271,6 +284,15 @@ def _scan_range(
 
 
 _BLANK_START = frozenset(b" \t")
+# Every byte but newline and the opening brackets (deleted by translate).
+_NOT_OPENING = bytes(b for b in range(256) if b not in b"\n{[")
+
+
+@lru_cache(maxsize=4)
+def _deep_run(max_depth: int) -> re.Pattern[bytes]:
+    """More than ``max_depth`` opening brackets in a row once everything else but
+    newlines is deleted: a line that may nest past the bound."""
+    return re.compile(rb"[{\[]{%d}" % (max_depth + 1))
 
 
 def _blocks_with_final(src: Source, start: int, end: int) -> Iterator[bytes | None]:
