@@ -33,11 +33,8 @@ Format = Annotated[
 ]
 Out = Annotated[
     list[str] | None,
-    typer.Option(
-        "--out",
-        metavar="FMT=PATH",
-        help="Also write the ruling as FMT to PATH (FMT as for --format); repeatable.",
-        show_default=False,
+    c.out_option(
+        "FMT=PATH", "Also write the ruling as FMT to PATH (FMT as for --format); repeatable."
     ),
 ]
 

@@ -314,6 +314,37 @@ VERDICT_EPILOG = (
 )
 
 
+def group_app(name: str, help_text: str, usage: str, *codes: str) -> typer.Typer:
+    """A command group (``vlab rulesets``, ``pack``, ``receipt``): its help, its exit
+    statuses, and a usage error when no subcommand is named."""
+    app = typer.Typer(
+        name=name,
+        help=help_text,
+        epilog=epilog(*codes),
+        invoke_without_command=True,
+        add_completion=False,
+    )
+
+    @app.callback(help=help_text)
+    def group(ctx: typer.Context) -> None:
+        if ctx.invoked_subcommand is None:
+            from vlab.core.errors import UsageError
+
+            raise UsageError(usage)
+
+    return app
+
+
+def path_argument(metavar: str, help_text: str) -> Any:
+    """A path argument as given on the command line (``""`` is a usage error)."""
+    return typer.Argument(metavar=metavar, click_type=PATH, help=help_text, show_default=False)
+
+
+def out_option(metavar: str, help_text: str) -> Any:
+    """``--out FMT=PATH``, repeatable."""
+    return typer.Option("--out", metavar=metavar, help=help_text, show_default=False)
+
+
 def epilog(*codes: str) -> str:
     return "Exit status: " + ", ".join((*codes, "64 usage error", "70 internal error")) + "."
 

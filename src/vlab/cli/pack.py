@@ -12,32 +12,12 @@ from vlab.core.escape import human
 HELP = "Producer-side pack tools: start a pack skeleton, seal a pack folder."
 USAGE = "usage: vlab pack seal DIR | vlab pack init DIR --ruleset ID"
 
-app = typer.Typer(
-    name="pack",
-    help=HELP,
-    epilog=c.epilog("0 done"),
-    invoke_without_command=True,
-    add_completion=False,
-)
+app = c.group_app("pack", HELP, USAGE, "0 done")
 
 Dir = Annotated[
     str,
-    typer.Argument(
-        metavar="DIR",
-        click_type=c.PATH,
-        help="The pack folder.",
-        show_default=False,
-    ),
+    c.path_argument("DIR", "The pack folder."),
 ]
-
-
-@app.callback()
-def group(ctx: typer.Context) -> None:
-    """Producer-side pack tools: start a pack skeleton, seal a pack folder."""
-    if ctx.invoked_subcommand is None:
-        from vlab.core.errors import UsageError
-
-        raise UsageError(USAGE)
 
 
 @app.command(
@@ -88,12 +68,7 @@ def init(
     ctx: typer.Context,
     folder: Annotated[
         str,
-        typer.Argument(
-            metavar="DIR",
-            click_type=c.PATH,
-            help="Where to write the pack skeleton.",
-            show_default=False,
-        ),
+        c.path_argument("DIR", "Where to write the pack skeleton."),
     ],
     ruleset: Annotated[
         str,

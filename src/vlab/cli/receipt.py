@@ -13,22 +13,7 @@ from vlab.core.escape import human
 HELP = "Receipt tools: check standalone BudgetSettlementReceipt files."
 USAGE = "usage: vlab receipt check FILE..."
 
-app = typer.Typer(
-    name="receipt",
-    help=HELP,
-    epilog=c.epilog("0 every receipt valid", "1 some receipt invalid"),
-    invoke_without_command=True,
-    add_completion=False,
-)
-
-
-@app.callback()
-def group(ctx: typer.Context) -> None:
-    """Receipt tools: check standalone BudgetSettlementReceipt files."""
-    if ctx.invoked_subcommand is None:
-        from vlab.core.errors import UsageError
-
-        raise UsageError(USAGE)
+app = c.group_app("receipt", HELP, USAGE, "0 every receipt valid", "1 some receipt invalid")
 
 
 @app.command("check", epilog=c.epilog("0 every receipt valid", "1 some receipt invalid"))
@@ -36,12 +21,7 @@ def check(
     ctx: typer.Context,
     files: Annotated[
         list[str],
-        typer.Argument(
-            metavar="FILE...",
-            click_type=c.PATH,
-            help="BudgetSettlementReceipt JSON files, each checked on its own.",
-            show_default=False,
-        ),
+        c.path_argument("FILE...", "BudgetSettlementReceipt JSON files, each checked on its own."),
     ],
     fmt: Annotated[
         str,

@@ -13,22 +13,7 @@ from vlab.core.escape import human
 HELP = "The installed rulesets: list them, show one, lint a ruleset file."
 USAGE = "usage: vlab rulesets list|show|lint"
 
-app = typer.Typer(
-    name="rulesets",
-    help=HELP,
-    epilog=c.epilog("0 done", "1 lint found errors"),
-    invoke_without_command=True,
-    add_completion=False,
-)
-
-
-@app.callback()
-def group(ctx: typer.Context) -> None:
-    """The installed rulesets: list them, show one, lint a ruleset file."""
-    if ctx.invoked_subcommand is None:
-        from vlab.core.errors import UsageError
-
-        raise UsageError(USAGE)
+app = c.group_app("rulesets", HELP, USAGE, "0 done", "1 lint found errors")
 
 
 @app.command("list", epilog=c.epilog("0 listed"))
@@ -121,12 +106,7 @@ def lint(
     ctx: typer.Context,
     path: Annotated[
         str,
-        typer.Argument(
-            metavar="PATH",
-            click_type=c.PATH,
-            help="A ruleset file (ruleset.yaml) or the folder holding it.",
-            show_default=False,
-        ),
+        c.path_argument("PATH", "A ruleset file (ruleset.yaml) or the folder holding it."),
     ],
     vectors: Annotated[
         Path | None,

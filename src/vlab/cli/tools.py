@@ -29,11 +29,8 @@ def regress(
     ctx: typer.Context,
     folder: Annotated[
         str,
-        typer.Argument(
-            metavar="DIR",
-            click_type=c.PATH,
-            help="A corpus: every folder under it holding pack/ and expected.json is a vector.",
-            show_default=False,
+        c.path_argument(
+            "DIR", "A corpus: every folder under it holding pack/ and expected.json is a vector."
         ),
     ],
     ruleset: Annotated[
@@ -52,11 +49,8 @@ def regress(
     ] = "table",
     out: Annotated[
         list[str] | None,
-        typer.Option(
-            "--out",
-            metavar="FMT=PATH",
-            help="Also write the summary as FMT (json, junit, md) to PATH; repeatable.",
-            show_default=False,
+        c.out_option(
+            "FMT=PATH", "Also write the summary as FMT (json, junit, md) to PATH; repeatable."
         ),
     ] = None,
     rulesets_dir: c.RulesetsDir = None,
@@ -128,11 +122,8 @@ def diff(
     ctx: typer.Context,
     corpus: Annotated[
         str,
-        typer.Argument(
-            metavar="CORPUS",
-            click_type=c.PATH,
-            help="A folder of packs (every folder under it holding bundle.manifest.json).",
-            show_default=False,
+        c.path_argument(
+            "CORPUS", "A folder of packs (every folder under it holding bundle.manifest.json)."
         ),
     ],
     from_: Annotated[
@@ -202,11 +193,9 @@ def review(
     ctx: typer.Context,
     ruling_file: Annotated[
         str,
-        typer.Argument(
-            metavar="RULING.json",
-            click_type=c.PATH,
-            help="A ruling as `vlab adjudicate --format json` wrote it; its digest is checked.",
-            show_default=False,
+        c.path_argument(
+            "RULING.json",
+            "A ruling as `vlab adjudicate --format json` wrote it; its digest is checked.",
         ),
     ],
     pack: Annotated[
@@ -222,12 +211,7 @@ def review(
     ] = None,
     out: Annotated[
         list[str] | None,
-        typer.Option(
-            "--out",
-            metavar="md=PATH",
-            help="Write the dossier to PATH instead of stdout; repeatable.",
-            show_default=False,
-        ),
+        c.out_option("md=PATH", "Write the dossier to PATH instead of stdout; repeatable."),
     ] = None,
     rulesets_dir: c.RulesetsDir = None,
     quiet: c.Quiet = False,

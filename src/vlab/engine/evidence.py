@@ -11,6 +11,7 @@ from typing import Any
 
 from vlab.core import strictjson
 from vlab.core.canonical import CanonicalError, canonical_bytes, sha256_ref
+from vlab.core.strictjson import value_count_bound
 from vlab.engine.admission import Admission, Pointer
 from vlab.engine.ruling import EvidenceRef
 from vlab.pack.limits import artifact_kind
@@ -175,7 +176,7 @@ def _too_large_to_materialize(ev: Evidence, path: str, records: int) -> str | No
         return f"file: {path} is {size} bytes, more than is read whole{advice}"
     values = records
     for block in ev.reader.chunks(path):
-        values += block.count(b",") + block.count(b"[") + block.count(b"{")
+        values += value_count_bound(block) - 1  # the same generous count as a document's
         if values > limits.max_document_values:
             return (
                 f"file: {path} holds more than {limits.max_document_values} values,"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import os
 import stat
 import tempfile
@@ -117,34 +116,6 @@ class Source:
             block = self.read(start, min(CHUNK, stop - start))
             yield block
             start += len(block)
-
-
-class _SourceIO(io.RawIOBase):
-    """A read-only file object over a ``Source`` (for callers that want ``open``)."""
-
-    def __init__(self, source: Source) -> None:
-        self._source = source
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: self._source.size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self._source.read(self._pos, len(buffer))
-        buffer[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
 
 
 class _LineScan:
@@ -298,10 +269,6 @@ class PackReader:
         live = Source(os.fstat(fd).st_size, fd=fd)
         self._sources[path] = live
         return live
-
-    def open(self, path: str) -> BinaryIO:
-        """A read-only file object over the sealed bytes of ``path``."""
-        return io.BufferedReader(_SourceIO(self.source(path)))
 
     def read_bytes(self, path: str, limit: int | None = None) -> bytes:
         """Whole file, refusing more than ``limit`` bytes (default: the document bound)."""
