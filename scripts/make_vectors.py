@@ -13,11 +13,15 @@ import argparse
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from scripts.vectors.cases_11 import CASES as CASES_11
 from scripts.vectors.cases_12 import CASES as CASES_12
 from scripts.vectors.cases_caps import CASES as CASES_CAPS
+from scripts.vectors.cases_import_agentplane import CASES as CASES_AGENTPLANE
+from scripts.vectors.cases_import_agentv import CASES as CASES_AGENTV
+from scripts.vectors.cases_import_hal0 import CASES as CASES_HAL0
 from scripts.vectors.cases_mission import CASES as CASES_MISSION
 from scripts.vectors.model import (
     LOG,
@@ -33,13 +37,24 @@ from vlab.producer.packwriter import PackWriter
 from vlab.ruleset.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_CASES: list[Case] = [*CASES_11, *CASES_12, *CASES_CAPS, *CASES_MISSION]
+ALL_CASES: list[Case] = [
+    *CASES_11,
+    *CASES_12,
+    *CASES_CAPS,
+    *CASES_MISSION,
+    *CASES_AGENTPLANE,
+    *CASES_HAL0,
+    *CASES_AGENTV,
+]
 KEEP = {"README.md"}
 
 
 def build(case: Case, folder: Path, catalog: Catalog) -> None:
     pinned = catalog.get(case.pinned)
     assert pinned is not None, case.pinned
+    if case.imported is not None:
+        _build_imported(case, folder, catalog)
+        return
     writer = PackWriter(folder / "pack")
     if case.produce is not None:
         case.produce(writer.root)
@@ -83,6 +98,48 @@ def build(case: Case, folder: Path, catalog: Catalog) -> None:
         clause_ids = [c.clause_id for c in ruleset.clauses]
     text = json.dumps(expectation(case, clause_ids), indent=2, ensure_ascii=False) + "\n"
     (folder / "expected.json").write_text(text, "utf-8")
+
+
+def _build_imported(case: Case, folder: Path, catalog: Catalog) -> None:
+    """``vlab import`` of real output (a scratch copy when the case edits it first)."""
+    from vlab.importers import import_pack
+
+    spec = case.imported
+    assert spec is not None
+    with tempfile.TemporaryDirectory() as scratch:
+        sources = [ROOT / s for s in spec.sources]
+        if spec.edit_source is not None:
+            copy_root = Path(scratch) / "src"
+            for rel, src in zip(spec.sources, sources, strict=False):
+                dest = copy_root / rel
+                if src.is_dir():
+                    shutil.copytree(src, dest)
+                else:
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(src, dest)
+            spec.edit_source(copy_root)
+            sources = [copy_root / s for s in spec.sources]
+        options = {
+            k: (ROOT / v if k in PATH_OPTIONS and isinstance(v, str) else v)
+            for k, v in spec.options.items()
+        }
+        import_pack(
+            spec.system, sources, folder / "pack", ruleset=case.pinned, catalog=catalog, **options
+        )
+    if case.after_seal:
+        case.after_seal(folder / "pack")
+        _prune_empty_folders(folder / "pack")
+    clause_ids: list[str] = []
+    if case.ruleset is not None:
+        ruleset = catalog.get(case.ruleset)
+        assert ruleset is not None, case.ruleset
+        clause_ids = [c.clause_id for c in ruleset.clauses]
+    text = json.dumps(expectation(case, clause_ids), indent=2, ensure_ascii=False) + "\n"
+    (folder / "expected.json").write_text(text, "utf-8")
+
+
+# Import options that name files (repository-relative in a case).
+PATH_OPTIONS = frozenset({"checks", "eval", "admission", "contract", "repo"})
 
 
 def _prune_empty_folders(root: Path) -> None:

@@ -72,6 +72,7 @@ def test_the_app_has_every_command() -> None:
         ("pack", "seal"),
         ("pack", "init"),
         ("receipt", "check"),
+        ("import",),
     }
 
 

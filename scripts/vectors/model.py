@@ -199,6 +199,35 @@ PASS_12_UNPRIVILEGED_UNSETTLED: dict[str, Clause] = {
 NO_FLAGS: JSONObject = {"settlement_expected": False, "privileged_action": False}
 
 
+@dataclass(frozen=True)
+class Imported:
+    """A pack made by ``vlab import`` from a real system's output (contract 1.2)."""
+
+    system: str
+    sources: Sequence[str]  # repository-relative paths of the real output
+    options: Mapping[str, Any] = field(default_factory=dict)  # import_pack options
+    # A step run on a scratch copy of the sources before importing (e.g. a crash's torn
+    # tail); the copy keeps the sources' relative layout under its root.
+    edit_source: PackEdit | None = None
+
+
+# Under ruleset-1.3, an imported pack is judged on its own clause only: every other flag
+# is false (importers.md §1), so the rest are not applicable.
+IMPORTED_13: dict[str, Clause] = {
+    cid: Clause("NOT_EVALUATED", f"EVAL-NOT-APPLICABLE-RQ-{cid[3:]}", [], [])
+    for cid in (
+        "CL-D1-01",
+        "CL-D2-01",
+        "CL-D3-01",
+        "CL-D4-01",
+        "CL-D1-02",
+        "CL-D1-03",
+        "CL-D1-04",
+        "CL-D5-01",
+    )
+}
+
+
 @dataclass
 class Case:
     group: str
@@ -221,6 +250,7 @@ class Case:
     clauses: Mapping[str, Clause] = field(default_factory=dict)  # overrides of the base
     base: Mapping[str, Clause] | None = None  # default: PASS_11
     gate: Gate | None = None  # the pack is not admissible
+    imported: Imported | None = None  # made by vlab import (events/pointers/files unused)
 
     @property
     def vector_id(self) -> str:
@@ -284,6 +314,32 @@ class FileClause:
         return self.case(
             name, description, outcome, produce=produce, scenario=scenario, pointers=pointers
         )
+
+
+def imported_case(
+    group: str,
+    name: str,
+    description: str,
+    imported: Imported,
+    clauses: Mapping[str, Clause],
+    *,
+    after_seal: PackEdit | None = None,
+    gate: Gate | None = None,
+    ruleset: str = "ruleset-1.3",
+) -> Case:
+    """A vector made by ``vlab import``; clauses not named are not applicable."""
+    return Case(
+        group,
+        name,
+        description,
+        ruleset=ruleset,
+        pinned=ruleset,
+        imported=imported,
+        base=IMPORTED_13,
+        clauses=clauses,
+        after_seal=after_seal,
+        gate=gate,
+    )
 
 
 def expectation(case: Case, clause_ids: list[str]) -> JSONObject:

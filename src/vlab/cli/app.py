@@ -158,6 +158,12 @@ def _register(app: typer.Typer, name: str) -> None:
         from vlab.cli import receipt
 
         app.add_typer(receipt.app, rich_help_panel=MAKE)
+    elif name == "import":
+        from vlab.cli import importing
+
+        app.command(name, help=importing.HELP, epilog=importing.EPILOG, rich_help_panel=MAKE)(
+            importing.import_
+        )
 
 
 def _register_judging(app: typer.Typer, name: str) -> None:
@@ -216,6 +222,7 @@ COMMANDS = (
     "explain",
     "pack",
     "receipt",
+    "import",
 )
 
 

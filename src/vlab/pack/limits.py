@@ -12,6 +12,23 @@ JSON_ENDINGS = (".json",)
 NDJSON_ENDINGS = (".ndjson", ".jsonl")
 YAML_ENDINGS = (".yaml", ".yml")
 TEXT_ENDINGS = (".txt", ".md", ".csv")
+# Under native/ (an imported system's own files, importers.md §2) also these; a path rule,
+# whatever the contract version.
+NATIVE_ENDINGS = (".toml", ".sha256", ".log")
+NATIVE_PREFIX = "native/"
+
+
+def ending_allowed(path: str) -> bool:
+    """Whether a pack path's file ending is allowed (more endings under native/)."""
+    return path.endswith(ALLOWED_ENDINGS) or (
+        path.startswith(NATIVE_PREFIX) and path.endswith(NATIVE_ENDINGS)
+    )
+
+
+def is_native(path: str) -> bool:
+    """A native file: parsed by its importer with its system's tolerance, never by
+    CONTRACT's strict-JSON rules."""
+    return path.startswith(NATIVE_PREFIX)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 from vlab.core.errors import UsageError
 from vlab.core.findings import Detail
-from vlab.pack.limits import ALLOWED_ENDINGS, Limits, artifact_kind, unsafe_path_reason
+from vlab.pack.limits import Limits, artifact_kind, ending_allowed, unsafe_path_reason
 
 CHUNK = 1 << 22  # 4 MiB: large enough for hashlib to run without the GIL, small for RSS
 # Files up to this size are copied into memory, while the total stays under the budget;
@@ -536,7 +536,7 @@ class _Walk:
         if st.st_nlink > 1:
             # Another name, maybe outside the pack, reaches the same bytes (decision 64).
             self.refuse("SECURITY-HARDLINK", f"file has {st.st_nlink} hard links", rel)
-        if not rel.endswith(ALLOWED_ENDINGS):
+        if not ending_allowed(rel):
             self.refuse("SECURITY-DISALLOWED-ENDING", "file ending not allowed", rel)
         if st.st_size > limits.max_file_bytes:
             self.refuse(

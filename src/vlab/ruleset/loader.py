@@ -159,6 +159,8 @@ def _resolve(src: Source, parent: dict[str, Any] | None) -> dict[str, Any]:
         for key in ("title", "applies_when", "not_evaluated_when", "report", "let"):
             if key in change:
                 target[key] = change[key]
+        if "codes" in change:
+            target["codes"] = {**target["codes"], **change["codes"]}
         if "replace_checks" in change:
             target["checks"] = copy.deepcopy(change["replace_checks"])
         if "add_checks" in change:

@@ -9,10 +9,11 @@ from typing import Any
 from vlab.core.codes import closest
 from vlab.core.findings import Detail
 from vlab.core.vocabulary import GATE_CONTRACT
+from vlab.engine.admission import imported
 from vlab.engine.admission.context import ABSENT, BUNDLE, MANIFEST, POINTERS, GateContext
 from vlab.engine.admission.model import Pointer
 from vlab.engine.ruling import MAX_DETAILS
-from vlab.pack.limits import artifact_kind, is_event_log, unsafe_path_reason
+from vlab.pack.limits import artifact_kind, is_event_log, is_native, unsafe_path_reason
 from vlab.pack.locators import parse_locator
 from vlab.pack.ndjson import scan
 from vlab.pack.reader import PackAccessError
@@ -88,6 +89,11 @@ def run(ctx: GateContext) -> list[Detail]:
     if pointers_doc is not ABSENT and not pointer_errors:
         details += _pointers(ctx, pointers_doc["pointers"])
     details += _artifacts(ctx)
+    if manifest is not ABSENT and not details:
+        # Only a pack whose own files are sound is re-imported (the importer reads them).
+        details += imported.check(
+            ctx, manifest.get("contract_version") if isinstance(manifest, dict) else None
+        )
     failed = bool(details)
     details += unknown_requirements(ctx)  # advisories: they never fail the gate
     if not failed:
@@ -192,7 +198,8 @@ def unknown_requirements(ctx: GateContext) -> list[Detail]:
 
 
 def _artifacts(ctx: GateContext) -> list[Detail]:
-    """Every other JSON and NDJSON artifact must be strictly valid."""
+    """Every other JSON and NDJSON artifact must be strictly valid (native/ files are
+    their importer's to parse, with their system's tolerance: importers.md §2)."""
     details: list[Detail] = []
     wanted: dict[str, set[str]] = {}
     for p in ctx.result.pointers:
@@ -200,7 +207,7 @@ def _artifacts(ctx: GateContext) -> list[Detail]:
             wanted.setdefault(p.artifact_path, set()).add(p.locator.value)
     limits = ctx.reader.limits
     for path in sorted(ctx.result.hashes, key=lambda p: p.encode("utf-8")):
-        kind = artifact_kind(path)
+        kind = artifact_kind(path) if not is_native(path) else "native"
         if kind == "json" and path not in (MANIFEST, BUNDLE, POINTERS):
             _, err = ctx.parse(path)
             if err is not None:

@@ -1,0 +1,7 @@
+"""Importer for agentplane (importers.md §3)."""
+
+from __future__ import annotations
+
+from vlab.importers.base import Importer
+
+IMPORTERS: tuple[Importer, ...] = ()

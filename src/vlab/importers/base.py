@@ -1,0 +1,165 @@
+"""What an importer is, and the few helpers every importer shares.
+
+An importer has two halves (importers.md §1–2):
+
+- ``collect(sources, options)`` reads SOURCE as the system wrote it, from disk, and
+  returns every byte it read as ``native`` files (paths relative to ``native/<system>/``,
+  under a fixed layout the importer documents) plus the options ``derive`` needs. It
+  refuses what is not that system's output (``ImportRefused``: exit 65) and never
+  repairs, drops or launders anything.
+- ``derive(native, options)`` is a **pure function** of those bytes and options: it makes
+  the derived evidence (the event log, artifacts, pointers, scenario flags, claims). The
+  CONTRACT gate calls it again on the sealed ``native/`` bytes of an imported pack and
+  requires the pack's files to come out byte for byte, so a derived file can never say
+  what the native bytes do not. It must not read files, the clock or the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from vlab.core import strictjson
+from vlab.core.money import fmt
+
+NATIVE = "native"
+IMPORT_FILE = "import.json"
+# A pack's created_at when the native evidence carries no timestamp at all.
+EPOCH = "1970-01-01T00:00:00Z"
+
+JSON = dict[str, Any]
+
+
+class ImportRefused(Exception):
+    """The path exists but is not this system's output: exit 65, one line."""
+
+    def __init__(self, path: str, expected: str) -> None:
+        super().__init__(f"{path}: {expected}")
+        self.path = path
+        self.expected = expected
+
+
+@dataclass
+class Collected:
+    """What ``collect`` read: native files (path under ``native/<system>/`` → bytes) and
+    the options ``derive`` needs (JSON values only; recorded in import.json)."""
+
+    native: dict[str, bytes]
+    options: JSON = field(default_factory=dict)
+
+
+@dataclass
+class Derived:
+    """What ``derive`` made of the native bytes."""
+
+    files: dict[str, bytes]  # pack path (outside native/) -> bytes
+    pointers: list[JSON]  # evidence_pointers.json entries
+    run_id: str
+    created_at: str  # RFC 3339, from the evidence (EPOCH when it has no timestamp)
+    scenario_meta: JSON
+    claims: JSON = field(default_factory=dict)  # what the system said about itself
+    evidence: JSON = field(default_factory=dict)  # facts clauses read (checks_recorded, ...)
+    notes: list[str] = field(default_factory=list)  # what the evidence cannot show
+    derived_from: list[JSON] = field(default_factory=list)  # which records come from which rows
+
+
+@dataclass(frozen=True)
+class Importer:
+    system: str
+    version: int
+    summary: str  # one line, for ``vlab import --list``
+    collect: Callable[[Sequence[Path], Mapping[str, Any]], Collected]
+    derive: Callable[[Mapping[str, bytes], Mapping[str, Any]], Derived]
+    # The importer's own options (name -> one-line help); the rest are the framework's.
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+# -- writing derived files: fixed key order (the code's), UTF-8, "\n" line ends ---------------
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return fmt(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def json_bytes(document: Any) -> bytes:
+    """A derived JSON document: 2-space indent, keys in the order the importer built them,
+    Decimals as plain decimal text (money is never a binary float)."""
+    text = json.dumps(document, indent=2, ensure_ascii=False, default=_default)
+    return (text + "\n").encode("utf-8")
+
+
+def ndjson_bytes(records: Iterable[Any]) -> bytes:
+    """A derived NDJSON artifact: one compact object per line, every line ``\\n``-ended."""
+    return b"".join(
+        json.dumps(r, ensure_ascii=False, separators=(",", ":"), default=_default).encode("utf-8")
+        + b"\n"
+        for r in records
+    )
+
+
+def money_text(value: Any) -> Any:
+    """A native JSON number as the exact decimal text of its literal (``0.35`` ->
+    ``"0.35"``); anything else is returned as it is, for the clause to judge."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, Decimal)):
+        return fmt(Decimal(value))
+    return value
+
+
+def source(artifact_path: str, line: int | None = None, jsonptr: str | None = None) -> JSON:
+    """The ``source`` of a derived record: the native file and line (or JSON Pointer)."""
+    where: JSON = {"artifact_path": artifact_path}
+    if line is not None:
+        where["line"] = line
+    if jsonptr is not None:
+        where["jsonptr"] = jsonptr
+    return where
+
+
+def native_path(system: str, rel: str) -> str:
+    return f"{NATIVE}/{system}/{rel}"
+
+
+# -- reading native bytes with exact numbers ---------------------------------------------------
+
+
+def load_json(data: bytes) -> Any:
+    """A native JSON document, numbers exact (``Decimal`` for any fraction or exponent),
+    bounded like every document vlab parses. Raises ``strictjson.StrictJSONError``."""
+    return strictjson.loads(data)
+
+
+def load_toml(data: bytes) -> JSON:
+    """A native TOML document, floats as the exact decimal of their literal text.
+    Raises ``ValueError`` (``tomllib.TOMLDecodeError`` or a bad encoding)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    document: JSON = tomllib.loads(data.decode("utf-8"), parse_float=Decimal)
+    return document
+
+
+def lines(data: bytes) -> Iterable[tuple[int, bytes, bool]]:
+    """Every physical line: (1-based number, bytes without terminator, terminated?).
+    ``\\r\\n`` counts as ``\\n``; a final line without terminator is reported as such."""
+    start = 0
+    number = 0
+    size = len(data)
+    while start < size:
+        number += 1
+        end = data.find(b"\n", start)
+        if end < 0:
+            yield number, data[start:], False
+            return
+        raw = data[start:end]
+        yield number, raw[:-1] if raw.endswith(b"\r") else raw, True
+        start = end + 1
