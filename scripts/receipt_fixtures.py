@@ -4,7 +4,8 @@
     python -m scripts.receipt_fixtures check   # `make receipts`: run `vlab receipt check`
 
 Each fixture declares whether it is valid and, for a negative, the code that must be among
-the codes the validator produces (every check runs on every receipt).
+the codes the validator produces (every check runs on every receipt). `check` also runs
+agentplane's six shipped receipts (its dialect) against its own validator's verdicts.
 """
 
 from __future__ import annotations
@@ -184,9 +185,28 @@ def build() -> int:
     return 0
 
 
+# agentplane's six shipped fixtures (fixtures/native/agentplane), checked in agentplane's
+# dialect: its own validator's verdict (verdicts.txt), each invalid one with the code the
+# seed names for it.
+AGENTPLANE = ROOT / "fixtures" / "native" / "agentplane" / "tests" / "fixtures" / "receipts"
+AGENTPLANE_INDEX: list[dict[str, Any]] = [
+    {"file": f"budget-settlement-receipt.{kind}.json", "valid": code is None, "must_include": code}
+    for kind, code in (
+        ("settled.valid", None),
+        ("overrun.valid", None),
+        ("missing-admission-ref.invalid", "RCPT-ADMISSION-REF-MISSING"),
+        ("missing-actuals.invalid", "RCPT-ACTUALS-MISSING"),
+        ("negative-actual.invalid", "RCPT-NEGATIVE-COUNTER"),
+        ("hidden-overrun.invalid", "RCPT-OVERRUN-HIDDEN"),
+    )
+]
+
+
 def check() -> int:
-    index = json.loads((OUT / "expectations.index").read_text("utf-8"))
-    files = [str(OUT / item["file"]) for item in index]
+    own = json.loads((OUT / "expectations.index").read_text("utf-8"))
+    index = [*own, *AGENTPLANE_INDEX]
+    files = [str(OUT / item["file"]) for item in own]
+    files += [str(AGENTPLANE / item["file"]) for item in AGENTPLANE_INDEX]
     proc = subprocess.run(
         [sys.executable, "-m", "vlab", "receipt", "check", "--format", "json", *files],
         capture_output=True,

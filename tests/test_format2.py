@@ -196,7 +196,7 @@ REFUSALS: list[tuple[str, list[tuple[str, str]], str, str]] = [
         "unknown-check-version",
         [("budget_settlement@1", "budget_settlement@9")],
         "budget_settlement@9",
-        "unknown domain check 'budget_settlement@9' (budget_settlement@1, mission_policy@1",
+        "unknown domain check 'budget_settlement@9' (budget_settlement@1, budget_settlement@2",
     ),
     (
         "unknown-check-name",

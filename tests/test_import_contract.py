@@ -224,3 +224,27 @@ def test_helpers_keep_money_exact() -> None:
     assert money_text("0.1") == "0.1" and money_text(True) is True
     assert json_bytes({"a": doc["cost_usd"]}) == b'{\n  "a": "0.35"\n}\n'
     assert list(lines(b"a\r\nb\nc")) == [(1, b"a", True), (2, b"b", True), (3, b"c", False)]
+
+
+AGENTPLANE = Path(__file__).resolve().parent.parent / "fixtures/native/agentplane"
+RECEIPTS = AGENTPLANE / "tests/fixtures/receipts"
+MADE = AGENTPLANE / "made"
+
+
+def test_pointers_each_judges_every_receipt_of_a_pack(tmp_path: Path) -> None:
+    """ruleset-1.3's CL-D1-02 says ``pointers: each``: an honest receipt beside a dishonest
+    one does not carry the clause (under "any", the honest one would)."""
+    honest = RECEIPTS / "budget-settlement-receipt.settled.valid.json"
+    hiding = RECEIPTS / "budget-settlement-receipt.hidden-overrun.invalid.json"
+    admit = str(MADE / "attempt-admission-receipt.alpha-001.admit.json")
+
+    def d102(pack: Path) -> Any:
+        return next(c for c in _ruling(pack).clauses if c.clause_id == "CL-D1-02")
+
+    import_pack("agentplane", [honest], tmp_path / "alone", admission=admit)
+    assert d102(tmp_path / "alone").status == "PASS"
+    import_pack("agentplane", [honest, hiding], tmp_path / "both", admission=admit)
+    clause = d102(tmp_path / "both")
+    assert clause.status == "FAIL"
+    assert "RCPT-OVERRUN-HIDDEN" in {d.code for d in clause.details}
+    assert len(clause.evidence_refs) == 2  # both receipts were read

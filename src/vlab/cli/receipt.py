@@ -1,4 +1,5 @@
-"""``vlab receipt check``: standalone BudgetSettlementReceipt files."""
+"""``vlab receipt check``: standalone BudgetSettlementReceipt files (vlab's dialect or
+agentplane's; the work is in ``vlab.tools.receipt``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import typer
 from vlab.cli import common as c
 from vlab.core.escape import human
 
-HELP = "Receipt tools: check standalone BudgetSettlementReceipt files."
+HELP = "Receipt tools: check standalone BudgetSettlementReceipt files (vlab's or agentplane's)."
 USAGE = "usage: vlab receipt check FILE..."
 
 app = c.group_app("receipt", HELP, USAGE, "0 every receipt valid", "1 some receipt invalid")
@@ -21,7 +22,11 @@ def check(
     ctx: typer.Context,
     files: Annotated[
         list[str],
-        c.path_argument("FILE...", "BudgetSettlementReceipt JSON files, each checked on its own."),
+        c.path_argument(
+            "FILE...",
+            "BudgetSettlementReceipt JSON files (vlab's or agentplane's dialect), each checked "
+            "on its own.",
+        ),
     ],
     fmt: Annotated[
         str,
@@ -32,35 +37,28 @@ def check(
         typer.Option(
             "--ruleset",
             metavar="ID_OR_PATH",
-            help="The ruleset whose receipt schema and checks to use.",
+            help="The ruleset whose receipt schemas and settlement check to use "
+            "(ruleset-1.3 knows agentplane's dialect; ruleset-1.2 only vlab's).",
         ),
-    ] = "ruleset-1.2",
+    ] = "ruleset-1.3",
     rulesets_dir: c.RulesetsDir = None,
     quiet: c.Quiet = False,
     no_color: c.NoColor = False,
 ) -> int:
-    """Validate standalone BudgetSettlementReceipt files (schema and arithmetic)."""
-    from vlab.core import strictjson
+    """Validate standalone settlement receipts (schema and arithmetic), in vlab's dialect
+    or agentplane's (detected per file by ``schema`` vs ``schemaVersion``)."""
     from vlab.core.canonical import canonical_bytes
-    from vlab.core.errors import UsageError
     from vlab.core.inputs import read_input
-    from vlab.domains.settlement import receipt_findings
+    from vlab.tools.receipt import check_receipt, settlement_check
 
     s = c.session(ctx, quiet, no_color)
     rs = s.catalog(rulesets_dir).resolve(ruleset)
-    schema = rs.extra_schemas.get("budget_settlement_receipt")
-    if schema is None:
-        raise UsageError(f"{rs.id} ships no BudgetSettlementReceipt schema")
+    settlement_check(rs)  # a usage error when the ruleset has no receipt schema
     rows: list[dict[str, Any]] = []
     for name in files:
         path = Path(name)
         data = read_input(path, what="receipt")  # a regular file, bounded: never /dev/zero
-        try:
-            receipt = strictjson.loads(data)
-        except strictjson.StrictJSONError as err:
-            found = [{"code": "RCPT-SCHEMA-INVALID", "message": f"{err.code}: {err.message}"}]
-        else:
-            found = [d.to_finding() for d in receipt_findings(receipt, schema)]
+        found = check_receipt(data, rs)
         codes = list(dict.fromkeys(f["code"] for f in found))
         rows.append({"file": str(path), "valid": not found, "codes": codes, "findings": found})
     if fmt == "json":

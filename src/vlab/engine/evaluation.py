@@ -209,7 +209,9 @@ class Evaluator:
             else:
                 passing.append((ref, found))
                 first_context = first_context or context
-        if passing:
+        # ``pointers: each`` (format 2): one pointer that fails fails the clause, so an
+        # honest receipt beside a dishonest one cannot carry it.
+        if passing and not (clause.each_pointer and details):
             assert first_context is not None
             return clause_ruling(
                 clause,

@@ -13,6 +13,7 @@ from vlab.core.errors import UsageError
 from vlab.importers import registry
 from vlab.importers.base import IMPORT_FILE, NATIVE, Importer, ImportRefused
 from vlab.importers.build import derived_files
+from vlab.pack.limits import artifact_kind
 from vlab.pack.seal import seal
 
 if TYPE_CHECKING:
@@ -88,7 +89,9 @@ def import_pack(
         shutil.rmtree(target)
         raise ImportRefused(str(paths[0]), f"files a pack can hold ({exc})") from None
     notes = tuple(_notes(files))
-    derived = sum(data.count(b"\n") for rel, data in files.items() if rel.endswith(".ndjson"))
+    derived = sum(
+        data.count(b"\n") for rel, data in files.items() if artifact_kind(rel) == "ndjson"
+    )
     return ImportResult(target, len(native), derived, notes)
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from vlab.core import strictjson
-from vlab.core.money import fmt
+from vlab.core.money import bounded, fmt
 
 NATIVE = "native"
 IMPORT_FILE = "import.json"
@@ -84,7 +84,7 @@ class Importer:
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return fmt(value)
+        return money_text(value)
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
@@ -110,7 +110,10 @@ def money_text(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, Decimal)):
-        return fmt(Decimal(value))
+        number = Decimal(value)
+        # Outside the money bound (1e999999, say) the plain text could be a megabyte from
+        # seven bytes: it stays in its short scientific form, which is not money.
+        return fmt(number) if bounded(number) is not None else str(number)
     return value
 
 

@@ -16,6 +16,7 @@ MODULES = (
     "vlab.importers.agentplane",
     "vlab.importers.hal0",
     "vlab.importers.agentv",
+    "vlab.importers.runcap",
 )
 
 

@@ -1,7 +1,7 @@
 """The per-persona spending-cap primitive: a budget, an append-only spend ledger, and
 ``check``/``charge`` that write their events into the pack's event log.
 
-    budget = Budget.load(Path("persona_budget.toml"))
+    budget = Budget.load(Path("persona_budget.toml"))  # or hal0's agents/<a>/personas/<p>.toml
     cap = SpendingCap(budget, SpendLedger(pack / "artifacts/budget/spend.jsonl"),
                       EventLog(pack / "trace/events.ndjson"), agent_id="hermes")
     if cap.check("0.04", call_id="call-1") != "DENY":
@@ -79,21 +79,48 @@ class StepClock:
         self.now = datetime.fromisoformat(at.replace("Z", "+00:00"))
 
 
+# The caps a budget may set, and the keys a budget file may carry besides (what an
+# imported persona_budget.json names: rulesets-1.3.md, spending_cap@2).
+CAP_KEYS = ("daily_usd", "per_call_usd", "monthly_usd", "lifetime_usd")
+METADATA_KEYS = ("agent_id", "persona_id", "source")
+# hal0's persona TOML (Hal0ai/hal0 600b56b, src/hal0/agents/budget.py): [persona.budget]
+# key -> the key here. hal0 silently ignores any other key; here it is an error.
+HAL0_KEYS = {
+    "daily_usd": "daily_usd",
+    "monthly_usd": "monthly_usd",
+    "lifetime_usd": "lifetime_usd",
+    "per_call_max_usd": "per_call_usd",
+    "hard_cap": "hard_cap",
+}
+
+
 @dataclass(frozen=True)
 class Budget:
     """A persona's spending caps in USD (None: no such cap). ``hard_cap``: a breach is
-    DENY; otherwise only WARN."""
+    DENY; otherwise only WARN. ``monthly_usd`` (UTC calendar month) and ``lifetime_usd``
+    (every earlier charge) are judged by ruleset-1.3 (``spending_cap@2``); ruleset-1.2
+    knows only the daily and per-call caps."""
 
     daily_usd: Decimal | None = None
     per_call_usd: Decimal | None = None
     hard_cap: bool = True
+    monthly_usd: Decimal | None = None
+    lifetime_usd: Decimal | None = None
 
     @classmethod
     def from_mapping(cls, data: Any) -> Budget:
+        """From a budget mapping (persona_budget.json's shape). An unknown key is an
+        error, never ignored; money is a decimal string, an int or a Decimal."""
         if not isinstance(data, dict):
             raise BudgetError("a budget is a mapping")
+        unknown = [k for k in data if k not in (*CAP_KEYS, "hard_cap", *METADATA_KEYS)]
+        if unknown:
+            raise BudgetError(
+                f"unknown budget key(s) {', '.join(map(repr, unknown))} "
+                f"(a budget sets {', '.join(CAP_KEYS)} and hard_cap)"
+            )
         caps = {}
-        for name in ("daily_usd", "per_call_usd"):
+        for name in CAP_KEYS:
             value = data.get(name)
             if isinstance(value, float):
                 raise BudgetError(f"{name}: write money as a decimal string, not a float")
@@ -101,34 +128,104 @@ class Budget:
         hard = data.get("hard_cap", True)
         if not isinstance(hard, bool):
             raise BudgetError("hard_cap must be true or false")
-        return cls(caps["daily_usd"], caps["per_call_usd"], hard)
+        return cls(
+            caps["daily_usd"],
+            caps["per_call_usd"],
+            hard,
+            caps["monthly_usd"],
+            caps["lifetime_usd"],
+        )
+
+    @classmethod
+    def from_hal0(cls, table: Any) -> Budget:
+        """From hal0's ``[persona.budget]`` table, as parsed with floats as the exact
+        decimal of their literal: ``per_call_max_usd`` is ``per_call_usd``; a key hal0
+        does not define (hal0 itself would ignore it) is an error."""
+        if not isinstance(table, dict):
+            raise BudgetError("[persona.budget] must be a table")
+        unknown = [k for k in table if k not in HAL0_KEYS]
+        if unknown:
+            hint = (
+                " (hal0 calls the per-call cap per_call_max_usd)"
+                if "per_call_usd" in unknown
+                else ""
+            )
+            raise BudgetError(
+                f"[persona.budget]: unknown key(s) {', '.join(map(repr, unknown))}{hint}; "
+                f"hal0 defines {', '.join(HAL0_KEYS)} and would silently ignore the rest"
+            )
+        mapped: dict[str, Any] = {}
+        for name, value in table.items():
+            if name != "hard_cap" and (
+                isinstance(value, bool) or not isinstance(value, (int, Decimal))
+            ):
+                raise BudgetError(f"[persona.budget].{name} must be a number, not {value!r}")
+            mapped[HAL0_KEYS[name]] = value
+        try:
+            return cls.from_mapping(mapped)
+        except BudgetError as exc:
+            raise BudgetError(f"[persona.budget]: {exc}") from None
 
     @classmethod
     def load(cls, path: Path) -> Budget:
-        """From JSON, or from TOML (a ``[budget]`` table or top-level keys)."""
+        """From JSON, or from TOML: hal0's persona file (``[persona.budget]``), a
+        ``[budget]`` table, or top-level keys."""
         if path.suffix == ".toml":
             if sys.version_info >= (3, 11):
                 import tomllib
             else:  # pragma: no cover - Python 3.10
                 import tomli as tomllib
-            data: Any = tomllib.loads(path.read_text("utf-8"))
+            try:
+                data: Any = tomllib.loads(path.read_text("utf-8"), parse_float=Decimal)
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise BudgetError(f"{path.name}: not TOML ({exc})") from None
+            if isinstance(data.get("persona"), dict):  # a hal0 persona
+                table = data["persona"].get("budget")
+                return cls() if table is None else cls.from_hal0(table)
             data = data.get("budget", data)
+            floats = (
+                [k for k, v in data.items() if isinstance(v, Decimal)]
+                if isinstance(data, dict)
+                else []
+            )
+            if floats:  # only hal0's floats are read as money; elsewhere write strings
+                raise BudgetError(f"{floats[0]}: write money as a decimal string, not a float")
         else:
             data = json.loads(path.read_text("utf-8"), parse_float=Decimal)
         return cls.from_mapping(data)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "daily_usd": None if self.daily_usd is None else format(self.daily_usd, "f"),
             "per_call_usd": None if self.per_call_usd is None else format(self.per_call_usd, "f"),
             "hard_cap": self.hard_cap,
         }
+        for name in ("monthly_usd", "lifetime_usd"):  # written only when set (1.2's shape)
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = format(value, "f")
+        return out
 
-    def decide(self, spent_today: Decimal, estimate: Decimal) -> str:
-        """ALLOW, or DENY (hard cap) / WARN (warn-only) when any cap would be breached."""
+    def decide(
+        self,
+        spent_today: Decimal,
+        estimate: Decimal,
+        *,
+        spent_month: Decimal = Decimal(0),
+        spent_lifetime: Decimal = Decimal(0),
+    ) -> str:
+        """ALLOW, or DENY (hard cap) / WARN (warn-only) when any cap would be breached:
+        ``estimate > per_call_usd``, or ``spent + estimate > cap`` in a window."""
         over_call = self.per_call_usd is not None and estimate > self.per_call_usd
-        over_day = self.daily_usd is not None and spent_today + estimate > self.daily_usd
-        if not (over_call or over_day):
+        over_window = any(
+            cap is not None and spent + estimate > cap
+            for cap, spent in (
+                (self.daily_usd, spent_today),
+                (self.monthly_usd, spent_month),
+                (self.lifetime_usd, spent_lifetime),
+            )
+        )
+        if not (over_call or over_window):
             return "ALLOW"
         return "DENY" if self.hard_cap else "WARN"
 
@@ -185,6 +282,22 @@ class SpendLedger(SequencedLog):
                 total += Decimal(str(entry["amount_usd"]))
         return total
 
+    def spent_before(self, at: datetime) -> tuple[Decimal, Decimal, Decimal]:
+        """What was charged before ``at``: that UTC day, that UTC month, and ever."""
+        day = at.astimezone(timezone.utc).date()
+        today = month = lifetime = Decimal(0)
+        for entry in self.records():
+            ts = datetime.fromisoformat(str(entry["ts"]).replace("Z", "+00:00"))
+            ts = ts.astimezone(timezone.utc)
+            if ts < at:
+                value = Decimal(str(entry["amount_usd"]))
+                lifetime += value
+                if (ts.year, ts.month) == (day.year, day.month):
+                    month += value
+                    if ts.date() == day:
+                        today += value
+        return today, month, lifetime
+
     def next_entry_id(self) -> str:
         """``c-<n>``: one past the highest such id in the ledger, or past its record count
         while it has none (it stays so inside ``locked``)."""
@@ -229,7 +342,8 @@ class SpendingCap:
         with self.ledger.locked(), self.log.locked():
             at = not_before(self.clock(), self.log.last_timestamp())
             at = not_before(at, self.ledger.last_timestamp(), strictly=True)
-            outcome = self.budget.decide(self.ledger.spent_on_day_before(at), amount)
+            today, month, lifetime = self.ledger.spent_before(at)
+            outcome = self.budget.decide(today, amount, spent_month=month, spent_lifetime=lifetime)
             self.log.emit(
                 "budget.check",
                 at,

@@ -193,6 +193,7 @@ class Compiler:
             locators=frozenset(c["evidence"]["locators"]),
             stream=bool(c["evidence"].get("stream", False)),
             report=c.get("report", "first"),
+            each_pointer=c.get("pointers", "any") == "each",
             checks=checks,
             metrics=tuple(
                 (name, metric(name, text)) for name, text in c.get("metrics", {}).items()

@@ -83,8 +83,9 @@ def _load(src: Source, parent_of: ParentOf, problems: Problems) -> Ruleset | Non
     if int(data["format"]) < 2:
         for key in ("clauses", "clause_changes"):
             for i, c in enumerate(data.get(key, [])):
-                if "let" in c:
-                    problems.add(src.error((key, i, "let"), "let needs format: 2"))
+                for new in ("let", "pointers"):
+                    if new in c:
+                        problems.add(src.error((key, i, new), f"{new} needs format: 2"))
         if "codes" in data:
             problems.add(src.error(("codes",), "declared codes need format: 2"))
     built = build(src, doc, problems)
@@ -156,7 +157,7 @@ def _resolve(src: Source, parent: dict[str, Any] | None) -> dict[str, Any]:
                 ("clause_changes", i, "clause_id"),
                 f"clause_changes names {change['clause_id']!r}, which the parent lacks",
             )
-        for key in ("title", "applies_when", "not_evaluated_when", "report", "let"):
+        for key in ("title", "applies_when", "not_evaluated_when", "report", "let", "pointers"):
             if key in change:
                 target[key] = change[key]
         if "codes" in change:

@@ -58,6 +58,8 @@ class Clause:
     report: str
     checks: tuple[Check, ...]
     codes: Codes
+    # format 2 ``pointers: each``: every PRESENT pointer must hold, not just one
+    each_pointer: bool = False
     metrics: tuple[tuple[str, Any], ...] = ()  # name -> compiled expression (PASS only)
     # format 2: name -> compiled expression, evaluated once per clause in the base context
     lets: tuple[tuple[str, Any], ...] = ()
