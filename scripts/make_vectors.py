@@ -21,6 +21,7 @@ from scripts.vectors.cases_12 import CASES as CASES_12
 from scripts.vectors.cases_caps import CASES as CASES_CAPS
 from scripts.vectors.cases_import_agentplane import CASES as CASES_AGENTPLANE
 from scripts.vectors.cases_import_agentv import CASES as CASES_AGENTV
+from scripts.vectors.cases_import_contract import CASES as CASES_CONTRACT
 from scripts.vectors.cases_import_hal0 import CASES as CASES_HAL0
 from scripts.vectors.cases_mission import CASES as CASES_MISSION
 from scripts.vectors.model import (
@@ -45,6 +46,7 @@ ALL_CASES: list[Case] = [
     *CASES_AGENTPLANE,
     *CASES_HAL0,
     *CASES_AGENTV,
+    *CASES_CONTRACT,
 ]
 KEEP = {"README.md"}
 

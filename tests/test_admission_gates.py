@@ -1055,6 +1055,25 @@ CONTRACT_CASES = [
         [D("CONTRACT-DOCUMENT-TOO-LARGE", ARTIFACT)],
         ("--max-document-values", "60"),
     ),
+    # import.json is reserved whatever the contract version (decision 156): a pack that
+    # carries one is re-imported, so a hand-made one cannot vouch for itself.
+    Case(
+        "import-record-unknown-importer",
+        CONTRACT,
+        add_file(
+            "import.json", json.dumps({"importer": {"system": "nope", "version": 1}, "options": {}})
+        ),
+        [D("CONTRACT-IMPORTER-UNKNOWN", "import.json", None, "jsonptr:/importer")],
+    ),
+    Case(
+        "import-record-not-reproducible",
+        CONTRACT,
+        add_file(
+            "import.json",
+            json.dumps({"importer": {"system": "agentplane", "version": 1}, "options": {}}),
+        ),
+        [D("CONTRACT-IMPORT-NOT-REPRODUCIBLE", "import.json")],
+    ),
 ]
 
 ALL_CASES = SECURITY_CASES + PIN_CASES + INTEGRITY_CASES + CONTRACT_CASES

@@ -290,6 +290,41 @@ def _cases() -> list[Case]:
             verify_passed=True,
             cost=ledger_cost("over-budget-unseen", 1),
         ),
+        case(
+            "tampered-failing",
+            "runcap BLOCKED / UNVERIFIED: the agent rewrote the test and it still fails "
+            "(UNVERIFIED first; the tampering is still reported and blocks)",
+            "FAIL",
+            ["MISSION-UNVERIFIED", "MISSION-VERIFIER-TAMPERED", "MISSION-SCOPE-VIOLATION"],
+            verify_passed=False,
+            cost=ledger_cost("tampered-failing", 1),
+        ),
+        case(
+            "too-many-calls",
+            "runcap BLOCKED: two LLM calls under max_llm_calls 1",
+            "FAIL",
+            ["MISSION-TOO-MANY-CALLS"],
+            verify_passed=True,
+            cost=ledger_cost("too-many-calls", 1, 2),
+        ),
+        case(
+            "over-time",
+            "runcap BLOCKED: the agent ran longer than max_runtime_minutes 0.001 (a "
+            "non-integer limit runcap accepts)",
+            "FAIL",
+            ["MISSION-OVER-TIME"],
+            verify_passed=True,
+            cost=ledger_cost("over-time", 1),
+        ),
+        case(
+            "json-policy",
+            "runcap PASS / VERIFIED_STRONG under a .runcap/mission.json policy (read as JSON, "
+            "hashed byte for byte)",
+            "PASS",
+            [],
+            verify_passed=True,
+            cost=ledger_cost("json-policy", 1),
+        ),
     ]
 
 

@@ -83,6 +83,14 @@ def import_(
             "agentv: the --budget-usd the run was given (not recorded by agentv).",
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        _opt("--workers", "N", "agentv: the --workers the run was given (agentv records none)."),
+    ] = None,
+    exit_code: Annotated[
+        int | None,
+        _opt("--exit-code", "N", "agentv: the run's exit status, kept as a claim (agentv writes it nowhere)."),
+    ] = None,
     rulesets_dir: c.RulesetsDir = None,
     quiet: c.Quiet = False,
     no_color: c.NoColor = False,
@@ -116,6 +124,8 @@ def import_(
         "checks": checks,
         "eval": eval_,
         "budget_usd": budget_usd,
+        "workers": workers,
+        "exit_code": exit_code,
     }
     options = {k: v for k, v in given.items() if v is not None}
     try:

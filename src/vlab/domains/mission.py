@@ -848,6 +848,15 @@ def _spend_findings(receipt: dict[str, Any], budget: dict[str, Any]) -> Iterator
             )
 
 
+def _guarded(v: dict[str, Any]) -> bool:
+    """Whether the receipt shows the run under a verification guard: it says so
+    (``guarded: true``, as the runcap importer always writes), or, saying nothing, it
+    carries the guard's evidence (a protected_files list: D5-01's receipt format)."""
+    if "guarded" in v:
+        return v["guarded"] is True
+    return isinstance(v.get("protected_files"), list)
+
+
 def findings_v2(
     receipt: Any, policy_bytes: bytes | None, policy_sha256: str | None, policy_path: str
 ) -> list[Detail]:
@@ -863,7 +872,7 @@ def recompute_v2(
     work = Work(MATCH_BUDGET) if work is None else work
     v = _mapping(receipt.get("verification"))
     verification = _mapping(policy.get("verification"))
-    guarded = v.get("guarded") is True
+    guarded = _guarded(v)
     why = _protected_evidence_changed(
         v, verification.get("protect"), verification.get("command"), guarded, work
     )
@@ -916,7 +925,7 @@ def _findings_v2(
             )
         )
     v = _mapping(receipt.get("verification"))
-    guarded = v.get("guarded") is True
+    guarded = _guarded(v)
     if not guarded:
         found.append(
             finding(

@@ -30,7 +30,6 @@ MODULES = (
     "vlab.domains.spending_cap",
     "vlab.domains.run_budget",
     "vlab.domains.mission",
-    "vlab.domains._draft13",  # TEMPORARY (issue 13): placeholders, see the module
 )
 
 
@@ -75,10 +74,7 @@ def checks() -> dict[str, DomainCheck]:
     """Every registered check by id."""
     found: dict[str, DomainCheck] = {}
     for module in MODULES:
-        loaded = import_module(module)
-        for check in loaded.CHECKS:
-            if getattr(loaded, "PLACEHOLDER", False) and check.id in found:
-                continue
+        for check in import_module(module).CHECKS:
             assert check.id not in found and CHECK_ID.fullmatch(check.id), check.id
             assert all(a.kind in ARGUMENT_KINDS for a in check.arguments), check.id
             found[check.id] = check

@@ -232,7 +232,7 @@ def read_eval(data: bytes) -> Plan:
             plan.trials = count
         else:
             plan.trials_note = (
-                f"trials.count {count!r} is not a positive integer: agentv ignores it"
+                f"trials.count {_shown(count)} is not a positive integer: agentv ignores it"
             )
     raw = execution.get("budget_usd", execution.get("budgetUsd"))
     cap = money(raw) if not isinstance(raw, bool) else None
@@ -241,7 +241,7 @@ def read_eval(data: bytes) -> Plan:
             plan.budget = fmt(cap)
         else:
             plan.budget_note = (
-                f"execution.budget_usd {raw!r} is not a positive number: agentv ignores it"
+                f"execution.budget_usd {_shown(raw)} is not a positive number: agentv ignores it"
             )
     workers = execution.get("workers")
     if type(workers) is int and 1 <= workers <= 50:
@@ -367,6 +367,19 @@ def _scalar(value: Any) -> Any:
     if isinstance(value, (int, Decimal)):
         return _amount(value)
     return None
+
+
+def _shown(value: Any) -> str:
+    """A YAML value in a note: numbers as their decimal text, the rest as Python shows it."""
+    text = str(value) if isinstance(value, Decimal) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _count(value: Any) -> Any:
+    """A trial number as the integer it is (anything else as a claim value)."""
+    if type(value) is int and abs(value) < 2**53:
+        return value
+    return _scalar(value)
 
 
 def _text(value: Any) -> Any:
@@ -566,7 +579,7 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
                             "event_type": "trial.completed",
                             "trial_id": f"{case_id}:{index + 1}",
                             "case_id": case_id,
-                            "trial": _scalar(number),
+                            "trial": _count(number),
                             "cost_usd": cost,
                             "status": _text(sample.get("execution_status")),
                             "source": source(index_path, line=line, jsonptr=f"/samples/{index}"),
@@ -715,7 +728,7 @@ def _claims(native: Mapping[str, bytes], rows: list[JSON], exit_code: Any) -> JS
         meta = doc.get("metadata") if isinstance(doc, dict) else None
         if isinstance(meta, dict):
             claims["benchmark"] = {
-                "planned_test_count": _scalar(meta.get("planned_test_count")),
+                "planned_test_count": _count(meta.get("planned_test_count")),
                 "targets": [_text(t) for t in meta.get("targets", []) if isinstance(t, str)]
                 if isinstance(meta.get("targets"), list)
                 else None,

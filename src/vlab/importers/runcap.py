@@ -7,17 +7,18 @@ the id ``.runcap/outcomes/latest`` names) and copies what judging it needs.
 Native layout (under ``native/runcap/``; runcap's files at their paths in WORKTREE):
 
 - ``.runcap/outcomes/<id>/receipt.json`` the outcome receipt, verbatim.
-- ``.runcap/outcomes/latest.txt`` the bytes of ``.runcap/outcomes/latest`` when it chose
-  the outcome (a file without an ending cannot be held in a pack).
+- ``.runcap/outcomes/latest.txt`` the bytes of ``.runcap/outcomes/latest`` (which outcome
+  is the latest; a file without an ending cannot be held in a pack).
 - ``.runcap/missions/<id>/mission.json`` the mission record: its ``startedAt`` and
   ``finishedAt`` say which gateway events are this outcome's.
 - the mission policy that graded the run, verbatim, at its path: ``.runcap/<source>``
   (or ``<source>``) for the ``policy.source`` the receipt names, else the first of
   ``.runcap/mission.yaml``, ``.yml``, ``.json`` (runcap's own precedence).
 - ``.runcap/gateway-events.jsonl`` the gateway ledger, verbatim (every run's events).
-- ``observed/files.json`` (made by the importer at import time): the baseline commit the
-  receipt names, and for every tracked file (the baseline tree and the index, runcap's
-  store ``.runcap/`` left out) its git blob id at the baseline and in the work tree.
+- ``observed/files.json`` (made by the importer at import time, for the latest outcome):
+  the baseline commit the receipt names, and for every tracked file (the baseline tree and
+  the index, runcap's store ``.runcap/`` left out) its git blob id at the baseline and in
+  the work tree.
 - ``protected/before/<path>.txt`` / ``protected/after/<path>.txt``: the bytes of each
   protected file at the baseline commit (``git cat-file``) and in the work tree (``.txt``
   is appended so that any file can be held in a pack). Protected: runcap's default set
@@ -30,6 +31,12 @@ takes the lines whose ``at`` lies within the mission's ``startedAt``..``finished
 ephemeral gateway lives only inside that window). Those give the LLM calls (2xx with
 usage, as runcap counts them), the spend (the exact sum of ``cost.estimatedUsd``) and the
 budget-guard decisions (429 ``budget_guard``).
+
+The work tree is observed only for the latest outcome (an earlier outcome's work tree shows
+a later run), and only when git can read the baseline commit; otherwise (and always in
+addition) the changes are runcap's own mission record of the run: ``diffEvidence`` and its
+before/after ``git diff --name-status`` snapshots. The derived receipt says which view it has
+(``verification.observation``: work tree | mission record | none).
 
 Git is asked only plumbing questions (``ls-tree``, ``ls-files``, ``cat-file``, with
 fsmonitor off); work-tree files are read and hashed by the importer itself, so no filter,
@@ -118,6 +125,10 @@ def collect(sources: Sequence[Path], options: Mapping[str, Any]) -> Collected:
             str(root / OUTCOMES), "runcap's outcome store (.runcap/outcomes/<id>/receipt.json)"
         )
     native: dict[str, bytes] = {}
+    latest = _read(root / LATEST)
+    latest_id = None if latest is None else latest.decode("utf-8", "replace").strip()
+    if latest is not None:
+        native[LATEST_COPY] = latest
     given = options.get("outcome")
     if given is not None:
         outcome = str(given)
@@ -125,13 +136,11 @@ def collect(sources: Sequence[Path], options: Mapping[str, Any]) -> Collected:
             raise UsageError(f"--outcome {outcome!r} is not an outcome id")
         chosen_by = "option"
     else:
-        latest = _read(root / LATEST)
-        if latest is None:
+        if latest_id is None:
             raise ImportRefused(
                 str(root / LATEST), "the id of runcap's latest outcome (or give --outcome ID)"
             )
-        native[LATEST_COPY] = latest
-        outcome = latest.decode("utf-8", "replace").strip()
+        outcome = latest_id
         if not _safe_id(outcome):
             raise ImportRefused(str(root / LATEST), "one outcome id")
         chosen_by = "latest"
@@ -150,7 +159,17 @@ def collect(sources: Sequence[Path], options: Mapping[str, Any]) -> Collected:
     if policy_rel is not None:
         native[policy_rel] = (root / policy_rel).read_bytes()
     recorded: JSON = {"outcome": outcome, "outcome_from": chosen_by, "policy": policy_rel}
-    recorded.update(_observe(root, receipt, native.get(policy_rel or ""), policy_rel, native))
+    if outcome == latest_id:
+        recorded.update(_observe(root, receipt, native.get(policy_rel or ""), policy_rel, native))
+    else:
+        # The work tree shows the state after a later run (or none): runcap's own mission
+        # record of this run is the only view of what it changed.
+        recorded.update(
+            {
+                "baseline_commit": _baseline(receipt),
+                "observed": "not the latest outcome: the work tree shows a later state",
+            }
+        )
     return Collected(native, recorded)
 
 
@@ -245,17 +264,9 @@ def _tree(root: Path, commit: str) -> dict[str, str] | None:
     return tree
 
 
-def _blob_id(path: Path, algorithm: str) -> str | None:
-    """The git blob id of a work-tree file as it is on disk (a link: its target text);
-    None when nothing is there (or a folder is)."""
-    try:
-        if path.is_symlink():
-            data = os.fsencode(os.readlink(path))
-        elif path.is_file():
-            data = path.read_bytes()
-        else:
-            return None
-    except OSError:
+def _blob_id(data: bytes | None, algorithm: str) -> str | None:
+    """The git blob id of a work-tree file's bytes (None: nothing there)."""
+    if data is None:
         return None
     digest = hashlib.new(algorithm)
     digest.update(b"blob %d\0" % len(data))
@@ -263,16 +274,50 @@ def _blob_id(path: Path, algorithm: str) -> str | None:
     return digest.hexdigest()
 
 
+class _WorkTree:
+    """A tracked path's bytes as they are on disk (a link: its target text, as git stores
+    it); None when nothing is there, a folder is, or a folder on the way is a link (a path
+    is never followed out of the work tree)."""
+
+    def __init__(self, top: Path) -> None:
+        self.top = top
+        self.folders: dict[str, bool] = {"": True}
+
+    def _plain_folder(self, rel: str) -> bool:
+        known = self.folders.get(rel)
+        if known is None:
+            parent = rel.rpartition("/")[0]
+            path = self.top / rel
+            known = self._plain_folder(parent) and path.is_dir() and not path.is_symlink()
+            self.folders[rel] = known
+        return known
+
+    def read(self, rel: str) -> bytes | None:
+        if not self._plain_folder(rel.rpartition("/")[0]):
+            return None
+        path = self.top / rel
+        try:
+            if path.is_symlink():
+                return os.fsencode(os.readlink(path))
+            return path.read_bytes() if path.is_file() else None
+        except OSError:
+            return None
+
+
+def _utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _in_store(path: str) -> bool:
     return any(part in STORE_FOLDERS for part in path.split("/")[:-1])
 
 
 def _packable(path: str) -> bool:
-    """A path a pack can hold (valid UTF-8, no backslash, no control character)."""
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
+    """A path a pack can hold as a file name (no backslash, no control character)."""
     return normalize_path(path) == path and not re.search(r"[\\\x00-\x1f\x7f]", path)
 
 
@@ -298,15 +343,15 @@ def _observe(
     algorithm = "sha256" if fmt_out is not None and fmt_out.strip() == b"sha256" else "sha1"
     toplevel = Path(os.fsdecode(top.rstrip(b"\n")))
     prefix = os.fsdecode(prefix_out.rstrip(b"\n"))
-    paths = sorted(
-        {p for p in (*tree, *_z_paths(index)) if not _in_store(p)}, key=lambda p: p.encode()
-    )
+    tracked = {p for p in (*tree, *_z_paths(index)) if not _in_store(p)}
+    paths = sorted((p for p in tracked if _utf8(p)), key=lambda p: p.encode("utf-8"))
+    skipped = len(tracked) - len(paths)  # names a pack (JSON text) cannot hold
     protected = _protected_rule(receipt, policy, policy_rel, prefix)
+    disk = _WorkTree(toplevel)
     files: list[list[Any]] = []
-    skipped = 0
     for rel in paths:
-        after = _blob_id(toplevel / rel, algorithm)
-        files.append([rel, tree.get(rel), after])
+        data = disk.read(rel)
+        files.append([rel, tree.get(rel), _blob_id(data, algorithm)])
         if not protected(rel):
             continue
         if not _packable(rel):
@@ -316,10 +361,8 @@ def _observe(
             blob = _git(root, "cat-file", "blob", tree[rel])
             if blob is not None:
                 native[BEFORE + rel + COPY_ENDING] = blob
-        if after is not None:
-            data = _after_bytes(toplevel / rel)
-            if data is not None:
-                native[AFTER + rel + COPY_ENDING] = data
+        if data is not None:
+            native[AFTER + rel + COPY_ENDING] = data
     record = {
         "importer": "vlab import runcap: the work tree observed at import time",
         "baseline_commit": commit,
@@ -328,14 +371,7 @@ def _observe(
         "files": files,
     }
     native[OBSERVED] = json_bytes(record)
-    return {"baseline_commit": commit, "observed": "git", "unpackable_protected": skipped}
-
-
-def _after_bytes(path: Path) -> bytes | None:
-    try:
-        return os.fsencode(os.readlink(path)) if path.is_symlink() else path.read_bytes()
-    except OSError:
-        return None
+    return {"baseline_commit": commit, "observed": "git", "unpackable": skipped}
 
 
 class _Protected:
@@ -420,7 +456,7 @@ def _derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
     attributed = _attributed(native.get(LEDGER), window)
     spend = _spend(r, attributed, window is not None)
     observed = _observed(native, options)
-    verification = _verification(r, observed)
+    verification = _verification(r, observed, run)
     claimed = _claimed(r)
     disagreements = _disagreements(r, spend, claimed, verification, observed, policy)
     derived_receipt: JSON = {
@@ -442,11 +478,11 @@ def _derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
             "observed": native_path(SYSTEM, OBSERVED) if OBSERVED in native else None,
         },
     }
-    files: dict[str, bytes] = {RECEIPT_OUT: json_bytes(derived_receipt)}
+    files: dict[str, bytes] = {RECEIPT_OUT: json_bytes(_plain(derived_receipt))}
     if policy is not None:
         files[POLICY_OUT] = policy
     events = _events(run, mission_rel, attributed)
-    files[LOG_OUT] = ndjson_bytes(events)
+    files[LOG_OUT] = ndjson_bytes(_plain(events))
     notes += _notes(r, spend, claimed, verification, options, window, policy_rel)
     ledger_lines = [line for line, _ in attributed]
     return Derived(
@@ -462,11 +498,11 @@ def _derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
         run_id=outcome,
         created_at=_created_at(r, run, attributed),
         scenario_meta={**{flag: False for flag in FLAGS}, "mission_policy": True},
-        claims=_claims(r),
+        claims=_plain(_claims(r)),
         evidence={
             "guarded": verification["guarded"],
             "baseline_commit": options.get("baseline_commit"),
-            "protected_observed": verification["protected_observed"],
+            "observation": verification["observation"],
             "protected_files": len(verification.get("protected_files") or []),
             "gateway_event_rule": EVENT_RULE,
             "gateway_lines": ledger_lines,
@@ -498,6 +534,20 @@ def _derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
 
 
 IMPORT_WHERE = "import.json"
+
+
+def _plain(value: Any) -> Any:
+    """A value echoed from native JSON, as strict derived JSON: numbers no money bound holds
+    as short text (an exponent, never a million digits), everything else as it is."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return fmt(value) if money(value) is not None else str(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"<an integer of {value.bit_length()} bits>"
+    return value
 
 
 def _json_or_none(data: bytes | None) -> Any:
@@ -702,24 +752,57 @@ def _paths(value: Any) -> list[str]:
     return [p for p in value if isinstance(p, str)] if isinstance(value, list) else []
 
 
-def _verification(receipt: JSON, observed: JSON | None) -> JSON:
+def _name_status(text: Any) -> set[str]:
+    """The paths of ``git diff --name-status`` output (runcap's snapshot), runcap's store
+    left out as runcap leaves it out (a line naming ``.runcap/`` or ``.aim-control/``)."""
+    if not isinstance(text, str):
+        return set()
+    found: set[str] = set()
+    for line in text.split("\n"):
+        if not line or ".runcap/" in line or ".aim-control/" in line:
+            continue
+        _, _, names = line.partition("\t")
+        found.update(n for n in names.split("\t") if n)
+    return found
+
+
+def _recorded_changes(run: JSON) -> list[str] | None:
+    """What runcap's mission record says the run changed: its diffEvidence and the files
+    its after-snapshot lists that its before-snapshot did not (None: no record)."""
+    before, after = _mapping(run.get("before")), _mapping(run.get("after"))
+    if not run or not after:
+        return None
+    found = set(_paths(_mapping(run.get("diffEvidence")).get("changedFiles")))
+    found |= _name_status(after.get("diffNameStatus")) - _name_status(before.get("diffNameStatus"))
+    return sorted(found, key=lambda p: p.encode("utf-8"))
+
+
+def _verification(receipt: JSON, observed: JSON | None, run: JSON) -> JSON:
     verify = _mapping(receipt.get("verify"))
     vi = receipt.get("verificationIntegrity")
     guarded = isinstance(vi, dict)
     contract = _mapping(_mapping(vi).get("contract"))
     clean = _mapping(_mapping(vi).get("cleanRoom"))
     claimed = _paths(_mapping(receipt.get("work")).get("changedFiles"))
-    seen = observed["changed"] if observed is not None else []
-    union = sorted(set(claimed) | set(seen), key=lambda p: p.encode("utf-8"))
+    seen = observed["changed"] if observed is not None else None
+    recorded = _recorded_changes(run)
+    union = set(claimed) | set(seen or ()) | set(recorded or ())
+    observation = (
+        "work tree" if seen is not None else "mission record" if recorded is not None else "none"
+    )
     out: JSON = {
         "passed": verify.get("passed") is True,
         "baseline_failed": contract.get("baselineVerifyPassed") is False,
         "clean_replay_passed": clean.get("passed") is True,
         "guarded": guarded,
         "baseline_commit": contract.get("baselineCommit"),
-        "protected_observed": observed is not None,
-        "changed_files": union,
-        "changed_files_observed": seen if observed is not None else None,
+        # how the changes were seen: the importer's own look at the work tree against the
+        # baseline commit, else runcap's mission record (its git snapshots of the run)
+        "observation": observation,
+        "protected_observed": observation != "none",
+        "changed_files": sorted(union, key=lambda p: p.encode("utf-8")),
+        "changed_files_observed": seen,
+        "changed_files_recorded": recorded,
         "changed_files_claimed": claimed,
     }
     if observed is not None:
@@ -750,6 +833,13 @@ def _disagreements(
     ):
         differ(
             "budget_guard_tripped", claimed["budget_guard_tripped"], spend["budget_guard_tripped"]
+        )
+    recorded = verification["changed_files_recorded"]
+    if recorded is not None and set(recorded) != set(verification["changed_files_claimed"]):
+        differ(
+            "changed_files (runcap's mission record)",
+            verification["changed_files_claimed"],
+            recorded,
         )
     if observed is not None:
         said = set(verification["changed_files_claimed"])
@@ -792,7 +882,7 @@ def _events(run: JSON, mission_rel: str, attributed: list[tuple[int, JSON]]) -> 
     where = native_path(SYSTEM, mission_rel)
     ledger = native_path(SYSTEM, LEDGER)
     events: list[JSON] = []
-    if run.get("startedAt") is not None:
+    if isinstance(run.get("startedAt"), str):
         events.append(
             {
                 "event_id": "runcap-mission-start",
@@ -802,11 +892,12 @@ def _events(run: JSON, mission_rel: str, attributed: list[tuple[int, JSON]]) -> 
             }
         )
     for line, event in attributed:
+        status = event.get("status")
         base: JSON = {
             "event_id": f"runcap-gateway-{line}",
-            "timestamp": event.get("at"),
-            "model": event.get("model"),
-            "status": event.get("status"),
+            "timestamp": _text(event.get("at")),
+            "model": _text(event.get("model")),
+            "status": status if isinstance(status, int) and not isinstance(status, bool) else None,
         }
         if _is_guard(event):
             guard = _mapping(event.get("guard"))
@@ -833,17 +924,21 @@ def _events(run: JSON, mission_rel: str, attributed: list[tuple[int, JSON]]) -> 
                     "source": source(ledger, line=line),
                 }
             )
-    if run.get("finishedAt") is not None:
+    if isinstance(run.get("finishedAt"), str):
         events.append(
             {
                 "event_id": "runcap-mission-end",
                 "event_type": "run.completed",
                 "timestamp": run.get("finishedAt"),
-                "exit_code": run.get("exitCode"),
+                "exit_code": _plain(run.get("exitCode")),
                 "source": source(where, jsonptr="/finishedAt"),
             }
         )
     return events
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _claims(receipt: JSON) -> JSON:
@@ -880,14 +975,19 @@ def _notes(
         yield "no mission record with startedAt/finishedAt: no gateway event can be attributed"
     if not verification["guarded"]:
         yield "runcap ran without its verification guard: CL-D5-01 cannot pass such a run"
-    if not verification["protected_observed"]:
+    if verification["observation"] == "mission record":
         yield (
-            "the protected files were not observed "
-            f"({options.get('observed') or 'no observation'}): they cannot be shown unchanged"
+            f"the work tree was not observed ({options.get('observed')}): the changes are "
+            "runcap's mission record of the run (its git snapshots), no file is hashed"
         )
-    skipped = options.get("unpackable_protected")
+    elif verification["observation"] == "none":
+        yield (
+            f"the changes were not observed ({options.get('observed') or 'no observation'}) "
+            "and there is no mission record: protected evidence cannot be shown unchanged"
+        )
+    skipped = options.get("unpackable")
     if isinstance(skipped, int) and skipped:
-        yield f"{skipped} protected file(s) have paths a pack cannot hold and were not copied"
+        yield f"{skipped} tracked path(s) have names a pack cannot hold: not observed"
     said, seen = money(claimed["cost_usd"]), money(spend["cost_usd"])
     if said is not None and seen is not None and said != seen:
         yield (
