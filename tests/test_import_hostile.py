@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from scripts.make_vectors import ALL_CASES, ROOT
+
 from vlab.core import strictjson
 from vlab.engine.pipeline import adjudicate
 from vlab.importers import registry
@@ -59,7 +59,9 @@ def _first_case_per_system() -> list[object]:
 
 
 @pytest.mark.parametrize("case", _first_case_per_system(), ids=lambda c: c.vector_id)  # type: ignore[attr-defined]
-def test_damaged_native_bytes_derive_strictly_or_are_refused(case: object, tmp_path: Path, catalog: Catalog) -> None:
+def test_damaged_native_bytes_derive_strictly_or_are_refused(
+    case: object, tmp_path: Path, catalog: Catalog
+) -> None:
     spec = case.imported  # type: ignore[attr-defined]
     pack = tmp_path / "pack"
     options = {
@@ -79,7 +81,7 @@ def test_damaged_native_bytes_derive_strictly_or_are_refused(case: object, tmp_p
     recorded = json.loads((pack / "import.json").read_bytes())["options"]
     judged = 0
     for path in native:
-        for name, mutate in MUTATIONS.items():
+        for mutate in MUTATIONS.values():
             damaged = {**native, path: mutate(native[path])}
             try:
                 files = derived_files(importer, damaged, recorded)

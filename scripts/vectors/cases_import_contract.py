@@ -32,7 +32,9 @@ def _drop_import(pack: Path) -> None:
     seal(pack)
 
 
-def _case(name: str, description: str, edit: object, gate: Gate, ruleset: str = "ruleset-1.3") -> Case:
+def _case(
+    name: str, description: str, edit: object, gate: Gate, ruleset: str = "ruleset-1.3"
+) -> Case:
     return imported_case(
         "i13-contract",
         name,

@@ -89,7 +89,11 @@ def import_(
     ] = None,
     exit_code: Annotated[
         int | None,
-        _opt("--exit-code", "N", "agentv: the run's exit status, kept as a claim (agentv writes it nowhere)."),
+        _opt(
+            "--exit-code",
+            "N",
+            "agentv: the run's exit status, kept as a claim (agentv writes it nowhere).",
+        ),
     ] = None,
     rulesets_dir: c.RulesetsDir = None,
     quiet: c.Quiet = False,
