@@ -37,7 +37,30 @@ SHOWN = [
         "NOT_ADMISSIBLE: the event log changed after sealing (INTEGRITY-HASH-MISMATCH), so "
         "the INTEGRITY gate stops the pack and no clause is judged (exit 2).",
     ),
+    (
+        "i13-agentv/pass-suite-budget-stopped",
+        "PASS: a real agentv 4.42.4 run (vlab import agentv) whose suite budget skipped a "
+        "case; CL-D1-04 checks the cap per case and accounts for the skipped one, and says "
+        "that agentv's index holds only case-level costs (RUNBUDGET-CASE-COSTS-ONLY).",
+    ),
+    (
+        "i13-agentplane/settled-after-reject",
+        "FAIL: agentplane's own settled receipt after an admission its runner rejected "
+        "(RCPT-SETTLED-AFTER-DENY), which agentplane's validator cannot see.",
+    ),
 ]
+# A live import: hal0's real persona and ledger, with the check responses a client logged.
+HAL0_RUN = "fixtures/native/hal0/runs/float-edge"
+IMPORT_ARGS = ["import", "hal0", HAL0_RUN, "--checks", f"{HAL0_RUN}/checks.jsonl"]
+IMPORT_CAPTION = (
+    "vlab import: hal0's own files become a sealed contract-1.2 pack (native/ byte for byte, "
+    "derived evidence, import.json)."
+)
+IMPORTED_CAPTION = (
+    "PASS: recomputed in exact decimal, every recorded hal0 check agrees with the caps and the "
+    "ledger but one: the DENY hal0's binary floats gave (0.3 - 0.1 < 0.2), reported as the "
+    "advisory LEDGER-DECISION-STRICTER (it blocked work and spent nothing)."
+)
 SKELETON_CAPTION = (
     "FAIL: the skeleton `vlab pack init my-run --ruleset ruleset-1.1` writes, sealed with no "
     "evidence: admissible, and every clause that applies FAILs with BUNDLE-POINTER-MISSING; "
@@ -70,6 +93,11 @@ def main() -> int:
             sys.stderr.buffer.write(sealed.stderr)
             return sealed.returncode
         _run(vlab, "adjudicate my-run", ["adjudicate", "my-run"], SKELETON_CAPTION, Path(tmp))
+        (Path(tmp) / "fixtures").symlink_to(ROOT / "fixtures")  # as typed from the repository
+        args = [*IMPORT_ARGS, "--out", "hal0-run"]
+        if _run(vlab, " ".join(args), args, IMPORT_CAPTION, Path(tmp)) != 0:
+            return 1
+        _run(vlab, "adjudicate hal0-run", ["adjudicate", "hal0-run"], IMPORTED_CAPTION, Path(tmp))
     print(f"\n# {REGRESS_CAPTION}", flush=True)
     print("$ vlab regress evidence_packs --jobs 2", flush=True)
     return subprocess.run(
