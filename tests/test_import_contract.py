@@ -248,3 +248,23 @@ def test_pointers_each_judges_every_receipt_of_a_pack(tmp_path: Path) -> None:
     assert clause.status == "FAIL"
     assert "RCPT-OVERRUN-HIDDEN" in {d.code for d in clause.details}
     assert len(clause.evidence_refs) == 2  # both receipts were read
+
+
+def test_the_command_line_exit_statuses(tmp_path: Path, vlab: Any) -> None:
+    listed = vlab("import", "--list", text=True)
+    assert listed.returncode == 0
+    shipped = [s for s in registry.systems() if s != "toy"]  # the toy lives in this process
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == shipped
+    wrong = tmp_path / "receipt.json"
+    wrong.write_text('{"schemaVersion": "agentplane.budget-settlement-receipt.v9"}\n', "utf-8")
+    refused = vlab("import", "agentplane", wrong, "--out", tmp_path / "p", text=True)
+    assert refused.returncode == 65
+    (line,) = refused.stderr.splitlines()  # one line, naming the file and what was expected
+    assert line.startswith(f"vlab: error: {wrong}: ") and "schemaVersion" in line
+    assert not (tmp_path / "p").exists() or not any((tmp_path / "p").iterdir())
+    missing = vlab("import", "hal0", tmp_path / "absent", "--out", tmp_path / "q", text=True)
+    assert missing.returncode == 64 and "no such file" in missing.stderr
+    foreign = vlab("import", "hal0", tmp_path, "--eval", wrong, "--out", tmp_path / "r", text=True)
+    assert foreign.returncode == 64 and "unknown option" in foreign.stderr
+    unknown = vlab("import", "nope", wrong, "--out", tmp_path / "s", text=True)
+    assert unknown.returncode == 64 and "unknown system" in unknown.stderr
