@@ -5,7 +5,7 @@ spend, exhaustion, skipped trials and the run's own final report
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -516,7 +516,7 @@ class _Replay2:
     def findings(self) -> list[Detail]:
         return [d for _, _, d in sorted(self.walk, key=lambda w: (w[0], w[1]))] + self.post
 
-    def run(self, records: list[tuple[int, dict[str, Any]]]) -> list[Detail]:
+    def run(self, records: Iterable[tuple[int, dict[str, Any]]]) -> list[Detail]:
         configs = [(line, e) for line, e in records if e.get("event_type") == "run.config"]
         if len(configs) != 1:
             self.add(
@@ -545,7 +545,7 @@ class _Replay2:
 
     # -- reading the log -----------------------------------------------------------------------
 
-    def _collect(self, records: list[tuple[int, dict[str, Any]]]) -> tuple[str, int] | None:
+    def _collect(self, records: Iterable[tuple[int, dict[str, Any]]]) -> tuple[str, int] | None:
         """Every record into units, steps and costs; a skip's reported cap that run.config
         contradicts comes back as (message, line)."""
         case_mode = self.cfg.unit == CASE
@@ -980,18 +980,29 @@ def unit_label(uid: Any) -> str:
 
 def replay_v2(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> list[Detail]:
     """run_budget@2 over a log: @1's reading unless run.config asks for @2's."""
-    records = list(events)
-    first = next((e for _, e in records if e.get("event_type") == "run.config"), None)
+    # ``events`` is read more than once (a list, or a view re-read from the sealed bytes),
+    # never held whole: a large log is streamed on each pass.
+    first = next((e for _, e in events if e.get("event_type") == "run.config"), None)
     if not uses_v2(first):
-        return replay(records, log_path=log_path)
+        return replay(events, log_path=log_path)
     with exact():
-        return _Replay2(log_path).run(records)
+        return _Replay2(log_path).run(events)
+
+
+class _Reread:
+    """The pointer's log as an iterable that streams it again on every pass."""
+
+    def __init__(self, view: EvidenceView, path: str) -> None:
+        self.view, self.path = view, path
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        return iter(self.view.ndjson_records(self.path))
 
 
 def _run_budget_v2(view: EvidenceView | None, *, pointer: Any) -> list[Detail]:
     assert view is not None
     path = pointer["artifact_path"]
-    return replay_v2(view.ndjson_records(path), log_path=path)
+    return replay_v2(_Reread(view, path), log_path=path)
 
 
 CHECKS = (
