@@ -34,7 +34,7 @@ FILE = "file:"
 # outcome_cost_usd (rulesets-1.3.md §3) is measured once the engine can declare it on a
 # clause change and measure it on FAIL (see the ruleset's CL-D5-01 comment): until then the
 # vectors pin verified_outcome_cost_usd only. The lead flips this when the engine does.
-OUTCOME_COST_DECLARED = False
+OUTCOME_COST_DECLARED = True
 
 
 def rebuild(worktree: Path, case: str) -> None:
@@ -43,7 +43,8 @@ def rebuild(worktree: Path, case: str) -> None:
     fixture = ROOT / FIXTURES / case
     record = json.loads((fixture / "git.json").read_text("utf-8"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(record["env"])
+    # no global or system configuration (an excludes file, autocrlf) may change the commit
+    env.update(record["env"], GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
 
     def git(*args: str, tree: Path | None = None) -> str:
         prefix = ["git", "--git-dir", str(worktree / ".git")]
@@ -53,7 +54,7 @@ def rebuild(worktree: Path, case: str) -> None:
         return done.stdout
 
     subprocess.run(["git", "init", "-q", str(worktree)], env=env, check=True)
-    git("add", "-A", tree=fixture / "baseline")
+    git("add", "-A", "-f", tree=fixture / "baseline")
     git("-c", "commit.gpgsign=false", "commit", "-q", "-m", record["message"])
     made = git("rev-parse", "HEAD").strip()
     if made != record["baseline_commit"]:

@@ -11,7 +11,8 @@ from vlab.cli import common as c
 
 EXIT_NOT_THAT_SYSTEM = 65
 HELP = (
-    "Import a real system's output (agentplane, hal0, agentv) as a sealed evidence pack; "
+    "Import a real system's output (agentplane, hal0, agentv, runcap) as a sealed evidence "
+    "pack; "
     "then vlab adjudicate PACK judges it."
 )
 EPILOG = c.epilog("0 imported", "65 SOURCE is not that system's output")
@@ -95,6 +96,18 @@ def import_(
             "agentv: the run's exit status, kept as a claim (agentv writes it nowhere).",
         ),
     ] = None,
+    repo: Annotated[
+        str | None,
+        _opt("--repo", "ROOT", "mplp: the upstream checkout a pack_root may point into."),
+    ] = None,
+    outcome: Annotated[
+        str | None,
+        _opt(
+            "--outcome",
+            "ID",
+            "runcap: the outcome id (default: the one .runcap/outcomes/latest names).",
+        ),
+    ] = None,
     rulesets_dir: c.RulesetsDir = None,
     quiet: c.Quiet = False,
     no_color: c.NoColor = False,
@@ -130,6 +143,7 @@ def import_(
         "budget_usd": budget_usd,
         "workers": workers,
         "exit_code": exit_code,
+        "repo": repo,
     }
     options = {k: v for k, v in given.items() if v is not None}
     try:

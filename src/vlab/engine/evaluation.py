@@ -194,6 +194,7 @@ class Evaluator:
         refs: list[EvidenceRef] = []
         passing: list[tuple[EvidenceRef, list[Detail]]] = []
         first_context: dict[str, Any] | None = None
+        resolved_context: dict[str, Any] | None = None  # the first resolved evidence's
         # Identical pointers (same artifact, locator and hash) get the same answer: each is
         # judged once, however many times a pack repeats it.
         judged: dict[tuple[str, str, str | None], Judgement] = {}
@@ -204,6 +205,7 @@ class Evaluator:
             ref, found, context = judged[same]
             if ref is not None:
                 refs.append(ref)
+                resolved_context = resolved_context or context
             if ref is None or any(not d.advisory for d in found):
                 details += found
             else:
@@ -228,7 +230,22 @@ class Evaluator:
             return clause_ruling(
                 clause, NOT_EVALUATED, codes.evidence_absent, details, refs, null_metrics(clause)
             )
-        return clause_ruling(clause, FAIL, codes.fail, details, refs, null_metrics(clause))
+        return clause_ruling(
+            clause, FAIL, codes.fail, details, refs, self._failed_metrics(clause, resolved_context)
+        )
+
+    def _failed_metrics(
+        self, clause: Clause, context: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """A FAIL clause's metrics: null, except those measured whenever the clause is judged
+        (format 2 ``measured: evaluated``), from the first evidence that resolved."""
+        metrics = null_metrics(clause)
+        if metrics is None or context is None:
+            return metrics
+        for name, expr in clause.metrics:
+            if name in clause.metrics_evaluated:
+                metrics[name] = self._search(expr, context, clause)
+        return metrics
 
     def _judge(self, clause: Clause, pointer: Pointer, base: dict[str, Any]) -> Judgement:
         """One pointer: (its evidence ref, or None if nothing resolved; its findings; the

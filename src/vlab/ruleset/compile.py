@@ -196,7 +196,13 @@ class Compiler:
             each_pointer=c.get("pointers", "any") == "each",
             checks=checks,
             metrics=tuple(
-                (name, metric(name, text)) for name, text in c.get("metrics", {}).items()
+                (name, metric(name, spec if isinstance(spec, str) else spec["expr"]))
+                for name, spec in c.get("metrics", {}).items()
+            ),
+            metrics_evaluated=frozenset(
+                name
+                for name, spec in c.get("metrics", {}).items()
+                if isinstance(spec, dict) and spec.get("measured") == "evaluated"
             ),
             lets=tuple(lets),
             codes=Codes(

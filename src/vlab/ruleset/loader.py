@@ -86,6 +86,11 @@ def _load(src: Source, parent_of: ParentOf, problems: Problems) -> Ruleset | Non
                 for new in ("let", "pointers"):
                     if new in c:
                         problems.add(src.error((key, i, new), f"{new} needs format: 2"))
+                for name, spec in c.get("metrics", {}).items():
+                    if isinstance(spec, dict):
+                        problems.add(
+                            src.error((key, i, "metrics", name), "a metric object needs format: 2")
+                        )
         if "codes" in data:
             problems.add(src.error(("codes",), "declared codes need format: 2"))
     built = build(src, doc, problems)
@@ -162,6 +167,8 @@ def _resolve(src: Source, parent: dict[str, Any] | None) -> dict[str, Any]:
                 target[key] = change[key]
         if "codes" in change:
             target["codes"] = {**target["codes"], **change["codes"]}
+        if "metrics" in change:
+            target["metrics"] = {**target.get("metrics", {}), **change["metrics"]}
         if "replace_checks" in change:
             target["checks"] = copy.deepcopy(change["replace_checks"])
         if "add_checks" in change:

@@ -61,6 +61,8 @@ class Clause:
     # format 2 ``pointers: each``: every PRESENT pointer must hold, not just one
     each_pointer: bool = False
     metrics: tuple[tuple[str, Any], ...] = ()  # name -> compiled expression (PASS only)
+    # format 2 ``measured: evaluated``: these metrics are measured on FAIL too
+    metrics_evaluated: frozenset[str] = frozenset()
     # format 2: name -> compiled expression, evaluated once per clause in the base context
     lets: tuple[tuple[str, Any], ...] = ()
 
