@@ -6,7 +6,7 @@ with upstream's recorded expectations.
 REPO is a checkout of Coregentis/MPLP-Validation-Lab (f845bde was measured; CI has no
 network, so the tests use the small committed corpus under fixtures/native/mplp/ only).
 Every run folder is imported into DIR/<family>/<name> (or gets its one-line refusal), then
-adjudicated. Upstream's recorded expectations are the 80 runs that carry one: the 40
+adjudicated (shadow packs go to DIR-shadow/). Upstream's recorded expectations are the 80 runs that carry one: the 40
 test-vectors/v0.5 vectors (vector.manifest.json expected_topline), the 24 v05 producer
 runs (producer-run.manifest.json expected_verdict) and the 16 arb-* arbitration runs
 (verdict.json topline, the verdict each run was recorded with; their ERCs' "Minimal Test
@@ -106,6 +106,16 @@ def _judge(pack: Path, catalog: Catalog, override: str | None = None) -> dict[st
     return {"topline": ruling.topline, "clauses": clauses, "gates": gates}
 
 
+def _yardstick(repo: Path) -> dict[str, str]:
+    """Upstream's recorded verdicts for the v0.15 yardstick runs (mcp-*, pydantic-ai-*):
+    not expectations, but what upstream's own engine said (under its ruleset-1.3)."""
+    path = repo / "public/_data/yardsticks/v0.15.0/yardstick-matrix.json"
+    if not path.is_file():
+        return {}
+    rows = json.loads(path.read_text("utf-8"))
+    return {r["run_id"]: r["verdict"] for r in rows if isinstance(r, dict) and "run_id" in r}
+
+
 def _import_record(pack: Path) -> dict[str, Any]:
     record: dict[str, Any] = json.loads((pack / "import.json").read_text("utf-8"))
     return record
@@ -132,7 +142,9 @@ def _codes(judged: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(c for c in codes if c))
 
 
-def explain(pack: Path, judged: dict[str, Any]) -> str:
+def explain(
+    pack: Path, judged: dict[str, Any], expected: str, shadow: tuple[Path, dict[str, Any]] | None
+) -> str:
     """The upstream defect behind a disagreement, read from the pack (or 'unexplained')."""
     record = _import_record(pack)
     integrity = (record.get("evidence") or {}).get("upstream_integrity") or {}
@@ -140,7 +152,14 @@ def explain(pack: Path, judged: dict[str, Any]) -> str:
     if judged["topline"] == "NOT_ADMISSIBLE" and problems:
         first = problems[0]["problem"]
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        return f"upstream integrity: {first}{more}"
+        text = f"upstream integrity: {first}{more}"
+        if shadow is not None and shadow[1]["topline"] != expected:
+            text += "; and on the rules alone: " + _rules(shadow[0], shadow[1])
+        return text
+    return _rules(pack, judged)
+
+
+def _rules(pack: Path, judged: dict[str, Any]) -> str:
     bundle = json.loads((pack / "bundle.manifest.json").read_text("utf-8"))
     scenario = bundle.get("scenario_meta") or {}
     pointers = json.loads((pack / "evidence_pointers.json").read_text("utf-8"))["pointers"]
@@ -184,7 +203,8 @@ def _canon_reason(pack: Path, pointers: list[dict[str, Any]]) -> str:
             if without == wanted and ptr != wanted:
                 return (
                     f"the producer's canonptr {wanted} omits amount from the digest "
-                    "(producers/*/run.mjs; lib/evidence/canonptr.ts includes it): it matches no event"
+                    "(producers/*/run.mjs; lib/evidence/canonptr.ts includes it): it matches "
+                    "no event"
                 )
             seq += 1
         return f"canonptr {wanted} matches no event of the log"
@@ -201,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     repo: Path = args.repo.resolve()
     out: Path = args.out
     catalog = Catalog()
+    yardstick = _yardstick(repo)
     results = []
     for rel in run_folders(repo):
         fam = family(rel)
@@ -211,14 +232,20 @@ def main(argv: list[str] | None = None) -> int:
             judged = _judge(pack, catalog)
             row["topline"] = judged["topline"]
             row["codes"] = _codes(judged)
+            row["ruleset_1_1"] = _judge(pack, catalog, "ruleset-1.1")["topline"]
             exp, exp_code = _expected(fam, _import_record(pack))
             row["expected"], row["expected_reason"] = exp, exp_code
+            shadowed = None
             if judged["topline"] == "NOT_ADMISSIBLE":
-                shadow = out / "_shadow" / pack.relative_to(out)
+                shadow = out.with_name(out.name + "-shadow") / pack.relative_to(out)
                 if _import(repo, rel, shadow, SHADOW_PIN, catalog) is None:
-                    row["rules_only"] = _judge(shadow, catalog, RULESET)["topline"]
+                    shadowed = (shadow, _judge(shadow, catalog, RULESET))
+                    row["rules_only"] = shadowed[1]["topline"]
             if exp is not None and exp != judged["topline"]:
-                row["explanation"] = explain(pack, judged)
+                row["explanation"] = explain(pack, judged, exp, shadowed)
+            recorded = yardstick.get(rel.rsplit("/", 1)[-1])
+            if recorded is not None and fam == "data/runs pack_root runs":
+                row["yardstick"] = recorded
         results.append(row)
     report(results, args.table)
     if args.json:
@@ -239,12 +266,20 @@ def report(results: list[dict[str, Any]], table: Path | None) -> None:
     expected = [r for r in results if r.get("expected") is not None]
     agree = [r for r in expected if r["expected"] == r["topline"]]
     print(f"expectations: {len(expected)}; agree: {len(agree)}")
+    old = [r for r in expected if r["expected"] == r["ruleset_1_1"]]
+    print(f"agree when ruleset-1.1 judges the same packs (a shadow run): {len(old)}")
     rules = [r for r in expected if r["expected"] == r.get("rules_only", r["topline"])]
     print(f"agree on the rules alone (upstream integrity set aside): {len(rules)}")
     by_family = Counter(r["family"] for r in expected)
     agree_family = Counter(r["family"] for r in agree)
     for fam in EXPECTATION_FAMILIES:
         print(f"  {fam}: {agree_family[fam]}/{by_family[fam]}")
+    yard = [r for r in results if "yardstick" in r]
+    same = [r for r in yard if r["yardstick"] == r["topline"]]
+    print(f"upstream's v0.15 yardstick verdicts (not expectations): {len(same)}/{len(yard)} agree")
+    for r in yard:
+        if r["yardstick"] != r["topline"]:
+            print(f"  {r['run']}: yardstick {r['yardstick']}, vlab {r['topline']} {r['codes'][:3]}")
     lines = [
         "| run | upstream expects | vlab (mplp-compat-1.3) | rules alone | vlab's codes "
         "| upstream defect that explains it |",

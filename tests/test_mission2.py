@@ -393,9 +393,14 @@ def test_verified_outcome_cost_is_measured_only_when_the_clause_passes() -> None
     ruleset = Catalog().get("ruleset-1.3")
     assert ruleset is not None
     (d5,) = (c for c in ruleset.clauses if c.clause_id == "CL-D5-01")
-    assert [name for name, _ in d5.metrics] == ["verified_outcome_cost_usd"]
-    # PASS: the receipt's (ledger-derived) cost; FAIL: null (the engine's null_metrics)
+    assert [name for name, _ in d5.metrics] == ["outcome_cost_usd", "verified_outcome_cost_usd"]
+    # verified_outcome_cost_usd on PASS only (null_metrics otherwise); outcome_cost_usd
+    # (runcap's figure) whenever the clause is judged, when the verify command passed.
+    assert d5.metrics_evaluated == frozenset({"outcome_cost_usd"})
     functions = BuiltinFunctions({})
     options = jmespath.Options(custom_functions=functions)
-    (_, expression) = d5.metrics[0]
-    assert expression.search({"record": RECEIPT}, options=options) == "0.000305"
+    outcome, verified = (expression for _, expression in d5.metrics)
+    assert verified.search({"record": RECEIPT}, options=options) == "0.000305"
+    assert outcome.search({"record": RECEIPT}, options=options) == "0.000305"
+    unverified = {**RECEIPT, "verification": {**RECEIPT["verification"], "passed": False}}
+    assert outcome.search({"record": unverified}, options=options) is None

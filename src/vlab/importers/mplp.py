@@ -15,8 +15,10 @@ Native layout (``native/mplp/``), fixed:
   them out);
 - ``_repo/<path relative to ROOT>``: every file of a pack root outside RUN_DIR.
 
-Options recorded: ``pack_root``, the ROOT-relative folder of an outside pack root (never a
-machine path). Nothing else: derive reads the layout from the native bytes.
+Options recorded (never a machine path): ``pack_root``, the ROOT-relative folder of a pack
+root outside RUN_DIR, or ``pack_dir``, the RUN_DIR-relative folder of one inside it (where
+the written ``pack_root`` leads, e.g. ``../../../public/data/runs/<id>/pack`` seen from
+``public/data/runs/<id>``).
 
 Derived (a pure function of those bytes and that option):
 
@@ -25,7 +27,9 @@ Derived (a pure function of those bytes and that option):
   ``trace/events.ndjson`` under the pack root; a placeholder log is passed over), upstream's
   fields as written plus vlab's names for two of them (``decision_outcome`` from
   ``outcome``/``result``, ``terminate_reason`` from ``termination_reason``, only when the
-  event lacks them) and ``source``; upstream's own ``source`` becomes ``upstream_source``.
+  event lacks them) and ``source``; upstream's own ``source`` becomes ``upstream_source``;
+  a record without a string ``event_id`` (or one that does not parse) gets
+  ``mplp-line-<native line>``, marked ``event_id_from``.
   Line N is upstream's ``line:N`` (upstream counts non-blank lines).
 - ``artifacts/mplp/timeline.json``: the log's ``line``, ``event_id``, ``event_type`` and
   ``timestamp`` per record, for the ordering clauses of mplp-compat-1.3 (a ruleset
@@ -225,10 +229,11 @@ def collect(sources: Sequence[Path], options: Mapping[str, Any]) -> Collected:
             raise ImportRefused(str(path), f"not a name an imported pack can hold ({unsafe})")
         native[rel] = path.read_bytes()
     recorded: JSON = {}
-    outside = _outside_root(run, repo, native)
-    if outside is not None:
-        assert repo is not None
-        root, target = outside
+    located = _pack_location(run, repo, native)
+    if located is not None and located[0] == "pack_dir":
+        recorded["pack_dir"] = located[1]
+    elif located is not None:
+        _, root, target = located
         for rel, path in _walk(target, "the pack root"):
             name = f"{REPO}/{root}/{rel}"
             unsafe = unsafe_path_reason(native_path(SYSTEM, name))
@@ -241,11 +246,13 @@ def collect(sources: Sequence[Path], options: Mapping[str, Any]) -> Collected:
     return Collected(native, recorded)
 
 
-def _outside_root(
+def _pack_location(
     run: Path, repo: Path | None, native: Mapping[str, bytes]
-) -> tuple[str, Path] | None:
-    """(ROOT-relative path, folder) of a pack root outside RUN_DIR, or None. Refused when
-    it leaves ROOT, or when it leaves RUN_DIR and no ROOT was given."""
+) -> tuple[str, str, Path] | None:
+    """Where bundle.manifest.json's ``pack_root`` (else input.pointer.json's ``pack_path``)
+    leads: ``("pack_dir", RUN_DIR-relative, folder)`` inside RUN_DIR, ``("pack_root",
+    ROOT-relative, folder)`` outside it, None when there is none or it names no folder.
+    Refused when it leaves ROOT, or leaves RUN_DIR and no ROOT was given."""
     pointer: tuple[str, str, Path] | None = None  # (file, as written, where it points)
     bundle = _lenient_json(native[BUNDLE]) if BUNDLE in native else None
     pack_root = bundle.get("pack_root") if isinstance(bundle, dict) else None
@@ -266,8 +273,11 @@ def _outside_root(
         return None
     name, written, target = pointer
     lexical = Path(os.path.normpath(target))
-    if _inside(lexical.resolve(), run.resolve()):
-        return None  # inside RUN_DIR: already read
+    home = run.resolve()
+    if _inside(lexical.resolve(), home):
+        real = lexical.resolve()
+        inner = real.relative_to(home).as_posix()
+        return ("pack_dir", inner, real) if real.is_dir() and inner != "." else None
     if repo is None:
         raise ImportRefused(
             str(run / name),
@@ -279,7 +289,7 @@ def _outside_root(
         raise ImportRefused(str(run / name), f"{written!r} leaves --repo {repo}")
     if not real.is_dir():
         return None  # names nothing: the derived view says so
-    return real.relative_to(repo.resolve()).as_posix(), real
+    return "pack_root", real.relative_to(repo.resolve()).as_posix(), real
 
 
 # -- derive: a pure function of the native bytes and the options ------------------------------
@@ -320,19 +330,22 @@ class Layout:
         self.bundle: JSON = bundle if isinstance(bundle, dict) else {}
         written = self.bundle.get("pack_root")
         self.pack_root = written.strip().strip("/") if isinstance(written, str) else None
-        outside = options.get("pack_root")
+        outside, inside = options.get("pack_root"), options.get("pack_dir")
         self.root = ""
         if isinstance(outside, str) and outside:
             self.root = f"{REPO}/{outside}/"
             self.kind = f"pack root outside RUN_DIR (ROOT/{outside})"
-        elif self.pack_root and self.pack_root not in (".",) and self._folder(self.pack_root):
-            self.root = self.pack_root + "/"
-            self.kind = f"pack_root {self.pack_root}/"
-        elif self.pack_root and self.pack_root != ".":
+        elif isinstance(inside, str) and inside and self._folder(inside):
+            self.root = inside + "/"
+            self.kind = f"pack root {inside}/ (pack_root {written!r})"
+        elif self.pack_root and _normal(self.pack_root) is not None and self.pack_root != ".":
             self.kind = (
                 f"pack_root {written!r} names no folder: the pack's files are at the run "
                 "folder's root (upstream flattened pack/ there at 737bf26)"
             )
+        elif self.pack_root and self.pack_root != ".":
+            self.pack_root = None  # leads nowhere: upstream's loader finds no log there either
+            self.kind = f"pack_root {written!r} names no folder; the run folder's files are read"
         else:
             self.kind = "pack at the run folder's root"
 
@@ -543,12 +556,25 @@ def _records(data: bytes, path: str) -> tuple[list[JSON], list[tuple[int, Any]],
         where = source(path, line=number)
         if why is not None:
             damaged.append(number)
-            records.append({"source": where, "unparseable": why})
+            records.append(
+                {
+                    "event_id": f"mplp-line-{number}",
+                    "event_id_from": "native line",
+                    "source": where,
+                    "unparseable": why,
+                }
+            )
             continue
         assert isinstance(event, dict)
         record: JSON = {}
         for key, value in event.items():
             record["upstream_source" if key == "source" else key] = claim(value)
+        if not isinstance(event.get("event_id"), str) or not event["event_id"]:
+            # a log record needs an id (contract 1.2): one of its native line, marked
+            if "event_id" in event:
+                record["upstream_event_id"] = record.pop("event_id")
+            record["event_id"] = f"mplp-line-{number}"
+            record["event_id_from"] = "native line"
         outcome = next((event[k] for k in ("outcome", "result") if k in event), None)
         if "decision_outcome" not in event and outcome is not None:
             record["decision_outcome"] = claim(outcome)

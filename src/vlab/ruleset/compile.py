@@ -197,7 +197,8 @@ class Compiler:
             checks=checks,
             metrics=tuple(
                 (name, metric(name, spec if isinstance(spec, str) else spec["expr"]))
-                for name, spec in c.get("metrics", {}).items()
+                # by name: a compiled cache keeps keys sorted, so YAML order cannot be relied on
+                for name, spec in sorted(c.get("metrics", {}).items())
             ),
             metrics_evaluated=frozenset(
                 name
