@@ -64,6 +64,7 @@ from vlab.importers.base import (
     Importer,
     ImportRefused,
     native_path,
+    scenario,
     source,
 )
 
@@ -79,16 +80,6 @@ KINDS = {
     RECEIPTS: (AGENTPLANE_SETTLEMENT, "BudgetSettlementReceipt"),
     ADMISSION: (AGENTPLANE_ADMISSION, "AttemptAdmissionReceipt"),
     CONTRACT: (AGENTPLANE_CONTRACT, "GovernedRunContract"),
-}
-SCENARIO = {
-    "settlement_expected": True,
-    "budget_decision": False,
-    "lifecycle": False,
-    "privileged_action": False,
-    "termination_case": False,
-    "spend_cap": False,
-    "eval_matrix": False,
-    "mission_policy": False,
 }
 
 
@@ -295,7 +286,7 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
         pointers=pointers,
         run_id=run_id,
         created_at=created_at or EPOCH,
-        scenario_meta=dict(SCENARIO),
+        scenario_meta=scenario("settlement_expected"),
         claims=claims,
         evidence={},
         notes=notes,

@@ -55,6 +55,7 @@ from vlab.importers.base import (
     load_json,
     native_path,
     ndjson_bytes,
+    scenario,
     source,
 )
 
@@ -74,15 +75,6 @@ _BUDGET_MESSAGE = re.compile(
 _DECIMAL_TEXT = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{1,18})?")
 MAX_EVAL_WORK = 1_000_000  # tests x targets an eval may plan (far beyond a real matrix)
 MAX_FLATTENED_ENTRIES = 100_000
-FLAGS = (
-    "budget_decision",
-    "lifecycle",
-    "privileged_action",
-    "termination_case",
-    "settlement_expected",
-    "spend_cap",
-    "mission_policy",
-)
 
 
 # -- collect -----------------------------------------------------------------------------------
@@ -642,8 +634,6 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
 
     run_id = _run_id(readable) or Path(eval_rel).stem
     created = min(timestamps)[1] if timestamps else _benchmark_time(native) or EPOCH
-    scenario = {flag: False for flag in FLAGS}
-    scenario["eval_matrix"] = True
     return Derived(
         files={LOG: ndjson_bytes(events)},
         pointers=[
@@ -656,7 +646,7 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
         ],
         run_id=run_id,
         created_at=created,
-        scenario_meta=scenario,
+        scenario_meta=scenario("eval_matrix"),
         claims=_claims(native, claims_rows, options.get("exit_code")),
         evidence={
             "agentv_version_read": AGENTV_VERSION,

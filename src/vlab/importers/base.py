@@ -33,6 +33,25 @@ IMPORT_FILE = "import.json"
 EPOCH = "1970-01-01T00:00:00Z"
 
 JSON = dict[str, Any]
+# The applicability flag of every shipped clause, in the order packs write them: an import
+# sets its own clause's true and the others false unless its native evidence covers them
+# (importers.md §1).
+SCENARIO_FLAGS = (
+    "budget_decision",
+    "lifecycle",
+    "privileged_action",
+    "termination_case",
+    "settlement_expected",
+    "spend_cap",
+    "eval_matrix",
+    "mission_policy",
+)
+
+
+def scenario(*covered: str) -> JSON:
+    """``scenario_meta``: the flags named true, every other one false."""
+    assert set(covered) <= set(SCENARIO_FLAGS), covered
+    return {flag: flag in covered for flag in SCENARIO_FLAGS}
 
 
 class ImportRefused(Exception):

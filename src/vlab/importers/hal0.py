@@ -58,6 +58,7 @@ from vlab.importers.base import (
     load_toml,
     native_path,
     ndjson_bytes,
+    scenario,
     source,
 )
 from vlab.pack.limits import unsafe_path_reason
@@ -82,16 +83,6 @@ RESERVED = frozenset({*BUDGET_KEYS.values(), "agent_id", "persona_id", "source"}
 # The fields SpendRow.from_json reads: hal0 skips a line that lacks one.
 ROW_FIELDS = ("ts", "persona_id", "surface", "model", "cost_usd", "request_id")
 NO_CHECKS_NOTE = "hal0 records no check decisions: CL-D1-03 judges the ledger alone"
-SCENARIO = {
-    "budget_decision": False,
-    "lifecycle": False,
-    "privileged_action": False,
-    "termination_case": False,
-    "settlement_expected": False,
-    "spend_cap": True,
-    "eval_matrix": False,
-    "mission_policy": False,
-}
 
 
 def persona_rel(agent: str, persona: str) -> str:
@@ -459,7 +450,7 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
         ],
         run_id=f"{agent}-{persona_id}",
         created_at=_created_at(records, events),
-        scenario_meta=dict(SCENARIO),
+        scenario_meta=scenario("spend_cap"),
         claims={},
         evidence={
             "checks_recorded": checks is not None,

@@ -73,6 +73,7 @@ from vlab.importers.base import (
     load_json,
     native_path,
     ndjson_bytes,
+    scenario,
     source,
 )
 
@@ -91,15 +92,6 @@ COPY_ENDING = ".txt"
 RECEIPT_OUT = "artifacts/mission/outcome_receipt.json"
 POLICY_OUT = "artifacts/mission/policy.yaml"
 LOG_OUT = "trace/events.ndjson"
-FLAGS = (
-    "budget_decision",
-    "lifecycle",
-    "privileged_action",
-    "termination_case",
-    "settlement_expected",
-    "spend_cap",
-    "eval_matrix",
-)
 # runcap's store and its legacy name: never a change of the mission's (runcap's filter).
 STORE_FOLDERS = frozenset((".runcap", ".aim-control"))
 _OID = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
@@ -497,7 +489,7 @@ def _derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
         ],
         run_id=outcome,
         created_at=_created_at(r, run, attributed),
-        scenario_meta={**{flag: False for flag in FLAGS}, "mission_policy": True},
+        scenario_meta=scenario("mission_policy"),
         claims=_plain(_claims(r)),
         evidence={
             "guarded": verification["guarded"],
