@@ -128,7 +128,12 @@ def _build_imported(case: Case, folder: Path, catalog: Catalog) -> None:
             for k, v in spec.options.items()
         }
         import_pack(
-            spec.system, sources, folder / "pack", ruleset=case.pinned, catalog=catalog, **options
+            spec.system,
+            sources,
+            folder / "pack",
+            ruleset=spec.pin or case.pinned,
+            catalog=catalog,
+            **options,
         )
     if case.after_seal:
         case.after_seal(folder / "pack")

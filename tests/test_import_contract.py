@@ -268,3 +268,93 @@ def test_the_command_line_exit_statuses(tmp_path: Path, vlab: Any) -> None:
     assert foreign.returncode == 64 and "unknown option" in foreign.stderr
     unknown = vlab("import", "nope", wrong, "--out", tmp_path / "s", text=True)
     assert unknown.returncode == 64 and "unknown system" in unknown.stderr
+
+
+# -- what an independent hidden set of real outputs found (each fixed, each kept here) --------
+
+HAL0_RUN = Path(__file__).resolve().parent.parent / "fixtures/native/hal0/runs/float-edge"
+LEDGER_REL = "agents/hermes/personas/analyst/spend.jsonl"
+
+
+def _hal0_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    root = tmp_path / "state"
+    shutil.copytree(HAL0_RUN, root)
+    return root
+
+
+def test_a_symlink_in_the_source_is_refused_never_followed(tmp_path: Path) -> None:
+    root = _hal0_copy(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not hal0's\n", "utf-8")
+    (root / LEDGER_REL).unlink()
+    (root / LEDGER_REL).symlink_to(secret)
+    with pytest.raises(ImportRefused, match="symbolic link"):
+        import_pack("hal0", [root], tmp_path / "p")
+    assert not (tmp_path / "p").exists()
+
+
+def test_a_ledger_that_is_no_regular_file_is_refused_not_read_as_empty(tmp_path: Path) -> None:
+    import os
+
+    root = _hal0_copy(tmp_path)
+    (root / LEDGER_REL).unlink()
+    os.mkfifo(root / LEDGER_REL)
+    with pytest.raises(ImportRefused, match="regular file"):
+        import_pack("hal0", [root], tmp_path / "p")
+
+
+def test_a_float_s_shortest_text_is_exact_money(tmp_path: Path) -> None:
+    """15 tokens at $3 per million is 0.00012000000000000002 in hal0's float arithmetic:
+    20 fraction digits, more than vlab's own format, still a charge (not UNPARSEABLE)."""
+    root = _hal0_copy(tmp_path)
+    ledger = root / LEDGER_REL
+    first = json.loads(ledger.read_bytes().splitlines()[0])
+    first["cost_usd"] = 0.00012000000000000002
+    ledger.write_bytes(json.dumps(first).encode("utf-8") + b"\n")
+    pack = tmp_path / "p"
+    import_pack("hal0", [root], pack)
+    clause = next(c for c in _ruling(pack).clauses if c.clause_id == "CL-D1-03")
+    assert "LEDGER-UNPARSEABLE" not in {d.code for d in clause.details}
+    derived = (pack / "artifacts/budget/spend.jsonl").read_bytes()
+    assert b'"amount_usd":"0.00012000000000000002"' in derived
+
+
+def test_an_agentplane_cost_beyond_exact_money_is_a_fault_not_unmeasured() -> None:
+    from vlab.domains.registry import get
+    from vlab.ruleset.catalog import Catalog
+
+    ruleset = Catalog().get("ruleset-1.3")
+    check = get("budget_settlement@2")
+    assert ruleset is not None and check is not None
+    schemas = ruleset.extra_schemas
+
+    def codes(receipt: Any) -> set[str]:
+        found = check(
+            None,
+            receipt=receipt,
+            schema=schemas["budget_settlement_receipt"],
+            agentplane_schema=schemas["agentplane_budget_settlement_receipt"],
+            admission=None,
+            run_id=None,
+        )
+        return {d.code for d in found}
+
+    receipt = load_json((RECEIPTS / "budget-settlement-receipt.settled.valid.json").read_bytes())
+    assert codes(receipt) == set()
+    receipt["actuals"]["cost_usd"] = load_json(b"1e999999")  # "settled", over_budget false
+    assert codes(receipt) == {"RCPT-SCHEMA-INVALID"}
+
+
+def test_an_out_folder_that_cannot_be_made_and_a_ruleset_without_contract_1_2(
+    tmp_path: Path,
+) -> None:
+    src = _source(tmp_path)
+    blocker = tmp_path / "afile"
+    blocker.write_bytes(b"x")
+    with pytest.raises(UsageError, match="cannot make the folder"):
+        import_pack("toy", [src], blocker / "sub")
+    with pytest.raises(UsageError, match=r"contract 1\.2"):
+        import_pack("toy", [src], tmp_path / "p", ruleset="ruleset-1.2")
+    assert not (tmp_path / "p").exists()

@@ -27,6 +27,21 @@ def _edit_import(change: dict[str, object]) -> object:
     return edit
 
 
+def _pin_ruleset_12(pack: Path) -> None:
+    """Re-pin to ruleset-1.2 (its real digest), as a producer pinning by hand might:
+    ``vlab import --ruleset ruleset-1.2`` itself refuses, since 1.2 takes no contract 1.2."""
+    from vlab.ruleset.catalog import Catalog
+
+    pinned = Catalog().get("ruleset-1.2")
+    assert pinned is not None
+    bundle = json.loads((pack / "bundle.manifest.json").read_bytes())
+    bundle.update(ruleset_ref="ruleset-1.2", schema_bundle_sha256=pinned.schema_bundle_sha256)
+    (pack / "bundle.manifest.json").write_bytes(
+        (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    )
+    seal(pack)
+
+
 def _drop_import(pack: Path) -> None:
     (pack / "import.json").unlink()
     seal(pack)
@@ -39,7 +54,7 @@ def _case(
         "i13-contract",
         name,
         description,
-        Imported("hal0", [HAL0]),
+        Imported("hal0", [HAL0], pin="ruleset-1.3"),
         {},
         after_seal=edit,  # type: ignore[arg-type]
         gate=gate,
@@ -63,8 +78,9 @@ CASES: list[Case] = [
     ),
     _case(
         "contract-1.2-under-ruleset-1.2",
-        "a hal0 import pinned to ruleset-1.2, which accepts contracts 1.0 and 1.1 only",
-        None,
+        "a hal0 import re-pinned to ruleset-1.2 (resealed), which accepts contracts 1.0 and "
+        "1.1 only",
+        _pin_ruleset_12,
         Gate("ADM-GATE-CONTRACT", ["CONTRACT-VERSION-NOT-ACCEPTED"]),
         ruleset="ruleset-1.2",
     ),

@@ -209,6 +209,9 @@ class Imported:
     # A step run on a scratch copy of the sources before importing (e.g. a crash's torn
     # tail); the copy keeps the sources' relative layout under its root.
     edit_source: PackEdit | None = None
+    # The ruleset the import pins (default: the case's pinned one); an after_seal edit may
+    # re-pin it, for a case about a ruleset `vlab import` refuses to pin.
+    pin: str | None = None
 
 
 # Under ruleset-1.3, an imported pack is judged on its own clause only: every other flag

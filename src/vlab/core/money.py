@@ -26,16 +26,38 @@ def exact() -> Iterator[None]:
         yield
 
 
-def bounded(value: Decimal) -> Decimal | None:
+# A native system's JSON float written in its shortest form (hal0: 15 tokens at $3 per
+# million is 0.00012000000000000002) can need more fraction digits than vlab's own money
+# format allows. Checks that read native evidence (ruleset-1.3's @2 checks) take up to this
+# many; 18 + 28 digits keep sums of up to 10^14 amounts exact in EXACT's 60.
+NATIVE_FRACTION_DIGITS = 28
+_NATIVE_MONEY = re.compile(r"-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,28})?")
+
+
+def bounded(value: Decimal, fraction_digits: int = MONEY_DIGITS) -> Decimal | None:
     """The value if it is finite money within the bound, else None."""
     if not value.is_finite():
         return None
     exponent = value.as_tuple().exponent
     if value and (
-        value.adjusted() >= MONEY_DIGITS or (isinstance(exponent, int) and exponent < -MONEY_DIGITS)
+        value.adjusted() >= MONEY_DIGITS
+        or (isinstance(exponent, int) and exponent < -fraction_digits)
     ):
         return None
     return value
+
+
+def native_money(value: Any) -> Decimal | None:
+    """``money``, with the wider fraction bound a native float's shortest text needs."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return bounded(Decimal(value)) if abs(value) < 10**MONEY_DIGITS else None
+    if isinstance(value, Decimal):
+        return bounded(value, NATIVE_FRACTION_DIGITS)
+    if isinstance(value, str) and _NATIVE_MONEY.fullmatch(value):
+        return Decimal(value)
+    return None
 
 
 def money(value: Any) -> Decimal | None:

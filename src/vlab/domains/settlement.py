@@ -7,7 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from vlab.core.findings import Detail, quote
-from vlab.core.money import exact, fmt, money
+from vlab.core.money import (
+    MONEY_DIGITS,
+    NATIVE_FRACTION_DIGITS,
+    exact,
+    fmt,
+    money,
+    native_money,
+)
 from vlab.domains.registry import Argument, DomainCheck
 from vlab.domains.view import EvidenceView
 
@@ -378,8 +385,13 @@ def _schema_errors(receipt: Any, schema: dict[str, Any] | None) -> list[Detail]:
 
 
 def _ap_money(block: Any, key: str) -> Decimal | Invalid | None:
-    """A field of an agentplane block as exact Decimal (None: absent or null)."""
-    return parse_number(_get(block, key))
+    """A field of an agentplane block as exact Decimal (None: absent or null); agentplane
+    writes floats, so a shortest float text's fraction digits are taken (native_money)."""
+    value = _get(block, key)
+    if value is None:
+        return None
+    number = native_money(value)
+    return INVALID if number is None else number
 
 
 def _agentplane_findings(receipt: dict[str, Any], schema: dict[str, Any] | None) -> list[Detail]:
@@ -433,6 +445,22 @@ def _agentplane_findings(receipt: dict[str, Any], schema: dict[str, Any] | None)
             )
         )
     est = {k: _ap_money(estimate, k) for k in AP_ESTIMATE}
+    # A number vlab cannot hold as exact money (1e999999, 19 integer digits) is a fault of
+    # its own, never "unmeasured": an overrun must not hide behind an unreadable actual.
+    unreadable = [
+        f"{side}.{k}"
+        for side, block, values in (("estimate", estimate, est), ("actuals", actuals, act))
+        for k, v in values.items()
+        if v is INVALID and isinstance(_get(block, k), (int, Decimal))
+    ]
+    if unreadable:
+        found.append(
+            _f(
+                "RCPT-SCHEMA-INVALID",
+                f"not an amount vlab can compare exactly (beyond {MONEY_DIGITS} integer or "
+                f"{NATIVE_FRACTION_DIGITS} fraction digits): {', '.join(unreadable)}",
+            )
+        )
     negative = [
         f"{side}.{k}"
         for side, values in (("estimate", est), ("actuals", act))

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from vlab.core.findings import Detail, finding, quote
-from vlab.core.money import exact, fmt, money
+from vlab.core.money import exact, fmt, money, native_money
 from vlab.core.timestamps import day_text, utc_day, utc_micros
 from vlab.core.tokens import key, normalize_token
 from vlab.domains.registry import Argument, DomainCheck
@@ -462,7 +462,7 @@ def parse_caps(document: Any) -> tuple[Caps | None, list[str]]:
     caps: dict[str, Decimal | None] = {}
     for name in CAP_KEYS:
         raw = document.get(name)
-        value = money(raw) if raw is not None else None
+        value = native_money(raw) if raw is not None else None
         if raw is not None and value is None:
             problems.append(f"{name} is not money")
         elif value is not None and value < 0:
@@ -583,7 +583,7 @@ def _read_checks(
             continue
         any_check = True
         event_id = str(event.get("event_id"))
-        estimate = money(event.get("estimate_usd"))
+        estimate = native_money(event.get("estimate_usd"))
         recorded = _normalized_outcome(event.get("decision_outcome"))
         at = utc_micros(event.get("timestamp"))
         if estimate is None or recorded is None or at is None:
@@ -687,7 +687,7 @@ def _replay_v2(
             continue
         entry_id, ts, amount = entry.get("entry_id"), entry.get("ts"), entry.get("amount_usd")
         at = utc_micros(ts)
-        value = money(amount)
+        value = native_money(amount)
         if not isinstance(entry_id, str) or not entry_id or at is None or value is None:
             found.append(
                 _unparseable(
@@ -869,7 +869,7 @@ def _spent_unordered_v2(
             for line, entry in entries
             if "unparseable" not in entry
             and (at := utc_micros(entry.get("ts"))) is not None
-            and (value := money(entry.get("amount_usd"))) is not None
+            and (value := native_money(entry.get("amount_usd"))) is not None
             and isinstance(entry.get("entry_id"), str)
             and bool(entry.get("entry_id"))
         ),

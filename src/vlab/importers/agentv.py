@@ -200,7 +200,10 @@ def read_eval(data: bytes) -> Plan:
                 test_id = str(test_id)
             if not isinstance(test_id, str):
                 continue
-            names = item.get("targets")
+            # agentv reads a test's targets from its execution block only
+            # (extractTargetsFromTestCase); a top-level tests[].targets is ignored.
+            case_execution = item.get("execution")
+            names = case_execution.get("targets") if isinstance(case_execution, dict) else None
             subset = (
                 [t.strip() for t in names if isinstance(t, str) and t.strip()]
                 if isinstance(names, list) and names

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from vlab.core.errors import UsageError
 from vlab.importers import registry
 from vlab.importers.base import IMPORT_FILE, NATIVE, Importer, ImportRefused
-from vlab.importers.build import derived_files
+from vlab.importers.build import CONTRACT_VERSION, derived_files
 from vlab.pack.limits import artifact_kind
 from vlab.pack.seal import seal
 
@@ -103,6 +103,12 @@ def _pins(ruleset_id: str, catalog: Catalog | None) -> dict[str, Any]:
     pinned = catalog.get(ruleset_id)
     if pinned is None:
         raise UsageError(f"unknown ruleset {ruleset_id!r}")
+    if CONTRACT_VERSION not in pinned.contract_versions:
+        # The pack would be NOT_ADMISSIBLE whatever it holds: say so before writing it.
+        raise UsageError(
+            f"{ruleset_id} accepts contracts {', '.join(pinned.contract_versions)}; an "
+            f"imported pack is contract {CONTRACT_VERSION}"
+        )
     return {
         "ruleset_ref": ruleset_id,
         "protocol_pin": PROTOCOL_PIN,
@@ -120,7 +126,10 @@ def _prepare(target: Path, force: bool) -> None:
             # --force replaces a pack, never an arbitrary folder.
             raise UsageError(f"--out {target} is not empty and is not a pack; not replacing it")
         shutil.rmtree(target)
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {target}: cannot make the folder ({exc.strerror})") from None
 
 
 def _notes(files: dict[str, bytes]) -> list[str]:

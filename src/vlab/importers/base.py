@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from vlab.core import strictjson
-from vlab.core.money import bounded, fmt
+from vlab.core.money import NATIVE_FRACTION_DIGITS, bounded, fmt
 
 NATIVE = "native"
 IMPORT_FILE = "import.json"
@@ -132,7 +132,7 @@ def money_text(value: Any) -> Any:
         number = Decimal(value)
         # Outside the money bound (1e999999, say) the plain text could be a megabyte from
         # seven bytes: it stays in its short scientific form, which is not money.
-        return fmt(number) if bounded(number) is not None else str(number)
+        return fmt(number) if bounded(number, NATIVE_FRACTION_DIGITS) is not None else str(number)
     return value
 
 
@@ -148,6 +148,42 @@ def source(artifact_path: str, line: int | None = None, jsonptr: str | None = No
 
 def native_path(system: str, rel: str) -> str:
     return f"{NATIVE}/{system}/{rel}"
+
+
+# -- reading native files from disk (collect) ---------------------------------------------------
+
+# A native file vlab can re-import (the CONTRACT gate re-reads native files up to the
+# pack's max_document_bytes, 64 MiB by default); and at most this many lines of one file
+# are turned into derived records (each costs memory twice: in the import and the gate).
+MAX_NATIVE_BYTES = 64 * 1024**2
+MAX_NATIVE_LINES = 1_000_000
+
+
+def read_native(path: Path, what: str) -> bytes:
+    """The bytes of one native file as ``collect`` reads it: a regular file, never through
+    a symbolic link (a link in SOURCE could carry any file of this machine into a pack
+    that is then shared), at most ``MAX_NATIVE_BYTES``. Anything else is ``ImportRefused``
+    naming the path and what it should have been."""
+    import os
+    import stat
+
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    if path.is_symlink():
+        raise ImportRefused(str(path), f"{what} as a regular file, not a symbolic link")
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise ImportRefused(str(path), f"a readable {what} ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ImportRefused(str(path), f"{what} as a regular file")
+        data = fh.read(MAX_NATIVE_BYTES + 1)
+    if len(data) > MAX_NATIVE_BYTES:
+        raise ImportRefused(
+            str(path), f"{what} of at most {MAX_NATIVE_BYTES} bytes (what vlab re-imports)"
+        )
+    return data
 
 
 # -- reading native bytes with exact numbers ---------------------------------------------------
@@ -178,6 +214,8 @@ def lines(data: bytes) -> Iterable[tuple[int, bytes, bool]]:
     size = len(data)
     while start < size:
         number += 1
+        if number > MAX_NATIVE_LINES:
+            raise ImportRefused("a native file", f"at most {MAX_NATIVE_LINES} lines")
         end = data.find(b"\n", start)
         if end < 0:
             yield number, data[start:], False

@@ -58,6 +58,7 @@ from vlab.importers.base import (
     load_toml,
     native_path,
     ndjson_bytes,
+    read_native,
     scenario,
     source,
 )
@@ -136,18 +137,18 @@ def collect(sources: Sequence[Path], options: Mapping[str, Any]) -> Collected:
         if unsafe is not None:
             raise ImportRefused(str(root / rel), f"not a name a pack can hold ({unsafe})")
     toml_path = root / persona_rel(agent, persona)
-    native = {persona_rel(agent, persona): toml_path.read_bytes()}
+    native = {persona_rel(agent, persona): read_native(toml_path, "a hal0 persona TOML")}
     _persona_table(native[persona_rel(agent, persona)], str(toml_path))
     ledger = root / ledger_rel(agent, persona)
-    if ledger.is_file():
-        native[ledger_rel(agent, persona)] = ledger.read_bytes()
+    if ledger.exists() or ledger.is_symlink():  # one that cannot be read is refused, not skipped
+        native[ledger_rel(agent, persona)] = read_native(ledger, "a hal0 spend.jsonl ledger")
     recorded: JSON = {"agent": agent, "persona": persona}
     checks = options.get("checks")
     if checks is not None:
         checks_path = Path(checks)
-        if not checks_path.is_file():
+        if not (checks_path.exists() or checks_path.is_symlink()):
             raise UsageError(f"--checks {checks}: no such file")
-        native[CHECKS_FILE] = checks_path.read_bytes()
+        native[CHECKS_FILE] = read_native(checks_path, "a --checks log of budget-check calls")
         recorded["checks"] = CHECKS_FILE
     return Collected(native, recorded)
 

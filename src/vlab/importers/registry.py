@@ -17,7 +17,6 @@ MODULES = (
     "vlab.importers.hal0",
     "vlab.importers.agentv",
     "vlab.importers.runcap",
-    "vlab.importers.mplp",
 )
 
 

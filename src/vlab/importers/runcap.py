@@ -73,6 +73,7 @@ from vlab.importers.base import (
     load_json,
     native_path,
     ndjson_bytes,
+    read_native,
     scenario,
     source,
 )
@@ -149,7 +150,7 @@ def collect(sources: Sequence[Path], options: Mapping[str, Any]) -> Collected:
             native[rel] = found
     policy_rel = _policy_rel(root, receipt)
     if policy_rel is not None:
-        native[policy_rel] = (root / policy_rel).read_bytes()
+        native[policy_rel] = read_native(root / policy_rel, "runcap's mission policy")
     recorded: JSON = {"outcome": outcome, "outcome_from": chosen_by, "policy": policy_rel}
     if outcome == latest_id:
         recorded.update(_observe(root, receipt, native.get(policy_rel or ""), policy_rel, native))
@@ -170,10 +171,11 @@ def _safe_id(text: str) -> bool:
 
 
 def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes() if path.is_file() and not path.is_symlink() else None
-    except OSError:
+    """A runcap file's bytes, None when runcap did not write it; one that is there but is
+    not a regular file (a link, a FIFO, a folder) is refused, never read as absent."""
+    if not (path.exists() or path.is_symlink()):
         return None
+    return read_native(path, f"runcap's {path.name} as runcap writes it")
 
 
 def _receipt(data: bytes, where: str) -> JSON | None:
@@ -291,7 +293,7 @@ class _WorkTree:
         try:
             if path.is_symlink():
                 return os.fsencode(os.readlink(path))
-            return path.read_bytes() if path.is_file() else None
+            return read_native(path, "a protected file") if path.is_file() else None
         except OSError:
             return None
 
