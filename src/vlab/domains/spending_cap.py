@@ -231,7 +231,8 @@ def _replay(
         ]
         spent_at, day_totals = _spent_unordered(pending, charges)
 
-    # 3. Recompute each decision, in log order.
+    # 3. Recompute each decision, in log order. (A stricter WARN blocked nothing: the
+    # warn-only call ran and was charged; only a stricter DENY blocked work.)
     mismatches = 0
     if budget is not None:
         for check in checks:
@@ -390,6 +391,10 @@ CHECKS: tuple[DomainCheck, ...] = (
 # has then re-derived the ledger from the native bytes) is advisory.
 
 RANK = {"ALLOW": 0, "WARN": 1, "DENY": 2}
+_STRICTER = {
+    "DENY": "; stricter than the caps: it blocked work and spent nothing",
+    "WARN": "; stricter than the caps: a warning where none was due (the call ran)",
+}
 WINDOWS = ("daily", "monthly", "lifetime")
 CAP_KEYS = ("per_call_usd", "daily_usd", "monthly_usd", "lifetime_usd")
 # Keys an imported budget carries that are not budget settings.
@@ -757,7 +762,8 @@ def _replay_v2(
     else:
         spent_at = _spent_unordered_v2(pending, ledger())
 
-    # 3. Recompute each decision, in log order.
+    # 3. Recompute each decision, in log order. (A stricter WARN blocked nothing: the
+    # warn-only call ran and was charged; only a stricter DENY blocked work.)
     mismatches = 0
     if caps is not None:
         for check in checks:
@@ -772,11 +778,7 @@ def _replay_v2(
                     "LEDGER-DECISION-STRICTER" if stricter else "LEDGER-DECISION-MISMATCH",
                     f"check {check.event_id}: recorded {check.recorded}, expected {expected} in "
                     f"exact decimal (estimate {fmt(check.estimate)}{_spent_text(caps, spent)})"
-                    + (
-                        "; stricter than the caps: it blocked work and spent nothing"
-                        if stricter
-                        else ""
-                    )
+                    + (_STRICTER[check.recorded] if stricter else "")
                     + _float_note(caps, spent, check),
                     line=check.line,
                     artifact_path=log_path,

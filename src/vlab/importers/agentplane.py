@@ -48,7 +48,6 @@ from typing import Any
 
 from vlab.core import strictjson
 from vlab.core.errors import UsageError
-from vlab.core.inputs import read_input
 from vlab.core.money import fmt, money
 from vlab.core.timestamps import utc_micros
 from vlab.domains.settlement import (
@@ -64,6 +63,7 @@ from vlab.importers.base import (
     Importer,
     ImportRefused,
     native_path,
+    read_native,
     scenario,
     source,
 )
@@ -131,7 +131,7 @@ def collect(sources: Sequence[Path], options: Mapping[str, Any]) -> Collected:
     for place, path in wanted:
         if path.is_dir():
             raise ImportRefused(str(path), f"a folder; {_expected(place)}")
-        data = read_input(path, what=f"agentplane {KINDS[place][1]}")
+        data = read_native(path, f"agentplane's {KINDS[place][1]}")
         record(data, place, str(path))
         rel = place + native_name(path)
         if rel in native:

@@ -156,7 +156,7 @@ def native_path(system: str, rel: str) -> str:
 # pack's max_document_bytes, 64 MiB by default); and at most this many lines of one file
 # are turned into derived records (each costs memory twice: in the import and the gate).
 MAX_NATIVE_BYTES = 64 * 1024**2
-MAX_NATIVE_LINES = 1_000_000
+MAX_NATIVE_LINES = 500_000
 
 
 def read_native(path: Path, what: str) -> bytes:
