@@ -555,3 +555,15 @@ def test_ruleset_1_3_judges_cl_d1_04_with_run_budget_2(catalog: Any) -> None:
     (check,) = clause.checks
     assert check.calls == ("run_budget@2",)
     assert set(check.emits) == set(registry.get("run_budget@2").codes)
+
+
+def test_an_unreadable_native_record_is_damage_even_when_every_case_is_accounted_for() -> None:
+    # An importer's record.unreadable (agentv: a NUL line, a NUL tail): never silent.
+    events = full_run()
+    assert codes(events) == []
+    damaged = [
+        *events[:-1],
+        {"event_type": "record.unreadable", "reason": "not JSON", "first_line": 5, "last_line": 9},
+        events[-1],
+    ]
+    assert judge(damaged) == [("RUNBUDGET-SPEND-MISREPORTED", len(damaged) - 1, False)]

@@ -167,10 +167,15 @@ CASES: list[Case] = [
     case(
         "fail-damaged-index",
         "the no-budget index damaged: a non-UTF-8 byte in row 1 (read as agentv reads it) "
-        "and a torn final row, whose case then has no record: not accounted for, and the "
-        "rows' report (0 skipped) disagrees with the plan",
+        "and a torn final row, whose case then has no record: the unreadable record is "
+        "damage (never silent), its case is not accounted for, and the rows' report (0 "
+        "skipped) disagrees with the plan",
         run("run-nobudget", "evals/nobudget.yaml", damaged),
-        failed("RUNBUDGET-SPEND-MISREPORTED", "RUNBUDGET-INCOMPLETE-MATRIX"),
+        failed(
+            "RUNBUDGET-SPEND-MISREPORTED",
+            "RUNBUDGET-SPEND-MISREPORTED",
+            "RUNBUDGET-INCOMPLETE-MATRIX",
+        ),
     ),
     imported_case(
         GROUP,

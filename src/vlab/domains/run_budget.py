@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from vlab.core.findings import Detail, finding, quote
-from vlab.core.money import exact, fmt, money
+from vlab.core.money import exact, fmt, money, native_money
 from vlab.core.tokens import key
 from vlab.domains.registry import Argument, DomainCheck
 from vlab.domains.view import EvidenceView
@@ -334,7 +334,7 @@ def _read_config(line: int, event: dict[str, Any]) -> tuple[_Config2 | None, str
         return None, f"dispatch_unit {unit!r} is not trial or case"
     targets, tests, trials = event.get("targets"), event.get("tests"), event.get("trials")
     raw_cap = event.get("total_budget_usd")
-    cap = money(raw_cap)
+    cap = native_money(raw_cap)
     if (
         not isinstance(targets, list)
         or not targets
@@ -362,7 +362,7 @@ def _read_config(line: int, event: dict[str, Any]) -> tuple[_Config2 | None, str
         if not isinstance(by_target, dict):
             return None, "budget_scope target needs a budget_usd_by_target object"
         for name, value in by_target.items():
-            target_cap = money(value)
+            target_cap = native_money(value)
             if name not in known_targets:
                 return None, f"budget_usd_by_target names {name!r}, which is not a target"
             if value is not None and (target_cap is None or target_cap < 0):
@@ -584,6 +584,8 @@ class _Replay2:
             elif kind == "budget.decision":
                 if event.get("reason") == EXHAUSTED:
                     self.reported = self.exhaustion_decision = True
+            elif kind == "record.unreadable":
+                self._unreadable(line, event)
             elif kind == "run.completed":
                 self.final = (line, event)
                 if event.get("status") == "budget_exhausted":
@@ -608,6 +610,27 @@ class _Replay2:
         self.spend_order = [s for s in self.spend_order if s[0] not in superseded]
         return self._reported_cap_mismatch()
 
+    def _unreadable(self, line: int, event: dict[str, Any]) -> None:
+        """A native record the log stands for that could not be read (an importer's
+        record.unreadable): what it recorded (a case, its cost) is unknown, so the run's
+        report cannot be checked against its records. Damage is never silent."""
+        first, last = event.get("first_line"), event.get("last_line")
+        where = ""
+        if type(first) is int and type(last) is int:
+            where = (
+                f" (native lines {first}-{last})" if last != first else f" (native line {first})"
+            )
+        reason = event.get("reason")
+        self.add(
+            "RUNBUDGET-SPEND-MISREPORTED",
+            "the run's records are damaged: an unreadable native record"
+            + where
+            + (f", {reason[:120]}" if isinstance(reason, str) and reason else "")
+            + "; what it recorded is unknown, so the run's report cannot be checked against "
+            "its records",
+            line,
+        )
+
     def _unit_key(self, event: dict[str, Any]) -> tuple[Any, ...]:
         if self.cfg.unit == CASE:
             return (key(event.get("target")), key(event.get("test")))
@@ -615,7 +638,7 @@ class _Replay2:
 
     def _trial_cost(self, line: int, uid: Any, event: dict[str, Any]) -> None:
         """Trial mode, as @1: a completion without a money cost counts 0, reported."""
-        cost = money(event.get("cost_usd"))
+        cost = native_money(event.get("cost_usd"))
         if cost is None:
             self.add(
                 "RUNBUDGET-SPEND-MISREPORTED",
@@ -628,7 +651,7 @@ class _Replay2:
 
     def _amount(self, what: str, raw: Any, line: int) -> Decimal | None:
         """A recorded cost: None when not recorded or not a non-negative amount (reported)."""
-        cost = money(raw)
+        cost = native_money(raw)
         if raw is not None and (cost is None or cost < 0):
             self.add(
                 "RUNBUDGET-SPEND-MISREPORTED",
@@ -684,7 +707,7 @@ class _Replay2:
         another: the config does not describe the run."""
         for line, unit, event in self.skips:
             scope = event.get("budget_scope")
-            reported = money(event.get("reported_cap_usd"))
+            reported = native_money(event.get("reported_cap_usd"))
             if reported is None or scope not in (RUN_SCOPE, TARGET_SCOPE):
                 continue
             configured = (
@@ -898,7 +921,7 @@ class _Replay2:
         spent = sum((u.lower() for u in self.units.values()), Decimal(0))
         spent += sum((cost for _, cost, _ in self.loose), Decimal(0))
         stated = {
-            "spent_usd": money(report.get("spent_usd")),
+            "spent_usd": native_money(report.get("spent_usd")),
             ran: report.get(ran),
             skipped: report.get(skipped),
         }

@@ -34,7 +34,7 @@ order ``case.dispatched`` + (``trial.completed`` per sample) + ``case.completed`
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -146,11 +146,10 @@ def _looks_like_agentv_index(data: bytes) -> bool:
     """False when the file holds JSON objects and none is an agentv result row: some other
     system's JSONL. A torn or empty index is agentv's, damaged: judged, not refused."""
     objects = 0
-    for _, row, _ in _rows(data):
+    for _, row, why in _each_row(data):
         if isinstance(row, dict):
-            objects += 1
-            if "test_id" in row or "target" in row:
-                return True
+            return True
+        objects += why.startswith("a JSON object that is no result row")
     return objects == 0
 
 
@@ -222,15 +221,19 @@ def read_eval(data: bytes) -> Plan:
         ]
     trials = execution.get("trials")
     if isinstance(trials, dict) and "count" in trials and trials["count"] is not None:
-        count = trials["count"]
-        if type(count) is int and count >= 1:
+        count = _js_integer(trials["count"])
+        if count is not None and count >= 1:
             plan.trials = count
         else:
             plan.trials_note = (
                 f"trials.count {_shown(count)} is not a positive integer: agentv ignores it"
             )
-    raw = execution.get("budget_usd", execution.get("budgetUsd"))
-    cap = money(raw) if not isinstance(raw, bool) else None
+    raw = execution.get("budget_usd")
+    if raw is None:  # agentv: budget_usd ?? budgetUsd (a null falls through)
+        raw = execution.get("budgetUsd")
+    # agentv takes a YAML number > 0 only (typeof "number"); a string is warned about, ignored
+    number = isinstance(raw, (int, Decimal)) and not isinstance(raw, bool)
+    cap = money(raw) if number else None
     if raw is not None:
         if cap is not None and cap > 0:
             plan.budget = fmt(cap)
@@ -242,6 +245,17 @@ def read_eval(data: bytes) -> Plan:
     if type(workers) is int and 1 <= workers <= 50:
         plan.workers = workers
     return plan
+
+
+def _js_integer(value: Any) -> int | None:
+    """A YAML number agentv's ``Number.isInteger`` accepts (3 and 3.0 alike), as an int;
+    None for anything else (and for counts past any real run)."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return None
+    number = Decimal(value)
+    if not number.is_finite() or number != number.to_integral_value() or abs(number) > 10**9:
+        return None
+    return int(number)
 
 
 def _targets(execution: dict[str, Any]) -> list[str]:
@@ -290,10 +304,13 @@ def _exact_constructor() -> Any:
             return super().construct_document(node)
 
         def flatten_mapping(self, node: Any) -> Any:
+            merges = sum(1 for k, _ in node.value if k.tag == "tag:yaml.org,2002:merge")
+            before = len(node.value) - merges
             super().flatten_mapping(node)
-            self.flattened += len(node.value)
-            if self.flattened > MAX_FLATTENED_ENTRIES:  # merge keys that multiply
-                raise ConstructorError(problem="merge keys expand past any real eval")
+            if merges:  # count only the entries merge keys add (they can multiply)
+                self.flattened += len(node.value) - before
+                if self.flattened > MAX_FLATTENED_ENTRIES:
+                    raise ConstructorError(problem="merge keys expand past any real eval")
 
     def exact_float(loader: Any, node: Any) -> Any:
         text = str(node.value).replace("_", "")
@@ -310,10 +327,21 @@ def _exact_constructor() -> Any:
 # -- the index ---------------------------------------------------------------------------------
 
 
-def _rows(data: bytes) -> list[tuple[int, Any, str]]:
+def _rows(data: bytes) -> list[tuple[int, Any, str, int]]:
+    """The lines of _each_row with consecutive unreadable lines of one kind grouped (memory
+    per bad line stays nil): (first line, row or None, what was wrong, last line)."""
+    out: list[tuple[int, Any, str, int]] = []
+    for number, row, why in _each_row(data):
+        if row is None and out and out[-1][1] is None and out[-1][2] == why:
+            out[-1] = (out[-1][0], None, why, number)
+        else:
+            out.append((number, row, why, number))
+    return out
+
+
+def _each_row(data: bytes) -> Iterator[tuple[int, Any, str]]:
     """Every non-blank line as agentv reads it (UTF-8 with invalid bytes replaced, blank
     lines skipped): (line, parsed row or None, what was wrong with it, or "")."""
-    out: list[tuple[int, Any, str]] = []
     for number, raw, terminated in lines(data):
         try:
             text = raw.decode("utf-8")
@@ -333,13 +361,15 @@ def _rows(data: bytes) -> list[tuple[int, Any, str]]:
             }.get(exc.code, "not JSON")
             if not terminated and exc.code == "CONTRACT-JSON-INVALID":
                 why = "not JSON: the final line, without terminator (a torn write)"
-            out.append((number, None, why))
+            yield number, None, why
             continue
         if not isinstance(row, dict):
-            out.append((number, None, "not a JSON object"))
+            yield number, None, "not a JSON object"
             continue
-        out.append((number, row, problem))
-    return out
+        if "test_id" not in row and "target" not in row:
+            yield number, None, "a JSON object that is no result row (no test_id, no target)"
+            continue
+        yield number, row, problem
 
 
 def _amount(value: Any) -> Any:
@@ -400,7 +430,8 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
     index_path = native_path(SYSTEM, INDEX)
     eval_path = native_path(SYSTEM, eval_rel)
     rows = _rows(native[INDEX])
-    readable = [(line, row) for line, row, _ in rows if row is not None]
+    readable = [(line, row) for line, row, _, _ in rows if row is not None]
+    _refuse_second_session(readable, index_path)
     notes: list[str] = []
     run_cap = options.get("budget_usd")
     workers = options.get("workers")
@@ -439,6 +470,7 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
         config["cases"] = [{"target": t, "test": s} for t, s in plan.cases]
     config["source"] = source(eval_path, jsonptr="/execution")
     events: list[JSON] = [config]
+    provenance = _Provenance(index_path)
     derived_from: list[JSON] = [
         {
             "events": ["agentv:config"],
@@ -449,6 +481,8 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
             "nowhere); workers as given; order per_target (index.jsonl is in plan order)",
         }
     ]
+    unreadable: dict[str, list[tuple[int, int]]] = {}
+    misread: list[int] = []
 
     decided: set[Any] = set()
     spent = Decimal(0)
@@ -457,23 +491,32 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
     claims_rows: list[JSON] = []
     timestamps: list[tuple[int, str]] = []
     partial = 0
-    for line, row, problem in rows:
+    for line, row, problem, last in rows:
         where = source(index_path, line=line)
         if row is None:
             event_id = f"agentv:{line}:unreadable"
             events.append(
                 {
                     "event_id": event_id,
-                    "event_type": "agentv.row_unreadable",
+                    "event_type": "record.unreadable",
                     "reason": problem,
+                    "first_line": line,
+                    "last_line": last,
                     "source": where,
                 }
             )
-            derived_from.append({"events": [event_id], "from": [where], "rule": problem})
-            notes.append(f"index.jsonl line {line}: {problem}; its case has no record")
+            unreadable.setdefault(problem, []).append((line, last))
+            provenance.add(
+                f"unreadable: {problem}",
+                ["agentv:<first line>:unreadable"],
+                "consecutive index.jsonl lines that are not a result row, one "
+                f"record.unreadable per run of them ({problem}): their cases have no record",
+                line,
+                last,
+            )
             continue
         if problem:
-            notes.append(f"index.jsonl line {line}: {problem}")
+            misread.append(line)
         stamp = row.get("timestamp")
         micros = utc_micros(stamp)
         if micros is not None and isinstance(stamp, str):
@@ -495,7 +538,6 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
                 "failure_reason_code": code,
             }
         )
-        made: list[str] = []
         if stage == "setup" and code in NOT_DISPATCHED:
             cases_skipped += 1
             error = _text(row.get("error"))
@@ -521,7 +563,6 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
                         decision["target"] = target
                     decision.update(spent_usd=spent_text, cap_usd=cap_text, source=where)
                     events.append(decision)
-                    made.append(decision["event_id"])
             skip: JSON = {
                 "event_id": f"agentv:{line}:skipped",
                 "event_type": "case.skipped",
@@ -537,7 +578,10 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
                 )
             skip.update(agentv_error=error, row_timestamp=_text(stamp), source=where)
             events.append(skip)
-            made.append(skip["event_id"])
+            kind = f"skipped: {code}"
+            templates = ["agentv:<line>:skipped"]
+            if code == "budget_exceeded":
+                templates = ["agentv:<line>:decision (the first row of each cap)", *templates]
             rule = (
                 "a budget_exceeded row: a case agentv's cap refused at dispatch (a surfaced, "
                 "budget-caused skip; the first of each cap also gives the budget.decision)"
@@ -557,7 +601,6 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
                     "source": where,
                 }
             )
-            made.append(f"agentv:{line}:dispatched")
             samples = row.get("samples")
             trial_sum = Decimal(0)
             if isinstance(samples, list):
@@ -580,7 +623,6 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
                             "source": source(index_path, line=line, jsonptr=f"/samples/{index}"),
                         }
                     )
-                    made.append(event_id)
             completed: JSON = {
                 "event_id": f"agentv:{line}:completed",
                 "event_type": "case.completed",
@@ -598,7 +640,12 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
                 spent += money(cost) or Decimal(0)
             completed.update(row_timestamp=_text(stamp), source=where)
             events.append(completed)
-            made.append(completed["event_id"])
+            kind = "dispatched: " + (
+                "trials" if isinstance(samples, list) else "case" if plan.trials == 1 else "partial"
+            )
+            templates = ["agentv:<line>:dispatched", "agentv:<line>:completed"]
+            if isinstance(samples, list):
+                templates.insert(1, "agentv:<line>:trial:<n> (one per sample)")
             rule = (
                 "a dispatched case: case.dispatched, a trial.completed per sample, "
                 "case.completed (its cost is its samples' sum)"
@@ -611,8 +658,21 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
                     else " (the case's cost: one trial)"
                 )
             )
-        derived_from.append({"events": made, "from": [where], "rule": rule})
+        provenance.add(kind, templates, rule, line, line)
 
+    derived_from += provenance.entries()
+    for problem, spans in unreadable.items():
+        count = sum(b - a + 1 for a, b in spans)
+        notes.append(
+            f"index.jsonl: {count} line(s) {problem} (lines {_spans_text(spans)}): "
+            "each run of them is one record.unreadable; their cases have no record"
+        )
+    if misread:
+        shown = ", ".join(str(n) for n in misread[:10]) + (", ..." if len(misread) > 10 else "")
+        notes.append(
+            f"index.jsonl: {len(misread)} row(s) not UTF-8 (line {shown}): read with U+FFFD, "
+            "as agentv reads them"
+        )
     events.append(
         {
             "event_id": "agentv:run.completed",
@@ -659,13 +719,88 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
             "trial_costs": sampled,
             "cases_with_partial_cost": partial,
             "rows": len(readable),
-            "unreadable_lines": [line for line, row, _ in rows if row is None],
+            "unreadable_lines": sorted([a, b] for spans in unreadable.values() for a, b in spans)[
+                :MAX_SPANS
+            ],
             "dispatch_times": False,
             "scenario_meta": "eval_matrix only: agentv's files cover CL-D1-04 and no other clause",
         },
         notes=notes,
         derived_from=derived_from,
     )
+
+
+MAX_SPANS = 1000  # line ranges listed per kind in import.json (the rest counted)
+
+
+class _Provenance:
+    """import.json's derived_from per kind of row: the rule, the event ids it makes (as
+    templates) and the index.jsonl line ranges it covers, not one entry per row."""
+
+    def __init__(self, index_path: str) -> None:
+        self.index_path = index_path
+        self.kinds: dict[str, JSON] = {}
+        self.spans: dict[str, list[list[int]]] = {}
+        self.more: dict[str, int] = {}
+        self.previous = ""
+
+    def add(self, kind: str, events: list[str], rule: str, first: int, last: int) -> None:
+        if kind not in self.kinds:
+            self.kinds[kind] = {"kind": kind, "events": events, "rule": rule}
+            self.spans[kind] = []
+            self.more[kind] = 0
+        spans = self.spans[kind]
+        if self.previous == kind and spans:
+            spans[-1][1] = last
+        elif len(spans) < MAX_SPANS:
+            spans.append([first, last])
+        else:
+            self.more[kind] += 1
+        self.previous = kind
+
+    def entries(self) -> list[JSON]:
+        out: list[JSON] = []
+        for kind, entry in self.kinds.items():
+            item = dict(entry)
+            item["from"] = {"artifact_path": self.index_path, "lines": self.spans[kind]}
+            if self.more[kind]:
+                item["from"]["more_ranges"] = self.more[kind]
+            out.append(item)
+        return out
+
+
+def _spans_text(spans: list[tuple[int, int]]) -> str:
+    shown = [str(a) if a == b else f"{a}-{b}" for a, b in spans[:10]]
+    return ", ".join(shown) + (", ..." if len(spans) > 10 else "")
+
+
+def _refuse_second_session(readable: list[tuple[int, JSON]], index_path: str) -> None:
+    """agentv --resume / --rerun-failed appends a second invocation's rows to the index
+    (JsonlWriter append mode), repeating (test, target); agentv then keeps each pair's last
+    row (deduplicateByTestIdTarget). That invocation restarts every budget and writes in
+    completion order: one index then holds runs a single replay cannot judge. Refused."""
+    seen: dict[tuple[Any, Any, Any], int] = {}
+    for line, row in readable:
+        pair = (
+            _hashable(row.get("suite")),
+            _hashable(row.get("test_id")),
+            _hashable(row.get("target")),
+        )
+        if pair[1] is None or pair[2] is None:
+            continue
+        if pair in seen:
+            raise ImportRefused(
+                index_path,
+                f"one agentv invocation's index: line {line} repeats test {pair[1]!r} on target "
+                f"{pair[2]!r} of line {seen[pair]} (agentv --resume/--rerun-failed appends a "
+                "second invocation's rows, whose budgets restart: import each run before "
+                "resuming it)",
+            )
+        seen[pair] = line
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, (str, int, Decimal)) and not isinstance(value, bool) else None
 
 
 def _standing_notes(
