@@ -449,6 +449,21 @@ def _mission_policy_v1(
     return findings(receipt, data, sha, policy_path)
 
 
+# The codes version 1 declares (checks.lock.json); version 2 declares these and more.
+V1_CODES = (
+    "MISSION-POLICY-INVALID",
+    "MISSION-POLICY-HASH-MISMATCH",
+    "MISSION-VERIFIER-COMPROMISED",
+    "MISSION-UNVERIFIED",
+    "MISSION-SCOPE-VIOLATION",
+    "MISSION-OVER-BUDGET",
+    "MISSION-TOO-MANY-CALLS",
+    "MISSION-OVER-TIME",
+    "MISSION-GRADE-INFLATED",
+    "MISSION-VERDICT-UNSUPPORTED",
+)
+
+
 CHECKS: tuple[DomainCheck, ...] = (
     DomainCheck(
         name="mission_policy",
@@ -458,18 +473,7 @@ CHECKS: tuple[DomainCheck, ...] = (
             Argument("receipt", summary="the outcome receipt the pointer resolves to"),
             Argument("policy_path", summary="the mission policy YAML at its conventional path"),
         ),
-        codes=(
-            "MISSION-POLICY-INVALID",
-            "MISSION-POLICY-HASH-MISMATCH",
-            "MISSION-VERIFIER-COMPROMISED",
-            "MISSION-UNVERIFIED",
-            "MISSION-SCOPE-VIOLATION",
-            "MISSION-OVER-BUDGET",
-            "MISSION-TOO-MANY-CALLS",
-            "MISSION-OVER-TIME",
-            "MISSION-GRADE-INFLATED",
-            "MISSION-VERDICT-UNSUPPORTED",
-        ),
+        codes=V1_CODES,
         run=_mission_policy_v1,
     ),
 )
@@ -1007,18 +1011,9 @@ CHECKS = (
             Argument("policy_path", summary="the mission policy at its conventional path"),
         ),
         codes=(
-            "MISSION-POLICY-INVALID",
-            "MISSION-POLICY-HASH-MISMATCH",
+            *V1_CODES,
             "MISSION-UNGUARDED",
-            "MISSION-VERIFIER-COMPROMISED",
             "MISSION-VERIFIER-TAMPERED",
-            "MISSION-UNVERIFIED",
-            "MISSION-SCOPE-VIOLATION",
-            "MISSION-OVER-BUDGET",
-            "MISSION-TOO-MANY-CALLS",
-            "MISSION-OVER-TIME",
-            "MISSION-GRADE-INFLATED",
-            "MISSION-VERDICT-UNSUPPORTED",
             "MISSION-RECEIPT-STRICTER",
         ),
         run=_mission_policy_v2,

@@ -1028,22 +1028,26 @@ def _run_budget_v2(view: EvidenceView | None, *, pointer: Any) -> list[Detail]:
     return replay_v2(_Reread(view, path), log_path=path)
 
 
+# The codes version 1 declares (checks.lock.json); version 2 declares these and more.
+V1_CODES = (
+    "RUNBUDGET-CONFIG-MISSING",
+    "RUNBUDGET-DISPATCH-AFTER-EXHAUSTION",
+    "RUNBUDGET-TERMINATION-NOT-SURFACED",
+    "RUNBUDGET-STATUS-NOT-SURFACED",
+    "RUNBUDGET-SPURIOUS-TERMINATION",
+    "RUNBUDGET-SPEND-MISREPORTED",
+    "RUNBUDGET-INCOMPLETE-MATRIX",
+    "RUNBUDGET-INFLIGHT-OVERSHOOT",
+)
+
+
 CHECKS = (
     DomainCheck(
         name="run_budget",
         version=1,
         summary="replay the eval-matrix log the pointer names against its run-wide cap",
         arguments=(Argument("pointer", summary="the pointer (its artifact is the event log)"),),
-        codes=(
-            "RUNBUDGET-CONFIG-MISSING",
-            "RUNBUDGET-DISPATCH-AFTER-EXHAUSTION",
-            "RUNBUDGET-TERMINATION-NOT-SURFACED",
-            "RUNBUDGET-STATUS-NOT-SURFACED",
-            "RUNBUDGET-SPURIOUS-TERMINATION",
-            "RUNBUDGET-SPEND-MISREPORTED",
-            "RUNBUDGET-INCOMPLETE-MATRIX",
-            "RUNBUDGET-INFLIGHT-OVERSHOOT",
-        ),
+        codes=V1_CODES,
         run=_run_budget_v1,
     ),
     DomainCheck(
@@ -1053,14 +1057,7 @@ CHECKS = (
         "per run and per target, logs ordered per target",
         arguments=(Argument("pointer", summary="the pointer (its artifact is the event log)"),),
         codes=(
-            "RUNBUDGET-CONFIG-MISSING",
-            "RUNBUDGET-DISPATCH-AFTER-EXHAUSTION",
-            "RUNBUDGET-TERMINATION-NOT-SURFACED",
-            "RUNBUDGET-STATUS-NOT-SURFACED",
-            "RUNBUDGET-SPURIOUS-TERMINATION",
-            "RUNBUDGET-SPEND-MISREPORTED",
-            "RUNBUDGET-INCOMPLETE-MATRIX",
-            "RUNBUDGET-INFLIGHT-OVERSHOOT",
+            *V1_CODES,
             "RUNBUDGET-CASE-COSTS-ONLY",
             "RUNBUDGET-ORDER-PARTIAL",
         ),

@@ -353,6 +353,20 @@ def _spending_cap_v1(
     )
 
 
+# The codes version 1 declares (checks.lock.json); version 2 declares these and more.
+V1_CODES = (
+    "LEDGER-BUDGET-INVALID",
+    "LEDGER-CHECK-INVALID",
+    "LEDGER-NEGATIVE-AMOUNT",
+    "LEDGER-NO-CHECKS",
+    "LEDGER-UNPARSEABLE",
+    "LEDGER-NOT-APPEND-ONLY",
+    "LEDGER-CHARGE-AFTER-DENY",
+    "LEDGER-DECISION-MISMATCH",
+    "LEDGER-OVERSPEND-TOLERATED",
+)
+
+
 CHECKS: tuple[DomainCheck, ...] = (
     DomainCheck(
         name="spending_cap",
@@ -363,17 +377,7 @@ CHECKS: tuple[DomainCheck, ...] = (
             Argument("budget_path", summary="the budget JSON at its conventional path"),
             Argument("log_path", summary="the event log holding the budget checks"),
         ),
-        codes=(
-            "LEDGER-BUDGET-INVALID",
-            "LEDGER-CHECK-INVALID",
-            "LEDGER-NEGATIVE-AMOUNT",
-            "LEDGER-NO-CHECKS",
-            "LEDGER-UNPARSEABLE",
-            "LEDGER-NOT-APPEND-ONLY",
-            "LEDGER-CHARGE-AFTER-DENY",
-            "LEDGER-DECISION-MISMATCH",
-            "LEDGER-OVERSPEND-TOLERATED",
-        ),
+        codes=V1_CODES,
         run=_spending_cap_v1,
     ),
 )
@@ -941,15 +945,7 @@ CHECKS = (
             Argument("import_path", summary="import.json of an imported pack (contract 1.2)"),
         ),
         codes=(
-            "LEDGER-BUDGET-INVALID",
-            "LEDGER-CHECK-INVALID",
-            "LEDGER-NEGATIVE-AMOUNT",
-            "LEDGER-NO-CHECKS",
-            "LEDGER-UNPARSEABLE",
-            "LEDGER-NOT-APPEND-ONLY",
-            "LEDGER-CHARGE-AFTER-DENY",
-            "LEDGER-DECISION-MISMATCH",
-            "LEDGER-OVERSPEND-TOLERATED",
+            *V1_CODES,
             "LEDGER-DECISION-STRICTER",
             "LEDGER-CHECKS-NOT-RECORDED",
             "LEDGER-CAP-EXCEEDED",

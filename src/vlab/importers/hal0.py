@@ -44,7 +44,7 @@ from typing import Any
 
 from vlab.core import strictjson
 from vlab.core.errors import UsageError
-from vlab.core.money import bounded, fmt
+from vlab.core.money import fmt
 from vlab.core.timestamps import utc_micros
 from vlab.importers.base import (
     EPOCH,
@@ -56,6 +56,7 @@ from vlab.importers.base import (
     json_bytes,
     lines,
     load_toml,
+    money_text,
     native_path,
     ndjson_bytes,
     read_native,
@@ -171,12 +172,6 @@ def _persona_table(data: bytes, where: str) -> JSON:
     return persona
 
 
-def _text(value: Decimal) -> str:
-    """A decimal as plain text when it is money-sized, else its short scientific form
-    (never a billion-digit expansion of 1e999999999; not money either way)."""
-    return fmt(value) if bounded(value) is not None else str(value)
-
-
 def plain(value: Any) -> Any:
     """A parsed native value as strict JSON: decimals as text, TOML dates as ISO text."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
@@ -184,7 +179,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, int):
         return value if value.bit_length() <= 256 else f"<integer of {value.bit_length()} bits>"
     if isinstance(value, Decimal):
-        return _text(value)
+        return money_text(value)  # never a billion-digit expansion of 1e999999999
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, dict):
