@@ -345,6 +345,11 @@ class Lab:
         self.renderers = RENDERERS
         reg = registry()
         self.registered = set(reg["reason_codes"]) | set(reg["detail_codes"])
+        # A format-2 ruleset registers the codes it declares (rulesets-1.3.md §2).
+        for ruleset_id in self.catalog.ids():
+            shipped = self.catalog.get(ruleset_id)
+            if shipped is not None and shipped.format >= 2:
+                self.registered |= set(shipped.codes)
         schema = json.loads((DATA / "ruling.schema.json").read_text("utf-8"))
         self.validator = validator(schema)
         self.peak_resettable = _reset_peak()

@@ -23,6 +23,7 @@ from scripts.vectors.cases_import_agentplane import CASES as CASES_AGENTPLANE
 from scripts.vectors.cases_import_agentv import CASES as CASES_AGENTV
 from scripts.vectors.cases_import_contract import CASES as CASES_CONTRACT
 from scripts.vectors.cases_import_hal0 import CASES as CASES_HAL0
+from scripts.vectors.cases_import_mplp import CASES as CASES_MPLP
 from scripts.vectors.cases_import_runcap import CASES as CASES_RUNCAP
 from scripts.vectors.cases_mission import CASES as CASES_MISSION
 from scripts.vectors.model import (
@@ -49,6 +50,7 @@ ALL_CASES: list[Case] = [
     *CASES_AGENTV,
     *CASES_CONTRACT,
     *CASES_RUNCAP,
+    *CASES_MPLP,
 ]
 KEEP = {"README.md"}
 

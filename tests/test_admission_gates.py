@@ -1099,6 +1099,9 @@ def test_cases_cover_every_gate_detail_code() -> None:
     prefixes = ("SECURITY-", "PIN-", "INTEGRITY-", "CONTRACT-")
     registered = {c for c in registry()["detail_codes"] if c.startswith(prefixes)}
     exercised = {d["code"] for case in ALL_CASES for d in case.expected}
+    # A system's own integrity record needs that system's real output: these two are
+    # exercised by tests/test_import_mplp.py (refused and advisory) and i15-mplp vectors.
+    exercised |= {"CONTRACT-IMPORT-UPSTREAM-INTEGRITY", "CONTRACT-IMPORT-UPSTREAM-UNSEALED"}
     assert registered - exercised == set()
     assert exercised - registered == set()
 

@@ -342,15 +342,16 @@ REFUSALS: list[tuple[str, list[tuple[str, str]], str, str]] = [
         "declared codes need format: 2",
     ),
     (
+        # lets run in name order (decision 172): 'wanted' cannot read 'zfallback'
         "let-reads-a-later-let",
         [
             (
                 "      wanted: \"scenario.wanted_kind || 'budget'\"\n",
-                '      wanted: "fallback"\n      fallback: "\'budget\'"\n',
+                '      zfallback: "\'budget\'"\n      wanted: "zfallback"\n',
             )
         ],
-        'wanted: "fallback"',
-        "unknown name 'fallback'",
+        'wanted: "zfallback"',
+        "unknown name 'zfallback'",
     ),
     (
         "let-reads-record",

@@ -169,7 +169,10 @@ def test_refuses_a_file(tmp_path: Path, catalog: Catalog) -> None:
 
 
 def test_refuses_an_unknown_ruleset_naming_the_known_ones(tmp_path: Path, catalog: Catalog) -> None:
-    known = r"unknown ruleset 'ruleset-9\.9' \(known: ruleset-1\.1, ruleset-1\.2, ruleset-1\.3\)"
+    known = (
+        r"unknown ruleset 'ruleset-9\.9' "
+        r"\(known: mplp-compat-1\.3, ruleset-1\.1, ruleset-1\.2, ruleset-1\.3\)"
+    )
     with pytest.raises(UsageError, match=known):
         init_pack(tmp_path / "p", "ruleset-9.9", "r", catalog=catalog)
     assert not (tmp_path / "p").exists()
@@ -189,7 +192,7 @@ def test_the_command_line_refusals_are_usage_errors(tmp_path: Path, vlab: Runner
     assert "not empty" in proc.stderr
     proc = vlab("pack", "init", tmp_path / "new", "--ruleset", "nope", text=True)
     assert proc.returncode == 64
-    assert "known: ruleset-1.1, ruleset-1.2" in proc.stderr
+    assert "known: mplp-compat-1.3, ruleset-1.1, ruleset-1.2" in proc.stderr
     assert not (tmp_path / "new").exists()
 
 

@@ -74,7 +74,7 @@ def test_the_public_names_are_the_modules_own() -> None:
 def test_schema_bundle_sha256_is_what_the_cli_says_a_pack_pins(
     vlab: Runner, catalog: Catalog
 ) -> None:
-    assert catalog.ids() == ["ruleset-1.1", "ruleset-1.2", "ruleset-1.3"]  # every shipped one
+    assert catalog.ids() == ["mplp-compat-1.3", "ruleset-1.1", "ruleset-1.2", "ruleset-1.3"]
     for ruleset_id in catalog.ids():
         proc = vlab("rulesets", "show", ruleset_id, "--format", "json")
         assert proc.returncode == 0, proc.stderr
@@ -92,7 +92,10 @@ def test_schema_bundle_sha256_of_an_added_ruleset(vlab: Runner) -> None:
 
 
 def test_schema_bundle_sha256_of_an_unknown_ruleset_names_the_known_ones() -> None:
-    known = r"unknown ruleset 'ruleset-9' \(known: ruleset-1\.1, ruleset-1\.2, ruleset-1\.3\)"
+    known = (
+        r"unknown ruleset 'ruleset-9' "
+        r"\(known: mplp-compat-1\.3, ruleset-1\.1, ruleset-1\.2, ruleset-1\.3\)"
+    )
     with pytest.raises(UsageError, match=known):
         schema_bundle_sha256("ruleset-9")
 

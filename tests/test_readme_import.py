@@ -58,6 +58,8 @@ def test_the_readme_import_block_runs_and_judges_as_it_says(tmp_path: Path, vlab
         {"RCPT-SETTLED-AFTER-DENY"},
     )
     assert "INVALID" in proc.stdout and "VALID" in proc.stdout  # receipt check ran
+    topline, codes = _topline_and(vlab, tmp_path / "mplp-run", "CL-MPLPD1-02")
+    assert topline == "FAIL" and codes == {"X-MPLP-D1-OUTCOME-INVALID"}
     assert _topline_and(vlab, tmp_path / "agentv-run", "CL-D1-04") == (
         "PASS",
         {"RUNBUDGET-CASE-COSTS-ONLY"},

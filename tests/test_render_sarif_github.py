@@ -80,12 +80,18 @@ def validate(validator: Any, log: dict[str, Any]) -> None:
     assert not errors, [(list(e.absolute_path), e.message) for e in errors[:5]]
 
 
-def vector_ruling(judge: Judge, vector_id: str) -> Ruling:
-    """A vector's ruling as ``vlab regress`` makes it (shadow run, limits)."""
+def vector_ruling(judge: Judge, vector_id: str, *, strip_details: bool = False) -> Ruling:
+    """A vector's ruling as ``vlab regress`` makes it (shadow run, limits); with
+    ``strip_details`` its clauses lose their details (a FAIL the engine could give
+    without any: the renderers' fallback to the reason code)."""
     folder = VECTORS / vector_id
     expected = json.loads((folder / "expected.json").read_text("utf-8"))
     shadow = expected["ruleset"] if expected.get("shadow") else None
-    return Ruling.from_json(judge(folder / "pack", ruleset=shadow, limits=expected.get("limits")))
+    doc = judge(folder / "pack", ruleset=shadow, limits=expected.get("limits"))
+    if strip_details:
+        for clause in doc["clauses"]:
+            clause["details"] = []
+    return Ruling.from_json(doc)
 
 
 def expected_findings(doc: dict[str, Any]) -> list[tuple[str, str | None, int | None, bool]]:
@@ -227,7 +233,7 @@ def test_sarif_results_at_artifact_and_line(judge: Judge, sarif_validator: Any) 
 def test_sarif_fail_without_details_gives_its_reason_code(
     judge: Judge, sarif_validator: Any
 ) -> None:
-    ruling = vector_ruling(judge, VECTOR_CASES["fail-no-details"])
+    ruling = vector_ruling(judge, VECTOR_CASES["fail-no-details"], strip_details=True)
     (run,) = check_sarif(sarif_validator, ruling, render(ruling, "sarif"))["runs"]
     (result,) = run["results"]
     assert result["ruleId"] == "BUNDLE-POINTER-MISSING-RQ-D1-01"
@@ -235,6 +241,18 @@ def test_sarif_fail_without_details_gives_its_reason_code(
     physical = result["locations"][0]["physicalLocation"]
     assert physical == {"artifactLocation": {"uri": POINTERS_FILE, "uriBaseId": "PACKROOT"}}
     assert result["properties"]["clause_id"] == "CL-D1-01"
+    assert result["properties"]["reason_code"] == "BUNDLE-POINTER-MISSING-RQ-D1-01"
+
+
+def test_sarif_pointer_missing_names_the_pointer_needed(judge: Judge, sarif_validator: Any) -> None:
+    ruling = vector_ruling(judge, VECTOR_CASES["fail-no-details"])
+    (run,) = check_sarif(sarif_validator, ruling, render(ruling, "sarif"))["runs"]
+    (result,) = run["results"]
+    assert result["ruleId"] == "POINTER-MISSING"
+    assert result["message"]["text"] == (
+        "evidence_pointers.json has no pointer for RQ-D1-01; CL-D1-01 needs a "
+        "PRESENT pointer for RQ-D1-01 (locator event_id:, jsonptr:, line:)"
+    )
     assert result["properties"]["reason_code"] == "BUNDLE-POINTER-MISSING-RQ-D1-01"
 
 
@@ -422,7 +440,7 @@ def test_github_exact_lines(judge: Judge) -> None:
 
 
 def test_github_fail_without_details_and_not_admissible(judge: Judge) -> None:
-    ruling = vector_ruling(judge, VECTOR_CASES["fail-no-details"])
+    ruling = vector_ruling(judge, VECTOR_CASES["fail-no-details"], strip_details=True)
     assert render(ruling, "github", pack="p").decode("utf-8").splitlines()[0] == (
         "::error file=p/evidence_pointers.json,title=BUNDLE-POINTER-MISSING-RQ-D1-01"
         "::CL-D1-01: no PRESENT pointer for RQ-D1-01"

@@ -156,7 +156,7 @@ CASES = [
         ledger_pointer=False,
         acme={
             "CL-ACME-01": CENTRE_OK,
-            "CL-ACME-02": failed("BUNDLE-POINTER-MISSING-RQ-ACME-02", []),
+            "CL-ACME-02": failed("BUNDLE-POINTER-MISSING-RQ-ACME-02", ["POINTER-MISSING"]),
         },
     ),
     Case(

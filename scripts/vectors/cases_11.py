@@ -144,21 +144,21 @@ CASES: list[Case] = [
         "fail-pointer-missing",
         "no pointer for RQ-D1-01",
         pointers=pointers_with("RQ-D1-01"),
-        clauses={D1: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-01", [], [])},
+        clauses={D1: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-01", ["POINTER-MISSING"], [])},
     ),
     Case(
         "d1-01",
         "fail-pointer-status-absent",
         "the only RQ-D1-01 pointer is ABSENT",
         pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", BUDGET_PTR, status="ABSENT")),
-        clauses={D1: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-01", [], [])},
+        clauses={D1: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-01", ["POINTER-MISSING"], [])},
     ),
     Case(
         "d1-01",
         "fail-pointer-status-not-evaluated",
         "a NOT_EVALUATED pointer does not let CL-D1-01 be NOT_EVALUATED",
         pointers=pointers_with("RQ-D1-01", ptr("RQ-D1-01", BUDGET_PTR, status="NOT_EVALUATED")),
-        clauses={D1: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-01", [], [])},
+        clauses={D1: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-01", ["POINTER-MISSING"], [])},
     ),
     Case(
         "d1-01",
@@ -362,7 +362,7 @@ CASES: list[Case] = [
         "fail-pointer-missing",
         "no RQ-D2-01 pointer and no partial execution",
         pointers=pointers_with("RQ-D2-01"),
-        clauses={D2: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D2-01", [], [])},
+        clauses={D2: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D2-01", ["POINTER-MISSING"], [])},
     ),
     Case(
         "d2-01",
@@ -418,7 +418,7 @@ CASES: list[Case] = [
         "partial_execution explicitly false: missing evidence is FAIL",
         scenario={"partial_execution": False},
         pointers=pointers_with("RQ-D2-01"),
-        clauses={D2: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D2-01", [], [])},
+        clauses={D2: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D2-01", ["POINTER-MISSING"], [])},
     ),
     # -- CL-D3-01 -------------------------------------------------------------------------
     Case(
@@ -467,7 +467,7 @@ CASES: list[Case] = [
         "fail-pointer-missing-privileged-by-default",
         "privileged_action absent means privileged: no pointer is FAIL",
         pointers=pointers_with("RQ-D3-01"),
-        clauses={D3: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D3-01", [], [])},
+        clauses={D3: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D3-01", ["POINTER-MISSING"], [])},
     ),
     Case(
         "d3-01",
@@ -540,7 +540,7 @@ CASES: list[Case] = [
         "fail-pointer-missing",
         "termination case with no RQ-D4-01 pointer",
         scenario={"termination_case": True},
-        clauses={D4: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D4-01", [], [])},
+        clauses={D4: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D4-01", ["POINTER-MISSING"], [])},
     ),
     Case(
         "d4-01",

@@ -377,7 +377,7 @@ CASES: list[Case] = [
         "fail-pointer-missing",
         "settlement expected by default, but no RQ-D1-02 pointer",
         pointers=base_pointers(),
-        clauses={D12: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-02", [], [])},
+        clauses={D12: Clause("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-02", ["POINTER-MISSING"], [])},
     ),
     c12(
         "fail-receipt-not-in-pack",

@@ -410,7 +410,7 @@ SPEND_CASES: list[Case] = [
         "fail-pointer-missing",
         "spend_cap true but no RQ-D1-03 pointer",
         spend(CAPS, ONE_CHECK),
-        Outcome("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-03"),
+        Outcome("FAIL", "BUNDLE-POINTER-MISSING-RQ-D1-03", ["POINTER-MISSING"]),
         pointers=unprivileged_pointers(),
     ),
 ]

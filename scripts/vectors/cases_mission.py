@@ -334,7 +334,7 @@ CASES: list[Case] = [
     mcase(
         "fail-pointer-missing",
         "mission_policy true but no RQ-D5-01 pointer",
-        Outcome("FAIL", "BUNDLE-POINTER-MISSING-RQ-D5-01"),
+        Outcome("FAIL", "BUNDLE-POINTER-MISSING-RQ-D5-01", ["POINTER-MISSING"]),
         pointers=unprivileged_pointers(),
     ),
 ]

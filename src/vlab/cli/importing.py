@@ -96,6 +96,10 @@ def import_(
             "agentv: the run's exit status, kept as a claim (agentv writes it nowhere).",
         ),
     ] = None,
+    repo: Annotated[
+        str | None,
+        _opt("--repo", "ROOT", "mplp: the upstream checkout a pack_root may point into."),
+    ] = None,
     outcome: Annotated[
         str | None,
         _opt(
@@ -139,6 +143,7 @@ def import_(
         "budget_usd": budget_usd,
         "workers": workers,
         "exit_code": exit_code,
+        "repo": repo,
     }
     options = {k: v for k, v in given.items() if v is not None}
     try:

@@ -162,6 +162,23 @@ class Evaluator:
                 arguments[name] = self._search(value, context, clause)
         return check(self.evidence, **arguments)
 
+    def _missing(self, clause: Clause) -> Detail:
+        """What a pointer-missing FAIL lacks, in words every output format carries (not only
+        the table's hint): which requirement, which clause, and which locators it takes."""
+        rq = clause.requirement_id
+        states = sorted({p.status for p in self.admission.pointers if p.requirement_id == rq})
+        found = (
+            f"the pointers for {rq} are {'/'.join(states)}, none PRESENT"
+            if states
+            else f"evidence_pointers.json has no pointer for {rq}"
+        )
+        takes = ", ".join(f"{name}:" for name in sorted(clause.locators))
+        return Detail(
+            "POINTER-MISSING",
+            f"{found}; {clause.clause_id} needs a PRESENT pointer for {rq} (locator {takes})",
+            "evidence_pointers.json",
+        )
+
     def evaluate(self, clause: Clause) -> ClauseRuling:
         codes = clause.codes
         base = self.base
@@ -188,7 +205,13 @@ class Evaluator:
                 return clause_ruling(
                     clause, NOT_EVALUATED, codes.evidence_absent, metrics=null_metrics(clause)
                 )
-            return clause_ruling(clause, FAIL, codes.pointer_missing, metrics=null_metrics(clause))
+            return clause_ruling(
+                clause,
+                FAIL,
+                codes.pointer_missing,
+                [self._missing(clause)],
+                metrics=null_metrics(clause),
+            )
 
         details: list[Detail] = []
         refs: list[EvidenceRef] = []

@@ -71,7 +71,7 @@ def import_pack(
     given = {k: v for k, v in options.items() if v is not None}
     collected = importer.collect(paths, given)
     native = {f"{NATIVE}/{system}/{rel}": data for rel, data in collected.native.items()}
-    recorded = {**_pins(ruleset or DEFAULT_RULESET, catalog), **collected.options}
+    recorded = {**_pins(ruleset or importer.default_ruleset, catalog), **collected.options}
     if run_id is not None:
         recorded["run_id"] = run_id
     files = derived_files(importer, native, recorded)

@@ -96,6 +96,8 @@ class Importer:
     derive: Callable[[Mapping[str, bytes], Mapping[str, Any]], Derived]
     # The importer's own options (name -> one-line help); the rest are the framework's.
     options: Mapping[str, str] = field(default_factory=dict)
+    # The ruleset an import pins when --ruleset is not given (importers.md §1).
+    default_ruleset: str = "ruleset-1.3"
 
 
 # -- writing derived files: fixed key order (the code's), UTF-8, "\n" line ends ---------------

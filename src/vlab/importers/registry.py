@@ -17,6 +17,7 @@ MODULES = (
     "vlab.importers.hal0",
     "vlab.importers.agentv",
     "vlab.importers.runcap",
+    "vlab.importers.mplp",
 )
 
 

@@ -26,7 +26,15 @@ from typing import BinaryIO
 
 from vlab.core.errors import UsageError
 from vlab.core.findings import Detail
-from vlab.pack.limits import Limits, artifact_kind, ending_allowed, unsafe_path_reason
+from vlab.pack.limits import (
+    ALLOWED_ENDINGS,
+    NATIVE_ENDINGS,
+    NATIVE_PREFIX,
+    Limits,
+    artifact_kind,
+    ending_allowed,
+    unsafe_path_reason,
+)
 
 CHUNK = 1 << 22  # 4 MiB: large enough for hashlib to run without the GIL, small for RSS
 # Files up to this size are copied into memory, while the total stays under the budget;
@@ -36,6 +44,11 @@ MEMORY_TOTAL_BYTES = 16 << 20
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+# The refusal names what is allowed, so a producer knows what to rename or leave out.
+_ENDING_MESSAGE = (
+    f"file ending not allowed (allowed: {', '.join(ALLOWED_ENDINGS)}; "
+    f"under {NATIVE_PREFIX} also {', '.join(NATIVE_ENDINGS)})"
+)
 
 
 class PackAccessError(OSError):
@@ -537,7 +550,7 @@ class _Walk:
             # Another name, maybe outside the pack, reaches the same bytes (decision 64).
             self.refuse("SECURITY-HARDLINK", f"file has {st.st_nlink} hard links", rel)
         if not ending_allowed(rel):
-            self.refuse("SECURITY-DISALLOWED-ENDING", "file ending not allowed", rel)
+            self.refuse("SECURITY-DISALLOWED-ENDING", _ENDING_MESSAGE, rel)
         if st.st_size > limits.max_file_bytes:
             self.refuse(
                 "SECURITY-FILE-TOO-LARGE",

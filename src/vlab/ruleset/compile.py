@@ -141,7 +141,11 @@ class Compiler:
         attempt, expr, src = self.problems.attempt, self.expr, self.src
         names = BASE_NAMES
         lets: list[tuple[str, Any]] = []
-        for name, text in (c.get("let") or {}).items():
+        # Lets are evaluated in name order, whatever order the YAML writes: the digest is
+        # of the canonical (key-sorted) document, so the order it sees is the meaning, and
+        # the compiled cache agrees with the YAML (decision 172). A let sees only the lets
+        # before it in that order.
+        for name, text in sorted((c.get("let") or {}).items()):
             where = (*at, "let", name)
             if name in BASE_NAMES | POINTER_NAMES | RESERVED_LETS:
                 self.problems.add(src.error(where, f"let {name!r} shadows a context name"))

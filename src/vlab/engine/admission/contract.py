@@ -3,6 +3,7 @@ every pointer is well-formed and safe, and every other JSON/NDJSON artifact is s
 
 from __future__ import annotations
 
+import re
 from itertools import islice
 from typing import Any
 
@@ -80,21 +81,25 @@ def run(ctx: GateContext) -> list[Detail]:
     if bundle is not ABSENT:
         details += _schema_errors(ctx, BUNDLE, bundle, ruleset.bundle_manifest_schema)
     pointers_doc = ctx.control(POINTERS, details)
-    pointer_errors: list[Detail] = []
     if pointers_doc is not ABSENT:
-        pointer_errors = _too_many_pointers(ctx, pointers_doc) or _schema_errors(
+        too_many = _too_many_pointers(ctx, pointers_doc)
+        invalid = too_many or _schema_errors(
             ctx, POINTERS, pointers_doc, ruleset.evidence_pointers_schema
         )
-        details += pointer_errors
-    if pointers_doc is not ABSENT and not pointer_errors:
-        details += _pointers(ctx, pointers_doc["pointers"])
+        details += invalid
+        raw = pointers_doc.get("pointers") if isinstance(pointers_doc, dict) else None
+        if not too_many and isinstance(raw, list):
+            # Every entry the schema errors do not name is checked even when another breaks
+            # the schema: a producer sees all its pointer problems at once, not by layers.
+            named = {_entry(d.locator) for d in invalid}
+            details += _pointers(ctx, [None if i in named else p for i, p in enumerate(raw)])
     details += _artifacts(ctx)
     if manifest is not ABSENT and not details:
         # Only a pack whose own files are sound is re-imported (the importer reads them).
         details += imported.check(
             ctx, manifest.get("contract_version") if isinstance(manifest, dict) else None
         )
-    failed = bool(details)
+    failed = any(not d.advisory for d in details)  # an import's advisories fail nothing
     details += unknown_requirements(ctx)  # advisories: they never fail the gate
     if not failed:
         assert isinstance(manifest, dict) and isinstance(bundle, dict)
@@ -127,9 +132,21 @@ def _too_many_pointers(ctx: GateContext, document: Any) -> list[Detail]:
     return []
 
 
-def _pointers(ctx: GateContext, raw: list[dict[str, Any]]) -> list[Detail]:
+_POINTER_TEXT = ("requirement_id", "artifact_path", "locator", "status")
+_ENTRY = re.compile(r"jsonptr:/pointers/([0-9]+)(?:/|$)")
+
+
+def _entry(locator: str | None) -> int | None:
+    """The pointer entry a schema error is about (``jsonptr:/pointers/<i>...``), or None."""
+    match = _ENTRY.match(locator or "")
+    return int(match.group(1)) if match else None
+
+
+def _pointers(ctx: GateContext, raw: list[Any]) -> list[Detail]:
     details: list[Detail] = []
     for i, p in enumerate(raw):
+        if not isinstance(p, dict) or not all(isinstance(p.get(k), str) for k in _POINTER_TEXT):
+            continue  # the schema errors name it
         where = f"jsonptr:/pointers/{i}"
         locator = parse_locator(p["locator"])
         reason = unsafe_path_reason(p["artifact_path"])

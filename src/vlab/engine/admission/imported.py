@@ -79,7 +79,40 @@ def check(ctx: GateContext, contract_version: Any) -> list[Detail]:
             return [_differs(path, f"the {system} importer makes {path}; the pack lacks it")]
         if hashlib.sha256(expected[path]).hexdigest() != ctx.result.hashes[path]:
             return [_differs(path, f"{path} is not what the {system} importer makes of native/")]
-    return []
+    return _upstream_integrity(record)
+
+
+def _upstream_integrity(record: dict[str, Any]) -> list[Detail]:
+    """The system's own integrity record disagreed with its files (an importer reports it
+    as import.json ``evidence.upstream_integrity.problems``; reproduction has just shown
+    the native bytes say so): carried forward, never laundered (importers.md §3).
+
+    A problem with the evidence the derived view is built from refuses the pack. A problem
+    upstream's seal has only with a file kept as a claim (``"effect": "advisory"``: a
+    recorded verdict rewritten after sealing, evidence the sums do not list) is an advisory
+    on every ruling: the judged evidence is no less sealed than a pack with no upstream
+    sums at all (decision 171)."""
+    evidence = record.get("evidence")
+    found = evidence.get("upstream_integrity") if isinstance(evidence, dict) else None
+    problems = found.get("problems") if isinstance(found, dict) else None
+    if not isinstance(problems, list):
+        return []
+    details = []
+    for i, p in enumerate(problems[:20]):
+        advisory = isinstance(p, dict) and p.get("effect") == "advisory"
+        details.append(
+            Detail(
+                "CONTRACT-IMPORT-UPSTREAM-UNSEALED"
+                if advisory
+                else "CONTRACT-IMPORT-UPSTREAM-INTEGRITY",
+                str(p.get("problem") if isinstance(p, dict) else p)[:200],
+                IMPORT_FILE,
+                locator=f"jsonptr:/evidence/upstream_integrity/problems/{i}",
+                advisory=advisory,
+            )
+        )
+    # A gate's advisories come after its failures.
+    return sorted(details, key=lambda d: d.advisory)
 
 
 def _differs(path: str, message: str) -> Detail:

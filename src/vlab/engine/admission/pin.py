@@ -37,7 +37,7 @@ def run(ctx: GateContext) -> list[Detail]:
             details.append(
                 Detail(
                     "PIN-PLACEHOLDER",
-                    f"{name} {value!r} is a placeholder",
+                    f"{name} {value!r} is a placeholder{_pin_hint(ctx, bundle, name)}",
                     BUNDLE,
                     locator=f"jsonptr:/{name}",
                 )
@@ -84,6 +84,21 @@ def run(ctx: GateContext) -> list[Detail]:
         run_id = bundle.get("run_id")
         ctx.result.run_id = run_id if isinstance(run_id, str) else None
     return details
+
+
+def _pin_hint(ctx: GateContext, bundle: dict[str, object], name: str) -> str:
+    """What to pin instead of a placeholder, when the ruleset the bundle names says."""
+    ref = bundle.get("ruleset_ref")
+    if not isinstance(ref, str) or not ref.strip() or _is_placeholder(ref):
+        return ""
+    ruleset = ctx.find_ruleset(ref)
+    if ruleset is None:
+        return ""
+    if name == "schema_bundle_sha256":
+        return f"; pin {ruleset.schema_bundle_sha256} ({ruleset.id}'s schema bundle digest)"
+    if name == "protocol_pin":
+        return f"; pin one of {', '.join(ruleset.protocol_pins)} (what {ruleset.id} accepts)"
+    return ""
 
 
 def _is_placeholder(value: str) -> bool:
