@@ -335,6 +335,31 @@ def test_evidence_that_breaks_upstreams_seal_is_not_admissible_under_any_ruleset
     assert contract_codes(ruling) == [("CONTRACT-IMPORT-UPSTREAM-INTEGRITY", False)]
 
 
+def test_a_claim_file_a_pointer_names_is_evidence(
+    tmp_path: Path, catalog: Catalog, judge: Judge
+) -> None:
+    """A pointer into verdict.json makes it evidence: its broken seal then refuses the pack
+    (a claim file cannot be used to carry unsealed evidence past the gate)."""
+    run = tmp_path / "run"
+    shutil.copytree(UPSTREAM / ARB_V04, run)
+    path = run / "evidence_pointers.json"
+    doc = json.loads(path.read_text("utf-8"))
+    doc["pointers"].append(
+        {
+            "requirement_id": "RQ-D1-01",
+            "artifact_path": "verdict.json",
+            "locator": "jsonptr:/topline",
+            "status": "PRESENT",
+        }
+    )
+    path.write_text(json.dumps(doc), "utf-8")
+    pack = tmp_path / "p"
+    import_pack("mplp", [run], pack, catalog=catalog)
+    problems = record(pack)["evidence"]["upstream_integrity"]["problems"]
+    assert [p["effect"] for p in problems] == ["refused", "advisory"]
+    assert judge(pack)["topline"] == "NOT_ADMISSIBLE"
+
+
 def test_placeholders_written_over_sealed_artifacts_are_not_admissible(
     tmp_path: Path, catalog: Catalog, judge: Judge
 ) -> None:

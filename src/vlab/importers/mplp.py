@@ -752,7 +752,7 @@ def _integrity(layout: Layout, dropped: Mapping[str, str], evidence: set[str]) -
                     "line": number,
                     "path": written,
                     "effect": "advisory"
-                    if _is_claim(base + (_normal(written) or ""))
+                    if _is_claim(base + (_normal(written) or ""), evidence)
                     else "refused",
                     "problem": f"{where} line {number} lists {written[:80]}, which is not there",
                 }
@@ -765,7 +765,7 @@ def _integrity(layout: Layout, dropped: Mapping[str, str], evidence: set[str]) -
                 {
                     "line": number,
                     "path": native_path(SYSTEM, target),
-                    "effect": "advisory" if _is_claim(target) else "refused",
+                    "effect": "advisory" if _is_claim(target, evidence) else "refused",
                     "problem": f"{native_path(SYSTEM, target)}: sha256 {actual[:12]}... is not "
                     f"{digest[:12]}..., which sha256sums.txt lists",
                     "sha256": actual,
@@ -790,8 +790,9 @@ def _integrity(layout: Layout, dropped: Mapping[str, str], evidence: set[str]) -
     }
 
 
-def _is_claim(rel: str | None) -> bool:
-    return rel in CLAIM_FILES
+def _is_claim(rel: str, evidence: set[str]) -> bool:
+    """Kept only as a claim: a claim file no pointer makes evidence."""
+    return rel in CLAIM_FILES and rel not in evidence
 
 
 # -- scenario ---------------------------------------------------------------------------------
