@@ -1274,6 +1274,36 @@ def test_admissible_edge_cases(tmp_path: Path, cli_judge: Callable[..., tuple[in
     assert code == 0
 
 
+@pytest.mark.parametrize("locator", ["event_id:evt-budget-001", "line:1"])
+def test_a_pointer_into_a_native_ndjson_file_is_unresolvable_never_a_crash(
+    locator: str, tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]
+) -> None:
+    """A native/ file is its importer's to parse: admission indexes no NDJSON under
+    native/, so a pointer into one resolves nothing (POINTER-UNRESOLVABLE, the clause
+    FAILs) instead of stopping the adjudication (it was a KeyError, exit 70). ``file:``:
+    tests/test_format2.py."""
+    pointers = [
+        {**p, "artifact_path": "native/tool/events.ndjson", "locator": locator}
+        if p["requirement_id"] == "RQ-D1-01"
+        else p
+        for p in POINTERS
+    ]
+    pack = good_pack(
+        tmp_path,
+        pointers=pointers,
+        extra_files={"native/tool/events.ndjson": event_lines(*EVENTS)},
+    )
+    code, ruling = cli_judge(pack)
+    assert code == 1 and ruling["admission"]["status"] == "ADMISSIBLE"
+    clause = next(c for c in ruling["clauses"] if c["clause_id"] == "CL-D1-01")
+    assert clause["status"] == "FAIL"
+    [detail] = clause["details"]
+    assert detail["code"] == "POINTER-UNRESOLVABLE"
+    assert (
+        "native/tool/events.ndjson is not an NDJSON artifact admission read" in (detail["message"])
+    )
+
+
 def test_contract_1_0_pack_with_substrate_is_admissible(
     tmp_path: Path, cli_judge: Callable[..., tuple[int, Any]]
 ) -> None:

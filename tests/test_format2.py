@@ -989,3 +989,86 @@ def test_an_error_in_a_clause_change_points_into_that_change(
     first = line_of(path, "clause_id: CL-D1-01  # the change")
     last = line_of(path, "clauses:") - 1
     assert first <= (mine[0].line or 0) <= last, str(mine[0])
+
+
+# -- pointers: first ---------------------------------------------------------------------
+
+
+FIRST = [
+    ("    let:  # bindings of CL-X-01\n", "    pointers: first\n    let:  # bindings of CL-X-01\n")
+]
+BUDGET_EVENT = {"event_id": "evt-b", "event_type": "decision", "decision_kind": "budget"}
+QUOTA_EVENT = {"event_id": "evt-q", "event_type": "decision", "decision_kind": "quota"}
+
+
+def _x01(tmp_path: Path, catalog: Catalog, order: list[str]) -> Any:
+    """CL-X-01 of a pack whose RQ-X-01 pointers name these event ids, in this order."""
+    pointers = [
+        {
+            "requirement_id": "RQ-X-01",
+            "artifact_path": EVENTS_PATH,
+            "locator": f"event_id:{e}",
+            "status": "PRESENT",
+        }
+        for e in order
+    ]
+    pack = good_pack(
+        tmp_path / "-".join(order),
+        events=[BUDGET_EVENT, QUOTA_EVENT],
+        pointers=pointers,
+        ruleset_ref=ORG,
+        schema_bundle_sha256=get(catalog).schema_bundle_sha256,
+    )
+    return {c.clause_id: c for c in adjudicate(pack, catalog).clauses}["CL-X-01"]
+
+
+@pytest.mark.parametrize(
+    ("order", "status", "codes"),
+    [
+        # the first pointer that resolves is the one judged; an unresolvable one before it
+        # is passed over, and the ones after it are not read
+        (["nope", "evt-q", "evt-b"], "FAIL", ["X-ORG-KIND-WRONG"]),
+        (["nope", "evt-b", "evt-q"], "PASS", []),
+        # none resolves: the clause fails with every pointer's reason
+        (["nope", "gone"], "FAIL", ["POINTER-UNRESOLVABLE", "POINTER-UNRESOLVABLE"]),
+    ],
+)
+def test_pointers_first_judges_the_first_pointer_that_resolves(
+    order: list[str], status: str, codes: list[str], tmp_path: Path
+) -> None:
+    """Format 2 ``pointers: first``: what a system whose rules read "the first evidence
+    found" means (MPLP's getFirstSemanticFields); ``any`` would PASS the first case."""
+    rulesets = tmp_path / "rulesets"
+    make_folder(rulesets, edited(FIRST))
+    catalog = Catalog(extra_dirs=[rulesets])
+    assert get(catalog).clauses[0].first_pointer
+    clause = _x01(tmp_path, catalog, order)
+    assert (clause.status, [d.code for d in clause.details]) == (status, codes)
+    if status == "PASS":
+        assert [r.locator for r in clause.evidence_refs] == ["event_id:evt-b"]
+    any_catalog = Catalog(extra_dirs=[make_folder(tmp_path / "any").parent.parent])
+    assert _x01(tmp_path / "any-pack", any_catalog, order).status == (
+        "FAIL" if codes and codes[0] == "POINTER-UNRESOLVABLE" else "PASS"
+    )
+
+
+def test_a_file_pointer_into_a_native_ndjson_file_is_unresolvable_never_a_crash(
+    tmp_path: Path, org: tuple[Catalog, Path]
+) -> None:
+    """``file:`` into an NDJSON file admission never indexed (native/ is its importer's):
+    POINTER-UNRESOLVABLE, not a KeyError (tests/test_admission_gates.py: event_id, line)."""
+    catalog, _ = org
+    pack = org_pack(tmp_path, get(catalog).schema_bundle_sha256)
+    doc = json.loads((pack / "evidence_pointers.json").read_text("utf-8"))
+    for p in doc["pointers"]:
+        if p["requirement_id"] == "RQ-X-02":
+            p["artifact_path"] = "native/tool/events.ndjson"
+    (pack / "evidence_pointers.json").write_text(json.dumps(doc), "utf-8")
+    (pack / "native" / "tool").mkdir(parents=True)
+    (pack / "native" / "tool" / "events.ndjson").write_bytes(b'{"event_id": "e"}\n')
+    from vlab.pack.seal import seal
+
+    seal(pack)
+    clause = {c.clause_id: c for c in adjudicate(pack, catalog).clauses}["CL-X-02"]
+    assert clause.status == "FAIL"
+    assert [d.code for d in clause.details] == ["POINTER-UNRESOLVABLE"]

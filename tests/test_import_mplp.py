@@ -127,7 +127,13 @@ def test_layout_placeholders_and_pins(tmp_path: Path, catalog: Catalog) -> None:
     assert meta["target_domains"] == ["D1"] and meta["upstream_ruleset"] == "ruleset-1.1"
     assert meta["budget_decision"] is True and meta["privileged_action"] is False
     assert rec["claims"]["verdict"]["topline"] == "PASS"
-    assert rec["evidence"]["upstream_integrity"]["status"] == "verified"
+    # the sums list the trace (intact) but none of the files that shape the view
+    integrity = rec["evidence"]["upstream_integrity"]
+    assert integrity["status"] == "partial"
+    assert [(p["path"], p["effect"]) for p in integrity["problems"]] == [
+        (f"native/mplp/{name}", "advisory")
+        for name in ("bundle.manifest.json", "evidence_pointers.json", "manifest.json")
+    ]
     manifest = json.loads((pack / "manifest.json").read_text("utf-8"))
     assert manifest["created_at"] == "2026-01-17T09:59:00Z"  # the earliest event, not a clock
 
@@ -194,10 +200,14 @@ def test_pack_root_into_public_needs_repo(tmp_path: Path, catalog: Catalog) -> N
     assert rec["options"]["pack_root"] == "public/data/runs/pydantic-ai-d1-budget-fail-01/pack"
     prefix = "native/mplp/_repo/public/data/runs/pydantic-ai-d1-budget-fail-01/pack/"
     assert (pack / (prefix + "snapshots/forensic-state.json")).is_file()
-    assert (
-        rec["evidence"]["upstream_integrity"]["sha256sums"] == prefix + "integrity/sha256sums.txt"
-    )
-    assert rec["evidence"]["upstream_integrity"]["status"] == "verified"
+    integrity = rec["evidence"]["upstream_integrity"]
+    # the run folder's own sums are upstream's placeholder: only the pack root's are read
+    assert integrity["sha256sums"] == [prefix + "integrity/sha256sums.txt"]
+    assert {p["path"] for p in integrity["problems"]} == {
+        "native/mplp/bundle.manifest.json",
+        "native/mplp/evidence_pointers.json",
+    }  # the run folder's files that shape the view: no sums list them
+    assert {p["effect"] for p in integrity["problems"]} == {"advisory"}
     with pytest.raises(ImportRefused, match="give --repo ROOT"):
         import_pack("mplp", [UPSTREAM / PYDANTIC], tmp_path / "q", ruleset=RULESET, catalog=catalog)
 
@@ -302,12 +312,12 @@ def test_a_claim_upstream_did_not_seal_is_an_advisory_on_every_ruling(
     integrity = record(pack)["evidence"]["upstream_integrity"]
     assert integrity["status"] == "partial"
     problems = [(p["problem"], p["effect"]) for p in integrity["problems"]]
-    assert [e for _, e in problems] == ["advisory", "advisory"]
+    assert [e for _, e in problems] == ["advisory"] * 5
     assert problems[0][0].startswith("native/mplp/verdict.json: sha256")
-    assert "trace/events.ndjson: evidence that sha256sums.txt does not list" in problems[1][0]
+    assert "trace/events.ndjson: evidence that no sha256sums.txt lists" in problems[4][0]
     ruling = judge(pack)
     assert ruling["admission"]["status"] == "ADMISSIBLE"
-    assert contract_codes(ruling) == [("CONTRACT-IMPORT-UPSTREAM-UNSEALED", True)] * 2
+    assert contract_codes(ruling) == [("CONTRACT-IMPORT-UPSTREAM-UNSEALED", True)] * 5
     assert ruling["topline"] == "FAIL"  # upstream's CL-D1-03: a deny without a gate
     # The rewritten verdict shapes nothing: the upstream ruleset comes from the bundle.
     assert record(pack)["claims"]["verdict"]["topline"] == "FAIL"
@@ -328,11 +338,11 @@ def test_evidence_that_breaks_upstreams_seal_is_not_admissible_under_any_ruleset
     import_pack("mplp", [run], pack, ruleset=pin, catalog=catalog)
     integrity = record(pack)["evidence"]["upstream_integrity"]
     assert integrity["status"] == "broken"
-    assert [p["effect"] for p in integrity["problems"]] == ["refused"]
+    assert [p["effect"] for p in integrity["problems"]] == ["refused"] + ["advisory"] * 3
     ruling = judge(pack)
     assert ruling["topline"] == "NOT_ADMISSIBLE"
     assert ruling["admission"]["reason_code"] == "ADM-GATE-CONTRACT-FAIL"
-    assert contract_codes(ruling) == [("CONTRACT-IMPORT-UPSTREAM-INTEGRITY", False)]
+    assert contract_codes(ruling)[0] == ("CONTRACT-IMPORT-UPSTREAM-INTEGRITY", False)
 
 
 def test_a_claim_file_a_pointer_names_is_evidence(
@@ -356,7 +366,8 @@ def test_a_claim_file_a_pointer_names_is_evidence(
     pack = tmp_path / "p"
     import_pack("mplp", [run], pack, catalog=catalog)
     problems = record(pack)["evidence"]["upstream_integrity"]["problems"]
-    assert [p["effect"] for p in problems] == ["refused", "advisory"]
+    assert [p["effect"] for p in problems] == ["refused"] + ["advisory"] * 4
+    assert problems[0]["path"] == "native/mplp/verdict.json"
     assert judge(pack)["topline"] == "NOT_ADMISSIBLE"
 
 

@@ -139,11 +139,13 @@ def outcome(value: str, *extra: dict[str, Any]) -> Edit:
     [
         (outcome("deny"), "PASS", "FAIL"),
         (outcome("deny", {"event_id": "g", "event_type": "budget.gate"}), "PASS", "PASS"),
+        # upstream ruleset-1.2 (the vector's) counts gate, block and stop only (F12)
         (
             outcome("THROTTLE", {"event_id": "g", "event_type": "budget.enforcement"}),
             "PASS",
-            "PASS",
+            "FAIL",
         ),
+        (outcome("THROTTLE", {"event_id": "g", "event_type": "budget.block"}), "PASS", "PASS"),
         (outcome("Approved"), "PASS", "PASS"),  # upstream's allow synonyms, normalized
         (outcome("maybe_later"), "FAIL", "FAIL"),
     ],
@@ -254,3 +256,196 @@ def test_odd_upstream_values_are_judged_never_crash(
     ruling = judged(D2_PASS, log_edit(terminal_untimed), tmp_path / "b", catalog, judge)
     # upstream: with no comparable terminal timestamp, every execution event counts
     assert ruling["CL-MPLPD2-03"]["status"] == "FAIL"
+
+
+# -- upstream's rules as it states them (issue 15's attack report F10-F12) --------------------
+
+
+def declared(ruleset: str) -> Edit:
+    def edit(run: Path) -> None:
+        path = run / "bundle.manifest.json"
+        bundle = json.loads(path.read_text("utf-8"))
+        bundle["ruleset_ref"] = ruleset
+        path.write_text(json.dumps(bundle, indent=2), "utf-8")
+
+    return edit
+
+
+def both(*edits: Edit) -> Edit:
+    def edit(run: Path) -> None:
+        for one in edits:
+            one(run)
+
+    return edit
+
+
+ENFORCEMENT = {"event_id": "g", "event_type": "budget.enforcement"}
+
+
+@pytest.mark.parametrize(("ruleset", "status"), [("ruleset-1.2", "FAIL"), ("ruleset-1.3", "PASS")])
+def test_the_gate_tokens_are_those_of_the_ruleset_the_run_was_recorded_under(
+    ruleset: str, status: str, tmp_path: Path, catalog: Catalog, judge: Judge
+) -> None:
+    """Upstream ruleset-1.3 (v0.13.1) added enforcement and throttle to 1.2's gate, block
+    and stop: a 1.2 run's deny with only a budget.enforcement event fails there (F12)."""
+    edit = both(outcome("deny", ENFORCEMENT), declared(ruleset))
+    ruling = judged(D1_PASS, edit, tmp_path, catalog, judge)
+    assert ruling["CL-MPLPD1-03"]["status"] == status
+    if status == "FAIL":
+        [detail] = ruling["CL-MPLPD1-03"]["details"]
+        assert detail["message"].endswith("the run was recorded under 'ruleset-1.2'")
+
+
+SECOND_BUDGET = "evt-second"
+
+
+def budget_pointers(first: str, second: str, *order: str) -> Edit:
+    """The D1 vector with two budget decisions (outcomes ``first`` and ``second``) and its
+    RQ-D1-01 pointers naming, in ``order``, "first", "second" or an id that is nowhere."""
+
+    def change(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = [{**e, "outcome": first} if e.get("decision_kind") == "budget" else e for e in events]
+        extra = {**next(e for e in out if e.get("decision_kind") == "budget")}
+        return [*out, {**extra, "event_id": SECOND_BUDGET, "outcome": second}]
+
+    def edit(run: Path) -> None:
+        log_edit(change)(run)
+        path = run / "evidence_pointers.json"
+        doc = json.loads(path.read_text("utf-8"))
+        budget = next(p for p in doc["pointers"] if p["requirement_id"] == "RQ-D1-01")
+        ids = {"first": budget["locator"], "second": f"event_id:{SECOND_BUDGET}"}
+        others = [p for p in doc["pointers"] if p["requirement_id"] != "RQ-D1-01"]
+        doc["pointers"] = [
+            *({**budget, "locator": ids.get(which, f"event_id:{which}")} for which in order),
+            *others,
+        ]
+        path.write_text(json.dumps(doc, indent=2), "utf-8")
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "d1_03", "topline"),
+    [
+        # upstream FAILs: the first resolved pointer is the deny without a gate
+        (budget_pointers("deny", "allow", "first", "second"), "FAIL", "FAIL"),
+        (budget_pointers("allow", "deny", "first", "second"), "PASS", "PASS"),
+        # an unresolvable pointer before it is passed over, as upstream passes it over
+        (budget_pointers("allow", "deny", "nowhere", "first", "second"), "PASS", "PASS"),
+        (budget_pointers("deny", "allow", "nowhere", "second"), "PASS", "PASS"),
+    ],
+    ids=["deny-then-allow", "allow-then-deny", "nowhere-allow-deny", "nowhere-then-allow"],
+)
+def test_the_later_clauses_judge_the_first_pointer_that_resolves(
+    edit: Edit, d1_03: str, topline: str, tmp_path: Path, catalog: Catalog, judge: Judge
+) -> None:
+    """Upstream's CL-Dn-02/03 read getFirstSemanticFields: the first resolved pointer's
+    event, not any pointer that passes (F10: vlab passed [deny without gate, allow])."""
+    ruling = judged(D1_PASS, edit, tmp_path, catalog, judge)
+    assert ruling["CL-MPLPD1-01"]["status"] == "PASS"  # upstream: resolved_count > 0
+    assert ruling["CL-MPLPD1-03"]["status"] == d1_03
+    assert ruling["topline"] == topline
+    assert len(ruling["CL-MPLPD1-03"]["evidence_refs"]) == 1
+
+
+def as_domain(domain: str, change: dict[str, Any], kind: str) -> Edit:
+    """The D1 vector declaring ``domain``, its ``kind`` event updated with ``change``."""
+
+    def edit(run: Path) -> None:
+        _set(run / "vector.manifest.json", domain=domain)
+        log_edit(
+            lambda events: [{**e, **change} if kind in e["event_type"] else e for e in events]
+        )(run)
+
+    return edit
+
+
+def _set(path: Path, **changes: Any) -> None:
+    doc = json.loads(path.read_text("utf-8"))
+    doc.update(changes)
+    path.write_text(json.dumps(doc, indent=2), "utf-8")
+
+
+GATE = {"event_id": "g", "event_type": "budget.gate"}
+
+
+@pytest.mark.parametrize(
+    ("edit", "clause", "status", "code"),
+    [
+        # extract.ts: outcome ?? decision_outcome ?? result: "" stops there, and is missing
+        (outcome("", GATE), "CL-MPLPD1-02", "FAIL", "X-MPLP-D1-OUTCOME-MISSING"),
+        (
+            both(outcome("", GATE), log_edit(lambda ev: [{**e, "result": "deny"} for e in ev])),
+            "CL-MPLPD1-02",
+            "FAIL",
+            "X-MPLP-D1-OUTCOME-MISSING",
+        ),
+        # 0 and false are missing to JavaScript, not invalid
+        (
+            as_domain("D1", {"outcome": 0}, "budget"),
+            "CL-MPLPD1-02",
+            "FAIL",
+            "X-MPLP-D1-OUTCOME-MISSING",
+        ),
+        (
+            as_domain("D2", {"to_state": "", "status": "success"}, "lifecycle"),
+            "CL-MPLPD2-02",
+            "FAIL",
+            "X-MPLP-D2-STATE-MISSING",
+        ),
+        (
+            as_domain("D3", {"subject": "", "actor": "user-1"}, "authz"),
+            "CL-MPLPD3-02",
+            "FAIL",
+            "X-MPLP-D3-SUBJECT-MISSING",
+        ),
+        (
+            as_domain("D3", {"subject": 0}, "authz"),
+            "CL-MPLPD3-02",
+            "FAIL",
+            "X-MPLP-D3-SUBJECT-MISSING",
+        ),
+        # String("  ") is "  ": a subject to upstream (only normalized fields are trimmed)
+        (as_domain("D3", {"subject": "  "}, "authz"), "CL-MPLPD3-02", "PASS", None),
+        (as_domain("D3", {"subject": None, "user": "u"}, "authz"), "CL-MPLPD3-02", "PASS", None),
+        (
+            as_domain("D4", {"termination_reason": "", "reason": "timeout"}, "termination"),
+            "CL-MPLPD4-02",
+            "FAIL",
+            "X-MPLP-D4-REASON-MISSING",
+        ),
+        (
+            as_domain("D4", {"termination_reason": None, "reason": "timeout"}, "termination"),
+            "CL-MPLPD4-02",
+            "PASS",
+            None,
+        ),
+    ],
+    ids=[
+        "d1-outcome-empty",
+        "d1-outcome-empty-result-deny",
+        "d1-outcome-zero",
+        "d2-to-state-empty-status",
+        "d3-subject-empty-actor",
+        "d3-subject-zero",
+        "d3-subject-blank",
+        "d3-subject-null-user",
+        "d4-reason-empty-reason",
+        "d4-reason-null-reason",
+    ],
+)
+def test_a_field_falls_back_to_its_synonyms_only_when_absent_or_null(
+    edit: Edit,
+    clause: str,
+    status: str,
+    code: str | None,
+    tmp_path: Path,
+    catalog: Catalog,
+    judge: Judge,
+) -> None:
+    """Upstream's synonyms use ``??`` (F11: vlab's ``||`` let an empty outcome, state,
+    subject or reason fall through to a synonym and PASS where upstream FAILs)."""
+    ruling = judged(D1_PASS, edit, tmp_path, catalog, judge)
+    assert ruling[clause]["status"] == status
+    if code is not None:
+        assert codes(ruling[clause])[0] == code

@@ -131,16 +131,19 @@ CASES: list[Case] = [
     case(
         "arb-v03-budget-pass",
         "arb v0.3 D1 pass run recorded under upstream ruleset-1.1, flattened layout (pack_root "
-        "'pack' names no folder), placeholders left out, upstream sums verified through the "
-        "lost pack/ prefix: its budget decision (outcome allow) is recorded",
+        "'pack' names no folder), placeholders left out, the trace verified against upstream's "
+        "sums through the lost pack/ prefix (the bundle, pointers and manifest, which shape "
+        "the view, are not listed: advisories): its budget decision (outcome allow) is "
+        "recorded",
         "data/runs/arb-d1-budget-pass-fixture-v0.3",
         {"CL-MPLPD1-01": passed("event_id:evt-budget-001")},
     ),
     case(
         "arb-v04-claim-unsealed",
         "arb v0.4 D1 run whose verdict.json (upstream's recorded verdict, kept only as a "
-        "claim) does not match upstream's own sha256sums.txt, and whose trace the sums never "
-        "list: both carried forward as advisories (the judged evidence is no less sealed "
+        "claim) does not match upstream's own sha256sums.txt, and whose trace (and bundle, "
+        "pointers, manifest) the sums never list: all carried forward as advisories (the "
+        "judged evidence is no less sealed "
         "than a run with no upstream sums); the budget decision is a deny with no gate in "
         "the trace (upstream CL-D1-03, D1_BUDGET_DENY_WITHOUT_GATE)",
         "data/runs/arb-d1-budget-fail-deny-missing-gate-v0.4",
@@ -262,22 +265,13 @@ CASES: list[Case] = [
         "pydantic-ai D1 run whose pack_root leads into public/data/runs/<id>/pack (read "
         "through --repo; its sums verified there): two canonptr pointers (one naming a "
         "snapshot) resolve to the budget decision, whose outcome is not an upstream outcome "
-        "and has no gate",
+        "and has no gate; the later clauses judge the first pointer that resolves, as "
+        "upstream's getFirstSemanticFields does",
         PYDANTIC,
         {
             "CL-MPLPD1-01": passed(PYDANTIC_EVENT, PYDANTIC_EVENT),
-            "CL-MPLPD1-02": failed(
-                "CL-MPLPD1-02",
-                ["X-MPLP-D1-OUTCOME-INVALID", "X-MPLP-D1-OUTCOME-INVALID"],
-                PYDANTIC_EVENT,
-                PYDANTIC_EVENT,
-            ),
-            "CL-MPLPD1-03": failed(
-                "CL-MPLPD1-03",
-                ["X-MPLP-D1-DENY-WITHOUT-GATE", "X-MPLP-D1-DENY-WITHOUT-GATE"],
-                PYDANTIC_EVENT,
-                PYDANTIC_EVENT,
-            ),
+            "CL-MPLPD1-02": failed("CL-MPLPD1-02", ["X-MPLP-D1-OUTCOME-INVALID"], PYDANTIC_EVENT),
+            "CL-MPLPD1-03": failed("CL-MPLPD1-03", ["X-MPLP-D1-DENY-WITHOUT-GATE"], PYDANTIC_EVENT),
         },
     ),
     case(

@@ -221,6 +221,8 @@ class Evaluator:
         # Identical pointers (same artifact, locator and hash) get the same answer: each is
         # judged once, however many times a pack repeats it.
         judged: dict[tuple[str, str, str | None], Judgement] = {}
+        if clause.first_pointer:
+            pointers = self._first_resolved(clause, pointers, base, judged)
         for pointer in pointers:
             same = (pointer.artifact_path, pointer.locator.text, pointer.content_hash)
             if same not in judged:
@@ -256,6 +258,23 @@ class Evaluator:
         return clause_ruling(
             clause, FAIL, codes.fail, details, refs, self._failed_metrics(clause, resolved_context)
         )
+
+    def _first_resolved(
+        self,
+        clause: Clause,
+        pointers: list[Pointer],
+        base: dict[str, Any],
+        judged: dict[tuple[str, str, str | None], Judgement],
+    ) -> list[Pointer]:
+        """``pointers: first`` (format 2): the first pointer whose evidence resolves, alone;
+        every pointer when none resolves (the clause fails with each one's reason)."""
+        for pointer in pointers:
+            same = (pointer.artifact_path, pointer.locator.text, pointer.content_hash)
+            if same not in judged:
+                judged[same] = self._judge(clause, pointer, base)
+            if judged[same][0] is not None:
+                return [pointer]
+        return pointers
 
     def _failed_metrics(
         self, clause: Clause, context: dict[str, Any] | None

@@ -128,7 +128,9 @@ def _record(ev: Evidence, locator: Locator, path: str, materialize: bool) -> Res
     kind = artifact_kind(path)
     if kind != "ndjson":
         return f"{locator.kind}: needs an NDJSON artifact, {path} is {kind}"
-    index = ev.admission.indexes[path]
+    index = ev.admission.indexes.get(path)
+    if index is None:
+        return _not_indexed(path)
     if locator.kind == "event_id":
         lines = index.wanted_events.get(locator.value, [])
         if len(lines) != 1:
@@ -158,12 +160,20 @@ def _file(ev: Evidence, locator: Locator, path: str, materialize: bool) -> Resol
         return Resolved(ev.document(path), None, sha)
     if not materialize:  # a streaming clause reads it through its domain check
         return Resolved(None, None, sha)
-    index = ev.admission.indexes[path]
+    index = ev.admission.indexes.get(path)
+    if index is None:
+        return _not_indexed(path)
     too_large = _too_large_to_materialize(ev, path, index.records)
     if too_large is not None:
         return too_large
     records = [rec for _, _, rec in iter_records(ev.reader, index)]
     return Resolved(records, None, sha)
+
+
+def _not_indexed(path: str) -> str:
+    """An NDJSON file admission did not read as evidence (a ``native/`` file is its
+    importer's to parse, with its system's tolerance): no record of it can be addressed."""
+    return f"{path} is not an NDJSON artifact admission read (native/ files are their importer's)"
 
 
 def _too_large_to_materialize(ev: Evidence, path: str, records: int) -> str | None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from vlab.core.errors import UsageError
 from vlab.importers import registry
 from vlab.importers.base import IMPORT_FILE, NATIVE, Importer, ImportRefused
-from vlab.importers.build import CONTRACT_VERSION, derived_files
+from vlab.importers.build import CONTRACT_VERSION, derived_files, refuse_inadmissible
 from vlab.pack.limits import artifact_kind
 from vlab.pack.seal import seal
 
@@ -75,6 +75,7 @@ def import_pack(
     if run_id is not None:
         recorded["run_id"] = run_id
     files = derived_files(importer, native, recorded)
+    refuse_inadmissible(files, str(paths[0]))
     target = Path(out)
     _prepare(target, force)
     for rel, data in sorted({**native, **files}.items()):

@@ -10,7 +10,17 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from vlab.importers.base import IMPORT_FILE, JSON, NATIVE, Derived, Importer, json_bytes
+from vlab.core import strictjson
+from vlab.importers.base import (
+    IMPORT_FILE,
+    JSON,
+    NATIVE,
+    Derived,
+    Importer,
+    ImportRefused,
+    json_bytes,
+)
+from vlab.pack.limits import Limits, artifact_kind
 
 CONTRACT_VERSION = "1.2"
 PROTOCOL_VERSION = "1.0.0"
@@ -81,3 +91,35 @@ def _hashed(pointer: JSON, files: Mapping[str, bytes]) -> JSON:
     if pointer.get("locator") == "file:" and data is not None and "content_hash" not in pointer:
         return {**pointer, "content_hash": "sha256:" + hashlib.sha256(data).hexdigest()}
     return pointer
+
+
+def refuse_inadmissible(
+    files: Mapping[str, bytes], source: str, limits: Limits | None = None
+) -> None:
+    """``ImportRefused`` when a derived JSON document is one the CONTRACT gate would refuse
+    under the default limits (bytes, values, depth: ``CONTRACT-DOCUMENT-TOO-LARGE``,
+    ``CONTRACT-DEPTH-EXCEEDED``) or the pack holds more pointers than are judged: no pack
+    of that source could be admitted, so none is written (decision 170's rule)."""
+    limits = limits or Limits()
+    for path in sorted(files, key=lambda p: p.encode("utf-8")):
+        data = files[path]
+        if artifact_kind(path) != "json":
+            continue
+        if len(data) > limits.max_document_bytes:
+            why = f"{len(data)} bytes (at most {limits.max_document_bytes} are read whole)"
+        else:
+            depth, values = strictjson.shape(data, limits.max_depth, limits.max_document_values)
+            if values > limits.max_document_values:
+                why = f"more than {limits.max_document_values} JSON values (admission's bound)"
+            elif depth > limits.max_depth:
+                why = f"nesting deeper than {limits.max_depth} (admission's bound)"
+            else:
+                continue
+        raise ImportRefused(source, f"a pack vlab can admit; its derived {path} would hold {why}")
+    pointers = strictjson.loads(files["evidence_pointers.json"]).get("pointers", [])
+    if len(pointers) > limits.max_pointers:
+        raise ImportRefused(
+            source,
+            f"a pack vlab can admit; it would hold {len(pointers)} pointers "
+            f"(at most {limits.max_pointers} are judged)",
+        )

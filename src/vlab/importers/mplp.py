@@ -55,10 +55,12 @@ Derived (a pure function of those bytes and that option):
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import posixpath
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -79,6 +81,7 @@ from vlab.importers.base import (
     load_json,
     native_path,
     ndjson_bytes,
+    read_native,
     source,
 )
 from vlab.importers.base import scenario as base_scenario
@@ -89,6 +92,7 @@ REPO = "_repo"  # native/mplp/_repo/<ROOT-relative path>: a pack root outside RU
 LOG = "trace/events.ndjson"
 TIMELINE = "artifacts/mplp/timeline.json"
 MAX_FILES = 1000  # upstream's own bound on a pack (lib/engine/types.ts MAX_FILE_COUNT)
+MAX_BYTES = 50 * 1024 * 1024  # upstream's own bound on a pack (MAX_PACK_SIZE_BYTES)
 EXPECTED = (
     "expected an MPLP Validation Lab run folder (bundle.manifest.json, manifest.json, "
     "vector.manifest.json, input.pointer.json or timeline/events.ndjson)"
@@ -121,7 +125,16 @@ PLACEHOLDER_EVENT = "Placeholder event"
 PLACEHOLDER_VERDICT = "Placeholder generated for link integrity"
 # Upstream requirement ids -> the mplp-compat-1.3 requirements judging the same evidence.
 _RQ01 = re.compile(r"RQ-D([1-4])-01")
-_HASH_LINE = re.compile(r"([0-9a-fA-F]{64})[ \t]+\*?(.+)")
+# JavaScript's white space (String.prototype.trim, RegExp \\s): upstream trims with it.
+JS_SPACE = (
+    "\t\n\v\f\r \u00a0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + ("\u2028\u2029\u202f\u205f\u3000\ufeff")
+)
+# A sums line as upstream's verifier reads it (lib/engine/verify.ts: /^([a-f0-9]{64})\s+(.+)$/,
+# JavaScript's \s; ``.`` stops at a line terminator); sha256sum's upper case and ``*`` too.
+_HASH_LINE = re.compile(f"([0-9a-fA-F]{{64}})[{JS_SPACE}]+\\*?([^\\n\\r\u2028\u2029]+)")
+SUMS_PLACEHOLDER = "# Empty Integrity"  # the whole of upstream's placeholder sums file
 _DOMAIN_WORD = re.compile(r"d([1-4])")
 _RULESET = re.compile(r"(?:ruleset-)?(\d+\.\d+)(?:\.\d+)?")
 # canonptr v1 (upstream lib/evidence/canonptr.ts): decision kind -> domain, and the
@@ -133,6 +146,24 @@ CANON_DOMAINS = {
     "terminate": "D4",
     "termination": "D4",
 }
+# upstream's kind -> domain map is a plain object: a decision_kind naming an
+# Object.prototype member finds that member (truthy), so its event gets a pointer (in a
+# domain no real pointer names) and advances the sequence of every later one.
+JS_INHERITED = {
+    name: f"function {name}() {{ [native code] }}"
+    for name in (
+        "__defineGetter__",
+        "__defineSetter__",
+        "hasOwnProperty",
+        "__lookupGetter__",
+        "__lookupSetter__",
+        "isPrototypeOf",
+        "propertyIsEnumerable",
+        "toString",
+        "valueOf",
+        "toLocaleString",
+    )
+} | {"constructor": "function Object() { [native code] }", "__proto__": "[object Object]"}
 CANON_FIELDS = {
     "D1": ("outcome", "resource"),
     "D2": ("to_state",),
@@ -147,24 +178,54 @@ MAX_CLAIM_DEPTH = 6
 
 def _walk(root: Path, what: str) -> list[tuple[str, Path]]:
     """Every regular file under ``root`` (POSIX paths relative to it, sorted); a symlink
-    or anything else that is not a plain file or folder is refused, never followed."""
+    or anything else that is not a plain file or folder is refused, never followed, and so
+    are names a pack cannot hold as they are: not UTF-8, or the same text as another name
+    once Unicode-normalized (NFC: one file on a normalizing file system)."""
     found: list[tuple[str, Path]] = []
+    size = 0
     for folder, dirs, files in os.walk(root, followlinks=False):
         base = Path(folder)
         for name in sorted(dirs):
+            _utf8_name(base / name, what)
             if (base / name).is_symlink():
-                raise ImportRefused(str(base / name), f"a symlink in {what}; expected plain files")
+                raise ImportRefused(
+                    _shown(base / name), f"a symlink in {what}; expected plain files"
+                )
         dirs.sort()
         for name in sorted(files):
             path = base / name
+            _utf8_name(path, what)
             if path.is_symlink() or not path.is_file():
                 raise ImportRefused(str(path), f"not a plain file in {what}; expected plain files")
             found.append((path.relative_to(root).as_posix(), path))
-            if len(found) > MAX_FILES:
+            size += path.lstat().st_size
+            if len(found) > MAX_FILES or size > MAX_BYTES:
                 raise ImportRefused(
-                    str(root), f"more than {MAX_FILES} files; an MPLP pack holds at most that many"
+                    str(root),
+                    f"more than {MAX_FILES} files or {MAX_BYTES} bytes; an MPLP pack holds "
+                    "at most that many (upstream's MAX_FILE_COUNT, MAX_PACK_SIZE_BYTES)",
                 )
-    return sorted(found, key=lambda item: item[0].encode("utf-8"))
+    found.sort(key=lambda item: item[0].encode("utf-8"))
+    seen: dict[str, str] = {}
+    for rel, path in found:
+        other = seen.setdefault(unicodedata.normalize("NFC", rel), rel)
+        if other != rel:
+            raise ImportRefused(
+                str(path), f"the same name as {other} once Unicode-normalized (NFC) in {what}"
+            )
+    return found
+
+
+def _utf8_name(path: Path, what: str) -> None:
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ImportRefused(_shown(path), f"a file name that is not UTF-8 in {what}") from None
+
+
+def _shown(path: Path) -> str:
+    """A path as printable text (a name's undecodable bytes as ``\\xNN``)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _nested_runs(rels: list[str]) -> list[str]:
@@ -221,7 +282,7 @@ def collect(sources: Sequence[Path], options: Mapping[str, Any]) -> Collected:
         unsafe = unsafe_path_reason(native_path(SYSTEM, rel))
         if unsafe is not None or rel.split("/", 1)[0] == REPO:
             raise ImportRefused(str(path), f"not a name an imported pack can hold ({unsafe})")
-        native[rel] = path.read_bytes()
+        native[rel] = _read(path, "a file of the run folder", native)
     recorded: JSON = {}
     located = _pack_location(run, repo, native)
     if located is not None and located[0] == "pack_dir":
@@ -233,11 +294,19 @@ def collect(sources: Sequence[Path], options: Mapping[str, Any]) -> Collected:
             unsafe = unsafe_path_reason(native_path(SYSTEM, name))
             if unsafe is not None:
                 raise ImportRefused(str(path), f"not a name an imported pack can hold ({unsafe})")
-            native[name] = path.read_bytes()
-        if len(native) > 2 * MAX_FILES:
-            raise ImportRefused(str(target), f"more than {MAX_FILES} files in the pack root")
+            native[name] = _read(path, "a file of the pack root", native)
         recorded["pack_root"] = root
     return Collected(native, recorded)
+
+
+def _read(path: Path, what: str, read: Mapping[str, bytes]) -> bytes:
+    """One file, bounded (importers' ``read_native``), and everything read so far bounded
+    by upstream's own pack size twice over (the run folder and a pack root), even when a
+    file grows after it was listed."""
+    data = read_native(path, what)
+    if len(data) + sum(map(len, read.values())) > 2 * MAX_BYTES:
+        raise ImportRefused(str(path), f"at most {2 * MAX_BYTES} bytes read for one run")
+    return data
 
 
 def _pack_location(
@@ -380,12 +449,11 @@ def placeholder(rel: str, data: bytes) -> str | None:
     if rel.endswith(PACK_HASH):
         return "integrity/pack.sha256 (vlab computes the pack digest)"
     if rel.endswith(SUMS):
-        text = data.decode("utf-8", "replace")
-        if not any(_HASH_LINE.fullmatch(line.strip()) for line in text.splitlines()):
-            return "an integrity file with no hash line ('# Empty Integrity')"
+        if data.decode("utf-8", "replace").strip(JS_SPACE) == SUMS_PLACEHOLDER:
+            return f"an integrity file that says only {SUMS_PLACEHOLDER!r}"
         return None
     if name.endswith(".ndjson"):
-        records = [r for _, r, _ in lines(data) if r.strip()]
+        records = [r for _, r, _ in lines(data) if not _blank(r)]
         if len(records) == 1:
             event = _lenient_json(records[0])
             payload = event.get("payload") if isinstance(event, dict) else None
@@ -415,12 +483,22 @@ def js_string(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, int):
-        return _js_number(float(value)) if abs(value) >= 10**21 else str(value)
+        # JSON.parse reads every number as a double: 2**53 + 1 is 9007199254740992 there,
+        # and 400 digits are Infinity
+        return str(value) if abs(value) <= 2**53 else _js_number(_double(value))
     if isinstance(value, Decimal):
         return _js_number(float(value))
     if isinstance(value, list):
         return ",".join("" if v is None else js_string(v) for v in value)
     return "[object Object]"
+
+
+def _double(value: int) -> float:
+    """The double JSON.parse makes of an integer literal (correctly rounded, as float())."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _js_number(x: float) -> str:
@@ -469,18 +547,25 @@ def canonptr(event: Mapping[str, Any], seq: int) -> str | None:
     if not _js_truthy(kind):
         return None
     kind_text = js_string(kind)
+    fields: dict[str, Any] = {"decision_kind": kind}
     domain = CANON_DOMAINS.get(kind_text)
     if domain is None:
-        return None
-    fields: dict[str, Any] = {"decision_kind": kind}
+        inherited = JS_INHERITED.get(kind_text)
+        if inherited is None:
+            return None
+        return f"canonptr:v1:{inherited}:{kind_text}:{seq:03d}:{_digest(fields)}"
     for name in CANON_FIELDS[domain]:
         if _js_truthy(event.get(name)):
             fields[name] = event[name]
     if domain == "D1" and "amount" in event:  # `event.amount !== undefined`
         fields["amount"] = event["amount"]
+    return f"canonptr:v1:{domain}:{kind_text}:{seq:03d}:{_digest(fields)}"
+
+
+def _digest(fields: Mapping[str, Any]) -> str:
+    """upstream ``computeSemanticDigest``: keys sorted, ``k:String(v)`` joined by ``|``."""
     text = "|".join(f"{k}:{js_string(fields[k])}" for k in sorted(fields))
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
-    return f"canonptr:v1:{domain}:{kind_text}:{seq:03d}:{digest}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
 def canonptr_index(events: list[tuple[int, Any]]) -> dict[str, tuple[int, Any]]:
@@ -500,14 +585,20 @@ def canonptr_index(events: list[tuple[int, Any]]) -> dict[str, tuple[int, Any]]:
 # -- the event log ----------------------------------------------------------------------------
 
 
-def _trace(layout: Layout, manifest: Any, dropped: dict[str, str]) -> tuple[str | None, list[str]]:
-    """The native event log the view is built from, and why others were passed over."""
+def _trace(
+    layout: Layout, manifest: Any, dropped: dict[str, str]
+) -> tuple[str | None, list[str], list[str]]:
+    """The native event log the view is built from, why others were passed over, and the
+    other real logs it was chosen before (upstream integrity asks which one is sealed)."""
     passed: list[str] = []
     declared = []
     if isinstance(manifest, dict):
-        declared = [manifest.get("trace"), manifest.get("timeline")]
+        # an upstream log is NDJSON: a manifest naming anything else names no log
+        declared = [w for w in (manifest.get("trace"), manifest.get("timeline")) if _ndjson_name(w)]
     candidates = [*declared, "timeline/events.ndjson", "trace/events.ndjson"]
     seen: set[str] = set()
+    chosen: str | None = None
+    others: list[str] = []
     for base in (layout.root, ""):
         for written in candidates:
             rel = layout.find(written, base)
@@ -515,69 +606,117 @@ def _trace(layout: Layout, manifest: Any, dropped: dict[str, str]) -> tuple[str 
                 continue
             seen.add(rel)
             if rel in dropped:
-                passed.append(f"{native_path(SYSTEM, rel)} ({dropped[rel]})")
-                continue
-            return rel, passed
-    return None, passed
+                if chosen is None:
+                    passed.append(f"{native_path(SYSTEM, rel)} ({dropped[rel]})")
+            elif chosen is None:
+                chosen = rel
+            else:
+                others.append(rel)
+    return chosen, passed, others
 
 
-def _event(raw: bytes) -> tuple[Any, str | None]:
+def _ndjson_name(written: Any) -> bool:
+    return isinstance(written, str) and written.strip().endswith((".ndjson", ".jsonl"))
+
+
+def _blank(raw: bytes) -> bool:
+    """A line upstream's loader drops (``line.trim()`` is empty: JavaScript's white space,
+    NBSP and U+FEFF included), so it takes no ``line:N``."""
+    return not raw.decode("utf-8", "replace").strip(JS_SPACE)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+# JSON.parse keeps the last of a repeated key; everything else as strict as strictjson.
+_LAST_WINS = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant)
+
+
+def _event(raw: bytes) -> tuple[Any, str | None, list[str]]:
+    """(the event as upstream's loader parses the line, why it does not parse, the keys
+    that repeat: JSON.parse keeps the last value of each, so upstream does too)."""
     try:
-        text = raw.decode("utf-8")
+        raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, f"not UTF-8 at byte {exc.start}"
+        return None, f"not UTF-8 at byte {exc.start}", []
+    repeated: list[str] = []
     try:
-        value = strictjson.loads(text.strip().encode("utf-8"))
+        value = strictjson.loads(raw)
     except strictjson.StrictJSONError as exc:
-        return None, f"not JSON: {str(exc)[:160]}"
+        if exc.code != "CONTRACT-DUPLICATE-KEY":
+            return None, f"not JSON: {str(exc)[:160]}", []
+        try:  # strictjson has checked its depth and size bounds before it met the key
+            value = _LAST_WINS.decode(raw.decode("utf-8"))
+        except (ValueError, RecursionError, ArithmeticError) as again:
+            return None, f"not JSON: {str(again)[:160]}", []
+        if strictjson.has_lone_surrogate(value):
+            return None, "not JSON: a string holds a lone surrogate escape", []
+        repeated = [exc.message[:160]]
     except (ValueError, RecursionError) as exc:
-        return None, f"not JSON: {type(exc).__name__}"
+        return None, f"not JSON: {type(exc).__name__}", []
     if not isinstance(value, dict):
-        return None, "not a JSON object"
-    return value, None
+        return None, "not a JSON object", []
+    return value, None, repeated
 
 
 def _records(data: bytes, path: str) -> tuple[list[JSON], list[tuple[int, Any]], list[int]]:
     """Derived records (one per non-blank line), (derived line, upstream event) pairs for
     canonptr, and the native lines that did not parse."""
+    parsed = [(number, *_event(raw)) for number, raw, _ in lines(data) if not _blank(raw)]
+    # upstream's blank-line filter: its line:N counts non-blank lines
+    taken = {e["event_id"] for _, e, _, _ in parsed if isinstance(e, dict) and _own_id(e)}
     records: list[JSON] = []
     events: list[tuple[int, Any]] = []
     damaged: list[int] = []
-    for number, raw, _ in lines(data):
-        if not raw.strip():
-            continue  # upstream filters blank lines: its line:N counts non-blank ones
-        event, why = _event(raw)
+    for number, event, why, repeated in parsed:
         where = source(path, line=number)
         if why is not None:
             damaged.append(number)
             records.append(
                 {
-                    "event_id": f"mplp-line-{number}",
+                    "event_id": _line_id(number, taken),
                     "event_id_from": "native line",
                     "source": where,
                     "unparseable": why,
                 }
             )
             continue
-        assert isinstance(event, dict)
         record: JSON = {}
         for key, value in event.items():
             record["upstream_source" if key == "source" else key] = claim(value)
-        if not isinstance(event.get("event_id"), str) or not event["event_id"]:
+        if not _own_id(event):
             # a log record needs an id (contract 1.2): one of its native line, marked
             if "event_id" in event:
                 record["upstream_event_id"] = record.pop("event_id")
-            record["event_id"] = f"mplp-line-{number}"
+            record["event_id"] = _line_id(number, taken)
             record["event_id_from"] = "native line"
         outcome = next((event[k] for k in ("outcome", "result") if k in event), None)
         if "decision_outcome" not in event and outcome is not None:
             record["decision_outcome"] = claim(outcome)
         if "terminate_reason" not in event and "termination_reason" in event:
             record["terminate_reason"] = claim(event["termination_reason"])
+        if repeated:
+            record["upstream_repeated_key"] = f"{repeated[0]} (JSON.parse keeps the last value)"
         record["source"] = where
         records.append(record)
         events.append((len(records), event))
     return records, events, damaged
+
+
+def _own_id(event: Mapping[str, Any]) -> bool:
+    return isinstance(event.get("event_id"), str) and event["event_id"] != ""
+
+
+def _line_id(number: int, taken: set[str]) -> str:
+    """``mplp-line-<native line>``, or with a suffix when upstream's own ids hold that
+    text already (vlab must not make two records one id)."""
+    text, n = f"mplp-line-{number}", 1
+    while text in taken:
+        n += 1
+        text = f"mplp-line-{number}-{n}"
+    taken.add(text)
+    return text
 
 
 def _timeline(records: list[JSON]) -> JSON:
@@ -661,10 +800,11 @@ def _translate(
     index: int,
 ) -> tuple[str, str, str | None]:
     """(locator, artifact_path, note) of one upstream pointer, resolved as upstream's
-    lib/evidence/resolve.ts does: event_id, line and canonptr address the run's log
-    whatever artifact_path says for canonptr; anything else is read as a bare event id."""
+    lib/evidence/resolve.ts does: event_id, line, canonptr and every other locator it
+    reads as a bare event id address the run's log, whatever artifact_path says;
+    ``jsonptr:`` and ``file:`` address the file artifact_path names."""
     written = p.get("locator")
-    text = written.strip() if isinstance(written, str) else ""
+    text = written.strip(JS_SPACE) if isinstance(written, str) else ""
     found = layout.find(p.get("artifact_path"))
     written_path = p.get("artifact_path")
     normal = _normal(written_path) if isinstance(written_path, str) else None
@@ -679,59 +819,117 @@ def _translate(
     if unsafe_path_reason(artifact) is not None:
         artifact = native_path(SYSTEM, f"unresolved-artifact-path/{index}")
     kind, sep, value = text.partition(":")
+    if sep and kind in ("jsonptr", "file") and (value.strip() or kind == "file"):
+        return text, artifact, None
+    # Everything else addresses an event of the log upstream loaded.
+    elsewhere = None
+    if artifact != LOG and written_path is not None:
+        elsewhere = (
+            f"artifact_path {str(written_path)[:80]!r} is not the log: upstream resolves "
+            "the locator in the run's log whatever artifact_path says"
+        )
+    locator, note = _event_locator(text, kind, sep, value, canon, index)
+    return locator, LOG, "; ".join(n for n in (note, elsewhere) if n) or None
+
+
+def _event_locator(
+    text: str, kind: str, sep: str, value: str, canon: dict[str, tuple[int, Any]], index: int
+) -> tuple[str, str | None]:
+    """(vlab locator, note) of an upstream locator that addresses an event of the log."""
     if text.startswith("canonptr:v1:"):
         hit = canon.get(text)
         if hit is not None and isinstance(hit[1], str) and hit[1]:
-            return f"event_id:{hit[1]}", LOG, f"upstream {text}"
+            return f"event_id:{hit[1]}", f"upstream {text}"
         why = "matches no event" if hit is None else "matches an event without an event_id"
         return (
             f"event_id:{text}",
-            LOG,
             f"upstream {text} {why} of the log (digest recomputed as lib/evidence/canonptr.ts)",
         )
-    if sep and kind in ("event_id", "line", "jsonptr", "file") and value.strip():
-        if kind == "event_id":
-            return f"event_id:{value.strip()}", artifact, None
-        return text, artifact, None
+    if sep and kind == "event_id" and value.strip(JS_SPACE):
+        return f"event_id:{value.strip(JS_SPACE)}", None
+    if sep and kind == "line" and re.fullmatch(r"0*[1-9][0-9]*", value):
+        return f"line:{value.lstrip('0')}", None
     if text.startswith("snapshot:"):
         return (
             f"event_id:{text}",
-            artifact,
             "upstream snapshot: locator (upstream's loader reads no snapshots: it never resolves)",
         )
     if not text:
-        return (
-            f"event_id:pointer-{index}-without-locator",
-            artifact,
-            "upstream pointer has no locator",
-        )
-    return f"event_id:{text}", artifact, "upstream reads an unknown locator as a bare event_id"
+        return f"event_id:pointer-{index}-without-locator", "upstream pointer has no locator"
+    return f"event_id:{text}", "upstream reads an unknown locator as a bare event_id"
 
 
 # -- upstream integrity -----------------------------------------------------------------------
 
 
-def _integrity(layout: Layout, dropped: Mapping[str, str], evidence: set[str]) -> JSON:
-    """Upstream's own sha256sums.txt against the native bytes, and the evidence the view
-    is built from against the sums' list. Never repaired: every problem is reported."""
+def _integrity(
+    layout: Layout,
+    dropped: Mapping[str, str],
+    read: Mapping[str, bool],
+    log: str | None,
+    other_logs: Sequence[str],
+) -> JSON:
+    """Upstream's own sha256sums.txt files (the pack root's and the run folder's: every one
+    present is checked, and a placeholder never hides a real one) against the native
+    bytes, and every file the view reads against their lists. ``read`` maps each file the
+    view is built from to whether it is evidence (a claim file only shapes). Never
+    repaired: every problem is reported."""
     native = layout.native
-    chosen = None
-    for base in dict.fromkeys((layout.root, "")):
-        rel = base + SUMS
-        if rel in native:
-            chosen = (base, rel)
-            break
-    if chosen is None:
-        return {"sha256sums": None, "status": "absent", "problems": []}
-    base, rel = chosen
-    if rel in dropped:
-        return {"sha256sums": native_path(SYSTEM, rel), "status": "placeholder", "problems": []}
+    sums = [b + SUMS for b in dict.fromkeys((layout.root, "")) if b + SUMS in native]
+    real = [rel for rel in sums if rel not in dropped]
+    if not real:
+        # nothing read (a placeholder is listed in left_out)
+        return {"sha256sums": [], "status": "placeholder" if sums else "absent", "problems": []}
     problems: list[JSON] = []
-    listed: set[str] = set()
+    listed: dict[str, str] = {}  # native rel -> the sums file that lists it
+    evidence = {rel for rel, is_evidence in read.items() if is_evidence}
+    for rel in real:
+        problems += _check_sums(layout, rel, evidence, listed)
+    if log is not None and log not in listed:
+        sealed = next((o for o in other_logs if o in listed), None)
+        if sealed is not None:
+            # upstream's own verifier refuses an unlisted file (INT-003); here a real,
+            # sealed log would be passed over for one nobody sealed
+            problems.append(
+                {
+                    "path": native_path(SYSTEM, log),
+                    "effect": "refused",
+                    "problem": f"{native_path(SYSTEM, log)}: the log the view is built from is "
+                    f"not listed, while {native_path(SYSTEM, listed[sealed])} lists the log "
+                    f"{native_path(SYSTEM, sealed)}",
+                }
+            )
+    refused = {p.get("path") for p in problems if p["effect"] == "refused"}
+    for target in sorted(set(read) - set(listed), key=lambda p: p.encode("utf-8")):
+        if target in native and native_path(SYSTEM, target) not in refused:
+            problems.append(
+                {
+                    "path": native_path(SYSTEM, target),
+                    "effect": "advisory",
+                    "problem": f"{native_path(SYSTEM, target)}: "
+                    + ("evidence" if read[target] else "a claim the view reads")
+                    + " that no sha256sums.txt lists (its integrity starts at vlab's seal)",
+                }
+            )
+    broken = any(p["effect"] == "refused" for p in problems)
+    return {
+        "sha256sums": [native_path(SYSTEM, r) for r in real],
+        "status": "broken" if broken else "partial" if problems else "verified",
+        "problems": problems,
+    }
+
+
+def _check_sums(layout: Layout, rel: str, evidence: set[str], listed: dict[str, str]) -> list[JSON]:
+    """One sums file, read as upstream's verifier reads it (the whole text trimmed as
+    JavaScript trims, lines split on LF; a ``#`` line is a comment), every line checked:
+    a line that is no ``<sha256>  <path>``, a listed file missing or with other bytes."""
+    native = layout.native
+    base = rel[: -len(SUMS)]
     where = native_path(SYSTEM, rel)
-    text = native[rel].decode("utf-8", "replace")
-    for number, line in enumerate(text.splitlines(), 1):
-        entry = line.strip()
+    problems: list[JSON] = []
+    text = native[rel].decode("utf-8", "replace").strip(JS_SPACE)
+    for number, line in enumerate(text.split("\n"), 1):
+        entry = line.strip(JS_SPACE)
         if not entry or entry.startswith("#"):
             continue
         match = _HASH_LINE.fullmatch(entry)
@@ -744,7 +942,7 @@ def _integrity(layout: Layout, dropped: Mapping[str, str], evidence: set[str]) -
                 }
             )
             continue
-        digest, written = match.group(1).lower(), match.group(2).strip()
+        digest, written = match.group(1).lower(), match.group(2).strip(JS_SPACE)
         target = layout.find(written, base)
         if target is None:
             problems.append(
@@ -758,7 +956,7 @@ def _integrity(layout: Layout, dropped: Mapping[str, str], evidence: set[str]) -
                 }
             )
             continue
-        listed.add(target)
+        listed.setdefault(target, rel)
         actual = hashlib.sha256(native[target]).hexdigest()
         if actual != digest:
             problems.append(
@@ -767,27 +965,12 @@ def _integrity(layout: Layout, dropped: Mapping[str, str], evidence: set[str]) -
                     "path": native_path(SYSTEM, target),
                     "effect": "advisory" if _is_claim(target, evidence) else "refused",
                     "problem": f"{native_path(SYSTEM, target)}: sha256 {actual[:12]}... is not "
-                    f"{digest[:12]}..., which sha256sums.txt lists",
+                    f"{digest[:12]}..., which {where} lists",
                     "sha256": actual,
                     "listed": digest,
                 }
             )
-    for target in sorted(evidence - listed, key=lambda p: p.encode("utf-8")):
-        if target in native:
-            problems.append(
-                {
-                    "path": native_path(SYSTEM, target),
-                    "effect": "advisory",
-                    "problem": f"{native_path(SYSTEM, target)}: evidence that "
-                    "sha256sums.txt does not list (its integrity starts at vlab's seal)",
-                }
-            )
-    refused = any(p["effect"] == "refused" for p in problems)
-    return {
-        "sha256sums": where,
-        "status": "broken" if refused else "partial" if problems else "verified",
-        "problems": problems,
-    }
+    return problems
 
 
 def _is_claim(rel: str, evidence: set[str]) -> bool:
@@ -850,7 +1033,7 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
     verdict = _doc(native, verdict_rel) if verdict_rel else None
     bundle = layout.bundle
 
-    trace_rel, passed = _trace(layout, manifest, dropped)
+    trace_rel, passed, other_logs = _trace(layout, manifest, dropped)
     for item in passed:
         notes.append(f"log passed over: {item}")
     if trace_rel is None:
@@ -878,23 +1061,30 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
     if POINTERS not in native:
         notes.append("no evidence_pointers.json: every clause that needs a pointer fails")
 
-    evidence_files = ({trace_rel} if trace_rel else set()) | targets
-    integrity = _integrity(layout, dropped, evidence_files)
+    # Every file the view is read from (True: evidence; False: a claim that only shapes).
+    read = dict.fromkeys(_shaping_files(native, layout, manifest_rel, dropped), True)
+    read |= dict.fromkeys(([trace_rel] if trace_rel else []) + sorted(targets), True)
+    if _ruleset(*_declared_rulesets(bundle, vector, producer)) is None and _ruleset(
+        _recorded_ruleset(verdict)
+    ):
+        read.setdefault(VERDICT, False)  # its versions.ruleset names the upstream ruleset
+    integrity = _integrity(layout, dropped, read, trace_rel, other_logs)
     if integrity["status"] == "broken":
         notes.append(
             f"upstream integrity broken ({len(integrity['problems'])} problem(s) in "
-            f"{integrity['sha256sums']}): the pack is NOT_ADMISSIBLE"
+            f"{', '.join(integrity['sha256sums'])}): the pack is NOT_ADMISSIBLE"
         )
     elif integrity["status"] == "partial":
         notes.append(
             f"upstream's seal does not vouch for {len(integrity['problems'])} file(s) "
-            "(a claim rewritten after sealing, or evidence it does not list): advisory"
+            "(a claim rewritten after sealing, or a file the view reads it does not list): "
+            "advisory"
         )
     elif integrity["status"] in ("absent", "placeholder"):
         notes.append("upstream wrote no usable sha256sums.txt: integrity starts at vlab's seal")
-    unsealed = {p.get("path") for p in integrity["problems"] if p["effect"] == "advisory"}
+    broken = {p.get("path") for p in integrity["problems"] if "listed" in p}
     # A recorded verdict rewritten after sealing stays a claim (for review) and shapes nothing.
-    shaping = None if native_path(SYSTEM, VERDICT) in unsealed else verdict
+    shaping = None if native_path(SYSTEM, VERDICT) in broken else verdict
 
     meta = bundle.get("scenario_meta")
     upstream_meta: JSON = meta if isinstance(meta, dict) else {}
@@ -924,12 +1114,8 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
     if not declared:
         domains_from = "nothing: the run declares no D1-D4 domain"
     upstream_ruleset = _ruleset(
-        bundle.get("ruleset_ref"),
-        vector.get("ruleset_ref") if isinstance(vector, dict) else None,
-        producer.get("ruleset_ref") if isinstance(producer, dict) else None,
-        (shaping.get("versions") or {}).get("ruleset")
-        if isinstance(shaping, dict) and isinstance(shaping.get("versions"), dict)
-        else None,
+        *_declared_rulesets(bundle, vector, producer),
+        _recorded_ruleset(shaping),
         manifest.get("ruleset_version") if isinstance(manifest, dict) else None,
     )
     covered = [f for f, d in (("budget_decision", "D1"), ("lifecycle", "D2")) if d in declared]
@@ -989,6 +1175,35 @@ def derive(native: Mapping[str, bytes], options: Mapping[str, Any]) -> Derived:
             },
         ],
     )
+
+
+def _shaping_files(
+    native: Mapping[str, bytes],
+    layout: Layout,
+    manifest_rel: str | None,
+    dropped: Mapping[str, str],
+) -> list[str]:
+    """The upstream files besides the log and the pointers' targets whose content decides
+    the derived view: the layout, the pointers, the declared domains, flags and ruleset,
+    the run id (evidence: upstream's seal must vouch for them as for the log)."""
+    files = [BUNDLE, POINTERS, VECTOR, PRODUCER, manifest_rel]
+    pack_root = layout.bundle.get("pack_root")
+    if not (isinstance(pack_root, str) and pack_root.strip()):
+        files.append(INPUT_POINTER)  # collect followed its pack_path
+    return [f for f in files if f is not None and f in native and f not in dropped]
+
+
+def _declared_rulesets(bundle: JSON, vector: Any, producer: Any) -> list[Any]:
+    return [
+        bundle.get("ruleset_ref"),
+        vector.get("ruleset_ref") if isinstance(vector, dict) else None,
+        producer.get("ruleset_ref") if isinstance(producer, dict) else None,
+    ]
+
+
+def _recorded_ruleset(verdict: Any) -> Any:
+    versions = verdict.get("versions") if isinstance(verdict, dict) else None
+    return versions.get("ruleset") if isinstance(versions, dict) else None
 
 
 def _claims(

@@ -198,6 +198,7 @@ class Compiler:
             stream=bool(c["evidence"].get("stream", False)),
             report=c.get("report", "first"),
             each_pointer=c.get("pointers", "any") == "each",
+            first_pointer=c.get("pointers", "any") == "first",
             checks=checks,
             metrics=tuple(
                 (name, metric(name, spec if isinstance(spec, str) else spec["expr"]))

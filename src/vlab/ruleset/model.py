@@ -60,6 +60,8 @@ class Clause:
     codes: Codes
     # format 2 ``pointers: each``: every PRESENT pointer must hold, not just one
     each_pointer: bool = False
+    # format 2 ``pointers: first``: only the first PRESENT pointer that resolves is judged
+    first_pointer: bool = False
     metrics: tuple[tuple[str, Any], ...] = ()  # name -> compiled expression (PASS only)
     # format 2 ``measured: evaluated``: these metrics are measured on FAIL too
     metrics_evaluated: frozenset[str] = frozenset()

@@ -18,6 +18,9 @@ from vlab.pack.limits import is_native
 from vlab.pack.reader import PackAccessError
 
 INTEGRITY_PREFIX = "integrity/"
+REFUSED = "CONTRACT-IMPORT-UPSTREAM-INTEGRITY"
+UNSEALED = "CONTRACT-IMPORT-UPSTREAM-UNSEALED"
+MAX_PROBLEMS = 20  # details named one by one; the rest are counted in one more
 
 
 def check(ctx: GateContext, contract_version: Any) -> list[Detail]:
@@ -97,22 +100,39 @@ def _upstream_integrity(record: dict[str, Any]) -> list[Detail]:
     problems = found.get("problems") if isinstance(found, dict) else None
     if not isinstance(problems, list):
         return []
-    details = []
-    for i, p in enumerate(problems[:20]):
-        advisory = isinstance(p, dict) and p.get("effect") == "advisory"
+    # Refusals first (a gate's advisories come after its failures), and at most
+    # MAX_PROBLEMS named: a run of advisories can never push a refusal out of the ruling.
+    order = sorted(range(len(problems)), key=lambda i: _advisory(problems[i]))
+    details = [_problem(i, problems[i]) for i in order[:MAX_PROBLEMS]]
+    left = order[MAX_PROBLEMS:]
+    if left:
+        quiet = _advisory(problems[left[0]])
         details.append(
             Detail(
-                "CONTRACT-IMPORT-UPSTREAM-UNSEALED"
-                if advisory
-                else "CONTRACT-IMPORT-UPSTREAM-INTEGRITY",
-                str(p.get("problem") if isinstance(p, dict) else p)[:200],
+                UNSEALED if quiet else REFUSED,
+                f"{len(left)} more upstream integrity problem(s) in import.json",
                 IMPORT_FILE,
-                locator=f"jsonptr:/evidence/upstream_integrity/problems/{i}",
-                advisory=advisory,
+                locator="jsonptr:/evidence/upstream_integrity/problems",
+                advisory=quiet,
             )
         )
-    # A gate's advisories come after its failures.
-    return sorted(details, key=lambda d: d.advisory)
+    return details
+
+
+def _advisory(problem: Any) -> bool:
+    return isinstance(problem, dict) and problem.get("effect") == "advisory"
+
+
+def _problem(index: int, problem: Any) -> Detail:
+    text = problem.get("problem") if isinstance(problem, dict) else problem
+    quiet = _advisory(problem)
+    return Detail(
+        UNSEALED if quiet else REFUSED,
+        str(text)[:200],
+        IMPORT_FILE,
+        locator=f"jsonptr:/evidence/upstream_integrity/problems/{index}",
+        advisory=quiet,
+    )
 
 
 def _differs(path: str, message: str) -> Detail:
