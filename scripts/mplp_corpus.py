@@ -29,7 +29,7 @@ from typing import Any
 
 from vlab.importers import import_pack
 from vlab.importers.base import ImportRefused
-from vlab.importers.mplp import canonptr
+from vlab.importers.mplp_js import canonptr
 from vlab.ruleset.catalog import Catalog
 
 RULESET = "mplp-compat-1.3"
@@ -111,7 +111,12 @@ def _judge(pack: Path, catalog: Catalog, override: str | None = None) -> dict[st
             }
         )
     gates = [
-        {"gate": g.gate, "status": g.status, "details": [(d.code, d.message) for d in g.details]}
+        {
+            "gate": g.gate,
+            "status": g.status,
+            "details": [(d.code, d.message) for d in g.details if not d.advisory],
+            "advisories": [d.code for d in g.details if d.advisory],
+        }
         for g in ruling.admission.gates
     ]
     return {"topline": ruling.topline, "clauses": clauses, "gates": gates}
@@ -150,6 +155,8 @@ def _codes(judged: dict[str, Any]) -> list[str]:
     for c in judged["clauses"]:
         if c["status"] == "FAIL":
             codes += [c["reason_code"], *c["details"]]
+    for g in judged["gates"]:  # advisories last: they never decide a topline
+        codes += g["advisories"]
     return list(dict.fromkeys(c for c in codes if c))
 
 

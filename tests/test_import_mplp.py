@@ -17,7 +17,8 @@ from scripts.mplp_corpus import run_folders
 from vlab.core.errors import UsageError
 from vlab.importers import import_pack
 from vlab.importers.base import ImportRefused
-from vlab.importers.mplp import canonptr, js_string, placeholder
+from vlab.importers.mplp import placeholder
+from vlab.importers.mplp_js import canonptr, js_string
 from vlab.pack.seal import seal
 
 if TYPE_CHECKING:

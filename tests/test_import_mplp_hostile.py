@@ -16,7 +16,8 @@ import pytest
 
 from vlab.importers import import_pack
 from vlab.importers.base import ImportRefused
-from vlab.importers.mplp import MAX_BYTES, _records, canonptr, canonptr_index, js_string
+from vlab.importers.mplp import MAX_BYTES, _records
+from vlab.importers.mplp_js import canonptr, canonptr_index, js_string
 from vlab.pack.limits import Limits
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from vlab.importers import import_pack
-from vlab.importers.mplp import canonptr
+from vlab.importers.mplp_js import canonptr
 
 if TYPE_CHECKING:
     from conftest import Judge

@@ -34,7 +34,8 @@ Derived (a pure function of those bytes and that option):
 - ``artifacts/mplp/timeline.json``: the log's ``line``, ``event_id``, ``event_type`` and
   ``timestamp`` per record, for the ordering clauses of mplp-compat-1.3 (a ruleset
   expression reads a JSON artifact whole; an NDJSON log only one pointed record at a time).
-- ``evidence_pointers.json``: upstream's pointers, ``canonptr:v1:`` translated to
+- ``evidence_pointers.json``: upstream's pointers, every event locator addressing the log
+  (upstream's resolver reads no other file), ``canonptr:v1:`` translated to
   ``event_id:`` by recomputing upstream's digest (lib/evidence/canonptr.ts); one that
   matches no event becomes ``event_id:<the canonptr>``, which resolves to nothing, so the
   producer's bug shows. Upstream's RQ-Dn-01 is vlab's RQ-Dn-01 (vlab's ruleset-1.1 took
@@ -46,17 +47,19 @@ Derived (a pure function of those bytes and that option):
   scenario or of the run id, as upstream's own applicability reads run ids),
   ``upstream_ruleset`` (the upstream ruleset the run was recorded under) and vlab's flags.
 - ``import.json``: upstream's verdicts and expectations (claims, never answers), the files
-  left out of the derived view, and ``evidence.upstream_integrity``: every entry of
-  upstream's own ``integrity/sha256sums.txt`` checked against the native bytes, and the
-  evidence the view is built from checked to be listed. A problem there makes the pack
-  NOT_ADMISSIBLE (mplp-compat-1.3's import schema refuses it at CONTRACT).
+  left out of the derived view, and ``evidence.upstream_integrity``: every entry of every
+  upstream ``integrity/sha256sums.txt`` (the pack root's and the run folder's, read as
+  upstream's verifier reads them) checked against the native bytes, and every file the
+  view is read from (the log, the files pointers name, the files that shape the view)
+  checked to be listed. The CONTRACT gate turns each problem into a detail under every
+  ruleset: evidence that breaks the seal refuses the pack, a claim that does or a file the
+  sums do not list is an advisory (governance/importers/mplp.md B.9).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import posixpath
 import re
@@ -85,6 +88,7 @@ from vlab.importers.base import (
     source,
 )
 from vlab.importers.base import scenario as base_scenario
+from vlab.importers.mplp_js import JS_SPACE, canonptr_index
 from vlab.pack.limits import unsafe_path_reason
 
 SYSTEM = "mplp"
@@ -125,51 +129,12 @@ PLACEHOLDER_EVENT = "Placeholder event"
 PLACEHOLDER_VERDICT = "Placeholder generated for link integrity"
 # Upstream requirement ids -> the mplp-compat-1.3 requirements judging the same evidence.
 _RQ01 = re.compile(r"RQ-D([1-4])-01")
-# JavaScript's white space (String.prototype.trim, RegExp \\s): upstream trims with it.
-JS_SPACE = (
-    "\t\n\v\f\r \u00a0\u1680"
-    + "".join(map(chr, range(0x2000, 0x200B)))
-    + ("\u2028\u2029\u202f\u205f\u3000\ufeff")
-)
 # A sums line as upstream's verifier reads it (lib/engine/verify.ts: /^([a-f0-9]{64})\s+(.+)$/,
 # JavaScript's \s; ``.`` stops at a line terminator); sha256sum's upper case and ``*`` too.
 _HASH_LINE = re.compile(f"([0-9a-fA-F]{{64}})[{JS_SPACE}]+\\*?([^\\n\\r\u2028\u2029]+)")
 SUMS_PLACEHOLDER = "# Empty Integrity"  # the whole of upstream's placeholder sums file
 _DOMAIN_WORD = re.compile(r"d([1-4])")
 _RULESET = re.compile(r"(?:ruleset-)?(\d+\.\d+)(?:\.\d+)?")
-# canonptr v1 (upstream lib/evidence/canonptr.ts): decision kind -> domain, and the
-# semantic fields each domain's digest covers.
-CANON_DOMAINS = {
-    "budget": "D1",
-    "lifecycle": "D2",
-    "authz": "D3",
-    "terminate": "D4",
-    "termination": "D4",
-}
-# upstream's kind -> domain map is a plain object: a decision_kind naming an
-# Object.prototype member finds that member (truthy), so its event gets a pointer (in a
-# domain no real pointer names) and advances the sequence of every later one.
-JS_INHERITED = {
-    name: f"function {name}() {{ [native code] }}"
-    for name in (
-        "__defineGetter__",
-        "__defineSetter__",
-        "hasOwnProperty",
-        "__lookupGetter__",
-        "__lookupSetter__",
-        "isPrototypeOf",
-        "propertyIsEnumerable",
-        "toString",
-        "valueOf",
-        "toLocaleString",
-    )
-} | {"constructor": "function Object() { [native code] }", "__proto__": "[object Object]"}
-CANON_FIELDS = {
-    "D1": ("outcome", "resource"),
-    "D2": ("to_state",),
-    "D3": ("outcome", "subject", "resource", "action"),
-    "D4": ("termination_reason",),
-}
 MAX_CLAIM_DEPTH = 6
 
 
@@ -467,119 +432,6 @@ def placeholder(rel: str, data: bytes) -> str | None:
         if isinstance(doc, dict) and doc.get("reason") == PLACEHOLDER_VERDICT:
             return "a placeholder verdict"
     return None
-
-
-# -- canonptr v1 (upstream lib/evidence/canonptr.ts), recomputed exactly -------------------
-
-
-def js_string(value: Any) -> str:
-    """JavaScript's ``String(value)`` / template-literal text of a parsed JSON value."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        # JSON.parse reads every number as a double: 2**53 + 1 is 9007199254740992 there,
-        # and 400 digits are Infinity
-        return str(value) if abs(value) <= 2**53 else _js_number(_double(value))
-    if isinstance(value, Decimal):
-        return _js_number(float(value))
-    if isinstance(value, list):
-        return ",".join("" if v is None else js_string(v) for v in value)
-    return "[object Object]"
-
-
-def _double(value: int) -> float:
-    """The double JSON.parse makes of an integer literal (correctly rounded, as float())."""
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf if value > 0 else -math.inf
-
-
-def _js_number(x: float) -> str:
-    """ECMAScript Number::toString for a finite double (shortest round-trip digits)."""
-    if math.isinf(x):
-        return "Infinity" if x > 0 else "-Infinity"
-    if x == 0:
-        return "0"
-    sign = "-" if x < 0 else ""
-    digits, exponent = _shortest(abs(x))
-    k = len(digits)
-    n = exponent + k  # the decimal point sits after n digits
-    if k <= n <= 21:
-        return sign + digits + "0" * (n - k)
-    if 0 < n <= 21:
-        return sign + digits[:n] + "." + digits[n:]
-    if -6 < n <= 0:
-        return sign + "0." + "0" * (-n) + digits
-    e = n - 1
-    mantissa = digits[0] + ("." + digits[1:] if k > 1 else "")
-    return f"{sign}{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
-
-
-def _shortest(x: float) -> tuple[str, int]:
-    """(digits, exponent) with x == int(digits) * 10**exponent, digits shortest (repr's)."""
-    text = repr(x)
-    mantissa, _, exp = text.partition("e")
-    whole, _, fraction = mantissa.partition(".")
-    fraction = "" if fraction == "0" else fraction
-    digits = (whole + fraction).lstrip("0") or "0"
-    exponent = (int(exp) if exp else 0) - len(fraction)
-    stripped = digits.rstrip("0")
-    exponent += len(digits) - len(stripped)
-    return stripped or "0", exponent
-
-
-def _js_truthy(value: Any) -> bool:
-    if value is None or value is False or value == "":
-        return False
-    return not (isinstance(value, (int, Decimal)) and not isinstance(value, bool) and value == 0)
-
-
-def canonptr(event: Mapping[str, Any], seq: int) -> str | None:
-    """upstream ``eventToCanonPtr``: ``canonptr:v1:<domain>:<kind>:<seq>:<digest>``."""
-    kind = event.get("decision_kind")
-    if not _js_truthy(kind):
-        return None
-    kind_text = js_string(kind)
-    fields: dict[str, Any] = {"decision_kind": kind}
-    domain = CANON_DOMAINS.get(kind_text)
-    if domain is None:
-        inherited = JS_INHERITED.get(kind_text)
-        if inherited is None:
-            return None
-        return f"canonptr:v1:{inherited}:{kind_text}:{seq:03d}:{_digest(fields)}"
-    for name in CANON_FIELDS[domain]:
-        if _js_truthy(event.get(name)):
-            fields[name] = event[name]
-    if domain == "D1" and "amount" in event:  # `event.amount !== undefined`
-        fields["amount"] = event["amount"]
-    return f"canonptr:v1:{domain}:{kind_text}:{seq:03d}:{_digest(fields)}"
-
-
-def _digest(fields: Mapping[str, Any]) -> str:
-    """upstream ``computeSemanticDigest``: keys sorted, ``k:String(v)`` joined by ``|``."""
-    text = "|".join(f"{k}:{js_string(fields[k])}" for k in sorted(fields))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
-
-
-def canonptr_index(events: list[tuple[int, Any]]) -> dict[str, tuple[int, Any]]:
-    """upstream ``extractCanonPtrsFromTrace``: canonptr -> (line, event_id), first wins."""
-    out: dict[str, tuple[int, Any]] = {}
-    seq = 0
-    for line, event in events:
-        if not isinstance(event, dict) or not _js_truthy(event.get("decision_kind")):
-            continue
-        ptr = canonptr(event, seq)
-        if ptr is not None:
-            out.setdefault(ptr, (line, event.get("event_id")))
-            seq += 1
-    return out
 
 
 # -- the event log ----------------------------------------------------------------------------
