@@ -246,6 +246,29 @@ Jobs = Annotated[
     ),
 ]
 
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="TIME",
+        help="The RFC 3339 time at which waivers' expiry is judged and a signed ruling is "
+        "dated (vlab never reads the clock into a ruling).",
+        show_default=False,
+    ),
+]
+
+
+def as_of(value: str | None) -> str | None:
+    """``--as-of`` in UTC (``...Z``), or a usage error naming the bad value."""
+    if value is None:
+        return None
+    from vlab.core.timestamps import utc_text
+
+    text = utc_text(value)
+    if text is None:
+        raise UsageError(f"--as-of: not an RFC 3339 date-time with an offset: {value!r}")
+    return text
+
 
 def table_or_json(text: str) -> Any:
     """A ``--format table|json`` option described by ``text``."""

@@ -64,3 +64,20 @@ def utc_day(micros: int) -> int:
 
 def day_text(day: int) -> str:
     return date.fromordinal(day + _EPOCH).isoformat()
+
+
+def utc_text(value: Any) -> str | None:
+    """An RFC 3339 timestamp restated in UTC with a ``Z`` (``--as-of``, a VSA's
+    ``timeVerified``): one spelling for one instant, fraction kept to microseconds and its
+    trailing zeros dropped. None if ``value`` is not a valid timestamp."""
+    micros = utc_micros(value)
+    if micros is None:
+        return None
+    seconds, frac = divmod(micros, 1_000_000)
+    day, rest = divmod(seconds, 86400)
+    d = date.fromordinal(day + _EPOCH)
+    h, rem = divmod(rest, 3600)
+    text = f"{d.isoformat()}T{h:02d}:{rem // 60:02d}:{rem % 60:02d}"
+    if frac:
+        text += "." + f"{frac:06d}".rstrip("0")
+    return text + "Z"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from vlab.core.errors import UsageError
@@ -34,6 +37,47 @@ def open_pack(path: Path, limits: Limits | None = None) -> PackReader:
     return PackReader(path, limits)
 
 
+@contextmanager
+def opened_pack(path: Path, limits: Limits | None = None) -> Iterator[PackReader]:
+    """The pack at ``path`` opened for judging, for the duration of the block.
+
+    The one place a pack path becomes a reader: a folder today; an archive unpacks into a
+    private temporary folder here and is removed when the block ends (issue 17)."""
+    yield open_pack(path, limits)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A ruling with what it was made from: renderers that re-read the evidence (the HTML
+    dossier's charts) and tools (batch, attestations) take it instead of re-opening the pack."""
+
+    ruling: Ruling
+    reader: PackReader
+    admission: Admission
+    ruleset: Ruleset | None
+
+
+def judge(
+    reader: PackReader,
+    catalog: Catalog,
+    *,
+    override: Ruleset | None = None,
+    digest: bool = True,
+) -> Judged:
+    """Admit and judge an opened pack."""
+    admission = admit(reader, catalog.get, installed_requirements(catalog))
+    ruleset = override or admission.pinned
+    results = evaluate(ruleset, admission, reader) if admission.admissible and ruleset else []
+    ruling = build_ruling(
+        admission=admission,
+        ruleset=ruleset,
+        override=override is not None,
+        results=results,
+        digest=digest,
+    )
+    return Judged(ruling, reader, admission, ruleset)
+
+
 def admit_pack(path: Path, catalog: Catalog, limits: Limits | None = None) -> Admission:
     return admit(open_pack(path, limits), catalog.get, installed_requirements(catalog))
 
@@ -49,17 +93,8 @@ def adjudicate(
     """Admit and judge one pack; returns the ruling. ``digest=False`` skips the
     ruling digest for callers that only compare fields (regress, diff); such a ruling is
     never emitted."""
-    reader = open_pack(path, limits)
-    admission = admit(reader, catalog.get, installed_requirements(catalog))
-    ruleset = override or admission.pinned
-    results = evaluate(ruleset, admission, reader) if admission.admissible and ruleset else []
-    return build_ruling(
-        admission=admission,
-        ruleset=ruleset,
-        override=override is not None,
-        results=results,
-        digest=digest,
-    )
+    with opened_pack(path, limits) as reader:
+        return judge(reader, catalog, override=override, digest=digest).ruling
 
 
 def build_ruling(
