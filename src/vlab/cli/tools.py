@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from vlab.cli import common as c
+from vlab.core.errors import UsageError
 from vlab.core.escape import human
 
 REGRESS_HELP = "Run every golden vector under DIR against its expected.json."
@@ -211,7 +212,12 @@ def review(
     ] = None,
     out: Annotated[
         list[str] | None,
-        c.out_option("md=PATH", "Write the dossier to PATH instead of stdout; repeatable."),
+        c.out_option(
+            "md=PATH",
+            "Write the dossier to PATH instead of stdout; repeatable. html=PATH writes the "
+            "self-contained HTML dossier with charts drawn from the evidence (needs --pack "
+            "and the 'html' extra).",
+        ),
     ] = None,
     rulesets_dir: c.RulesetsDir = None,
     quiet: c.Quiet = False,
@@ -221,7 +227,18 @@ def review(
     from vlab.tools.review import RulingEdited, load_ruling, review_ruling
 
     s = c.session(ctx, quiet, no_color)
-    outs = c.parse_outs(out, ("md",))
+    outs = c.parse_outs(out, ("md", "html"))
+    if any(fmt == "html" for fmt, _ in outs):
+        if pack is None:
+            raise UsageError(
+                "--out html= needs --pack PACK (the charts are drawn from the evidence)"
+            )
+        from importlib.util import find_spec
+
+        if find_spec("jinja2") is None:
+            from vlab.render.html import HTML_EXTRA
+
+            raise UsageError(HTML_EXTRA)
     try:
         ruling = load_ruling(Path(ruling_file))
     except RulingEdited as exc:  # not intact: a verdict on the file, not a usage error
@@ -235,8 +252,15 @@ def review(
     )
     text = result.text.encode("utf-8")
     if outs:
-        for _, path in outs:
-            c.write_out(path, text)
+        for fmt, path in outs:
+            if fmt == "html":
+                from vlab.tools.review import review_html
+
+                assert pack is not None
+                page, _, _ = review_html(ruling, Path(pack), ruleset.codes if ruleset else None)
+                c.write_out(path, page)
+            else:
+                c.write_out(path, text)
     else:
         s.stdout(text)
     if result.matches is False:

@@ -393,3 +393,202 @@ def review_ruling(
     out += ["", "---", "", NO_ENDORSEMENT, ""]
     matches = None if quoter is None else not problems
     return Dossier("\n".join(out), matches, tuple(problems))
+
+
+def _pack_state(quoter: _Quoter, digest: str | None) -> tuple[str, str | None]:
+    """What the pack digest check found, and the problem when the pack is not the one."""
+    if quoter.refused:
+        return (
+            "not read: the pack is refused by the SECURITY gate ("
+            + ", ".join(quoter.refused[:3])
+            + ")",
+            "the pack is refused by the SECURITY gate",
+        )
+    found = quoter.pack_digest()
+    if found is not None and found == digest:
+        return "matches the pack given", None
+    if found is None:
+        return (
+            "DOES NOT MATCH the pack given (its files and its integrity file differ, or it "
+            "has none)",
+            "the pack's files do not match a valid integrity file",
+        )
+    return (
+        f"DOES NOT MATCH the pack given ({found})",
+        f"the pack's digest is {found}, the ruling's {digest or 'none'}",
+    )
+
+
+def _quote_text(ex: Excerpt) -> str:
+    """The excerpt as the HTML page quotes it: at most ``MAX_QUOTE_LINES`` lines, each
+    escaped (``human``); HTML escaping is the template's."""
+    raw = ex.head.decode("utf-8", "replace").split("\n")
+    cut = ex.size > len(ex.head) or len(raw) > MAX_QUOTE_LINES
+    shown = [human(line) for line in raw[:MAX_QUOTE_LINES]]
+    if cut:
+        shown.append(f"… ({ex.size} bytes in all; quote shortened)")
+    return "\n".join(shown)
+
+
+def _where(d: Any) -> str:
+    return " ".join(
+        human(x)
+        for x in (d.artifact_path, d.locator, f"line {d.line}" if d.line is not None else None)
+        if x
+    )
+
+
+def html_model(
+    ruling: Ruling,
+    pack: Path,
+    ruleset_codes: dict[str, str] | None = None,
+    charts: dict[str, list[str]] | None = None,
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The HTML dossier's model (every data string through ``human``) and the problems of
+    the pack check; ``charts`` maps a clause id to the SVG figures drawn for it."""
+    from vlab.core.codes import meaning as engine_meaning
+    from vlab.render.html import shown, svg
+
+    def meaning(code: str | None) -> str:
+        if not code:
+            return ""
+        return human(engine_meaning(code) or (ruleset_codes or {}).get(code) or "unregistered")
+
+    quoter = _Quoter(pack)
+    rs, pk = ruling.ruleset, ruling.pack
+    state, problem = _pack_state(quoter, pk.digest)
+    identity = [
+        (
+            "ruleset",
+            f"{shown(rs.id)} version {shown(rs.version)}"
+            + (" (shadow run: --ruleset override)" if rs.override else ""),
+        ),
+        ("ruleset digest", shown(rs.sha256)),
+        ("pack", shown(pk.pack_id)),
+        ("run", shown(pk.run_id)),
+        ("pack digest", shown(pk.digest)),
+        ("pack digest check", state),
+        ("substrate (self-declared)", shown(pk.substrate)),
+        ("reason codes", ", ".join(human(c) for c in ruling.reason_codes) or "none"),
+        ("ruling digest", f"{shown(ruling.digest)} (verified against its content)"),
+    ]
+    as_of = getattr(ruling, "as_of", None)
+    if as_of:
+        identity.append(("as of", shown(as_of)))
+    trust = getattr(ruling, "trust", None)
+    signers: list[tuple[str, str]] = []
+    if isinstance(trust, dict):
+        for s in trust.get("signers") or []:
+            if isinstance(s, dict):
+                rest = {k: v for k, v in sorted(s.items()) if k != "keyid"}
+                signers.append(
+                    (shown(s.get("keyid")), ", ".join(f"{k}: {human(v)}" for k, v in rest.items()))
+                )
+    adm = ruling.admission
+    admission = {
+        "status": adm.status,
+        "reason": shown(adm.reason_code) if adm.reason_code else "",
+        "meaning": meaning(adm.reason_code),
+        "gates": [
+            {
+                "gate": shown(g.gate),
+                "status": g.status,
+                "omitted": g.details_omitted,
+                "details": [
+                    {
+                        "code": shown(d.code),
+                        "advisory": d.advisory,
+                        "message": shown(d.message),
+                        "where": _where(d),
+                    }
+                    for d in g.details
+                ],
+            }
+            for g in adm.gates
+        ],
+    }
+    clauses = []
+    for c in ruling.clauses:
+        details = []
+        for d in c.details:
+            quote = None
+            if d.line is not None and d.artifact_path:
+                ex = quoter.line(d.artifact_path, d.line)
+                if ex is not None:
+                    quote = {"sha256": ex.sha256, "text": _quote_text(ex)}
+            details.append(
+                {
+                    "code": shown(d.code),
+                    "advisory": d.advisory,
+                    "meaning": meaning(d.code),
+                    "message": shown(d.message),
+                    "where": _where(d),
+                    "line": d.line,
+                    "quote": quote,
+                }
+            )
+        evidence = []
+        for ref in c.evidence_refs:
+            ex = (
+                quoter.line(ref.artifact_path, ref.line)
+                if ref.line is not None
+                else quoter.target(ref.artifact_path, ref.locator)
+            )
+            if ex is None:
+                verdict, bad, quote_text = "NOT FOUND in the pack given", True, ""
+            elif ex.sha256 == ref.sha256:
+                verdict, bad, quote_text = "verified against the pack", False, _quote_text(ex)
+            else:
+                verdict = f"MISMATCH: the pack's bytes hash to {ex.sha256}"
+                bad, quote_text = True, _quote_text(ex)
+            evidence.append(
+                {
+                    "path": shown(ref.artifact_path),
+                    "locator": shown(ref.locator),
+                    "line": ref.line,
+                    "sha256": shown(ref.sha256),
+                    "verdict": verdict,
+                    "bad": bad,
+                    "quote": quote_text,
+                }
+            )
+        waiver = getattr(c, "waiver", None)
+        clauses.append(
+            {
+                "clause_id": shown(c.clause_id),
+                "title": shown(c.title),
+                "status": c.status,
+                "requirement": shown(c.requirement_id),
+                "domain": shown(c.domain),
+                "reason": shown(c.reason_code) if c.reason_code else "",
+                "meaning": meaning(c.reason_code),
+                "severity": shown(getattr(c, "severity", None) or "") or "",
+                "waiver": human(waiver) if waiver else "",
+                "metrics": [
+                    (human(k), human(metric_value(v))) for k, v in sorted((c.metrics or {}).items())
+                ],
+                "charts": [svg(x) for x in (charts or {}).get(c.clause_id, [])],
+                "details": details,
+                "omitted": c.details_omitted,
+                "evidence": evidence,
+            }
+        )
+    model = {
+        "topline": ruling.topline,
+        "identity": identity,
+        "trust": signers,
+        "no_endorsement": NO_ENDORSEMENT,
+        "admission": admission,
+        "clauses": clauses,
+    }
+    return model, () if problem is None else (problem,)
+
+
+def review_html(
+    ruling: Ruling, pack: Path, ruleset_codes: dict[str, str] | None = None
+) -> tuple[bytes, bool, tuple[str, ...]]:
+    """The HTML dossier's bytes, whether the pack matched, and the problems if not."""
+    from vlab.render.html import render_html
+
+    model, problems = html_model(ruling, pack, ruleset_codes)
+    return render_html(model), not problems, problems
