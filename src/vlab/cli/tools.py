@@ -257,7 +257,7 @@ def review(
                 from vlab.tools.review import review_html
 
                 assert pack is not None
-                page, _, _ = review_html(ruling, Path(pack), ruleset.codes if ruleset else None)
+                page, _, _ = review_html(ruling, Path(pack), s.catalog(rulesets_dir))
                 c.write_out(path, page)
             else:
                 c.write_out(path, text)

@@ -11,7 +11,9 @@ Adding a check is one module that defines ``CHECKS`` and one line in ``MODULES``
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import import_module
@@ -48,6 +50,9 @@ class DomainCheck:
     arguments: tuple[Argument, ...]
     codes: tuple[str, ...]  # every detail code the check can emit
     run: Callable[..., list[Detail]]  # run(view, **arguments) -> findings
+    # series(view, **arguments) -> what the review dossier charts, computed by the same
+    # domain code that judges (never part of a ruling; not pinned by the lock file).
+    series: Callable[..., Any] | None = None
 
     @property
     def id(self) -> str:
@@ -62,11 +67,31 @@ class DomainCheck:
         }
 
     def __call__(self, view: EvidenceView | None, **arguments: Any) -> list[Detail]:
+        calls = _RECORDING.get()
+        if calls is not None:
+            calls.append((self.id, dict(arguments)))
         found = self.run(view, **arguments)
         stray = sorted({f.code for f in found} - set(self.codes))
         if stray:  # an engine bug, never a verdict
             raise RuntimeError(f"{self.id} emitted undeclared code(s) {', '.join(stray)}")
         return found
+
+
+_RECORDING: ContextVar[list[tuple[str, dict[str, Any]]] | None] = ContextVar(
+    "vlab_domain_calls", default=None
+)
+
+
+@contextmanager
+def recording() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """The domain checks called (id and arguments, in call order) while the block runs:
+    the review dossier asks each for its series with the arguments the clause gave it."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+    token = _RECORDING.set(calls)
+    try:
+        yield calls
+    finally:
+        _RECORDING.reset(token)
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -954,3 +954,140 @@ CHECKS = (
         run=_spending_cap_v2,
     ),
 )
+
+
+# -- series for the review dossier (vlab.engine.series) ----------------------------------------
+#
+# What the CL-D1-03 chart draws, computed by this module's own readers and outcome rules:
+# each charge with the running totals of its windows, and each check with what the caps
+# give for it. Bounded: at most MAX_SERIES points of each kind are kept.
+
+MAX_SERIES = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class ChargePoint:
+    line: int
+    at: int  # UTC microseconds
+    amount: Decimal
+    day_total: Decimal  # in its UTC day, after it
+    month_total: Decimal
+    lifetime_total: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CheckPoint:
+    line: int
+    at: int
+    event_id: str
+    estimate: Decimal
+    spent_day: Decimal  # charged in its UTC day before it
+    recorded: str
+    expected: str | None  # None when the budget is invalid
+    code: str | None  # LEDGER-DECISION-MISMATCH / -STRICTER when they differ
+
+
+@dataclass(frozen=True, slots=True)
+class CapSeries:
+    caps: tuple[tuple[str, Decimal | None], ...]  # daily, monthly, lifetime
+    per_call: Decimal | None
+    hard_cap: bool
+    charges: tuple[ChargePoint, ...]
+    checks: tuple[CheckPoint, ...]
+    over: tuple[tuple[str, int, str], ...]  # (window, charge line, detail code)
+    truncated: bool
+
+
+def _series(
+    version: int, view: EvidenceView | None, *, pointer: Any, budget_path: Any, log_path: Any
+) -> CapSeries | None:
+    assert view is not None
+    if not isinstance(pointer, dict) or not isinstance(pointer.get("artifact_path"), str):
+        return None
+    with exact():
+        document = view.json_artifact(budget_path)["value"]
+        windows: tuple[tuple[str, Decimal | None], ...]
+        if version == 1:
+            budget, _ = parse_budget(document)
+            caps = None
+            windows = (("daily", budget.daily_usd if budget else None),)
+            per_call = budget.per_call_usd if budget else None
+            hard = budget.hard_cap if budget else True
+        else:
+            caps, _ = parse_caps(document)
+            budget = None
+            windows = caps.windows() if caps else (("daily", None),)
+            per_call = caps.per_call_usd if caps else None
+            hard = caps.hard_cap if caps else True
+        checks, _ = _read_checks(view.ndjson_records(log_path), log_path, [])
+        charges: list[tuple[int, int, Decimal]] = []
+        truncated = False
+        for line, entry in view.ndjson_records(pointer["artifact_path"]):
+            at = utc_micros(entry.get("ts"))
+            value = native_money(entry.get("amount_usd"))
+            if at is None or value is None:
+                continue
+            if len(charges) >= MAX_SERIES:
+                truncated = True
+                break
+            charges.append((at, line, value))
+        charges.sort()
+        pending = sorted(checks, key=lambda c: (c.at, c.line))[:MAX_SERIES]
+        truncated = truncated or len(checks) > MAX_SERIES
+        totals = _Windows.empty()
+        points: list[ChargePoint] = []
+        marks: list[CheckPoint] = []
+        over: list[tuple[str, int, str]] = []
+        code_over = "LEDGER-OVERSPEND-TOLERATED"
+        nxt = 0
+        for at, line, value in [*charges, (1 << 62, 0, Decimal(0))]:
+            while nxt < len(pending) and pending[nxt].at <= at:
+                c = pending[nxt]
+                spent = totals.before(c.at)
+                expected = (
+                    expected_outcome(budget, spent.daily, c.estimate)
+                    if budget is not None
+                    else recomputed_outcome(caps, spent, c.estimate)
+                    if caps is not None
+                    else None
+                )
+                code = None
+                if expected is not None and expected != c.recorded:
+                    stricter = version > 1 and RANK[c.recorded] > RANK[expected]
+                    code = "LEDGER-DECISION-STRICTER" if stricter else "LEDGER-DECISION-MISMATCH"
+                marks.append(
+                    CheckPoint(
+                        c.line,
+                        c.at,
+                        c.event_id,
+                        c.estimate,
+                        spent.daily,
+                        c.recorded,
+                        expected,
+                        code,
+                    )
+                )
+                nxt += 1
+            if line == 0:
+                break
+            before = totals.before(at)
+            totals.add(at, value)
+            after = totals.before(at)
+            for window, cap in windows:
+                if cap is not None and before.of(window) <= cap < after.of(window):
+                    over.append((window, line, code_over))
+            points.append(ChargePoint(line, at, value, after.daily, after.monthly, after.lifetime))
+    return CapSeries(windows, per_call, hard, tuple(points), tuple(marks), tuple(over), truncated)
+
+
+def _series_v1(view: EvidenceView | None, **arguments: Any) -> CapSeries | None:
+    return _series(1, view, **arguments)
+
+
+def _series_v2(
+    view: EvidenceView | None, *, import_path: Any = None, **arguments: Any
+) -> CapSeries | None:
+    return _series(2, view, **arguments)
+
+
+CHECKS = tuple(replace(c, series=_series_v1 if c.version == 1 else _series_v2) for c in CHECKS)

@@ -20,6 +20,7 @@ from vlab.core.escape import human, md_code, md_fence, md_text
 from vlab.engine.ruling import Ruling
 from vlab.render.markdown import admission_markdown
 from vlab.render.text import NO_ENDORSEMENT, metric_value
+from vlab.ruleset.catalog import Catalog
 
 MAX_QUOTE_BYTES = 2000
 MAX_QUOTE_LINES = 12
@@ -585,10 +586,20 @@ def html_model(
 
 
 def review_html(
-    ruling: Ruling, pack: Path, ruleset_codes: dict[str, str] | None = None
+    ruling: Ruling, pack: Path, catalog: Catalog
 ) -> tuple[bytes, bool, tuple[str, ...]]:
-    """The HTML dossier's bytes, whether the pack matched, and the problems if not."""
+    """The HTML dossier's bytes, whether the pack matched, and the problems if not. The
+    charts come from the evidence: the pack is judged again under the ruling's ruleset
+    and each domain check asked for its series (``vlab.engine.series``)."""
+    from vlab.engine.pipeline import opened_pack
+    from vlab.engine.series import clause_series
+    from vlab.render.charts import charts_for
     from vlab.render.html import render_html
 
-    model, problems = html_model(ruling, pack, ruleset_codes)
+    ruleset = catalog.get(ruling.ruleset.id) if ruling.ruleset.id else None
+    with opened_pack(pack) as reader:
+        series = clause_series(reader, catalog, ruleset)
+    model, problems = html_model(
+        ruling, pack, ruleset.codes if ruleset else None, charts_for(series)
+    )
     return render_html(model), not problems, problems

@@ -1,0 +1,222 @@
+"""Inline SVG charts for the HTML dossier, drawn from the domain series (vlab.engine.series).
+
+Small pure functions: a series in, SVG text out. Coordinates are written with fixed
+precision (one decimal) and money labels as exact decimals, so the same series always gives
+the same bytes. Every chart is a ``<figure data-clause=…>`` holding an ``<svg role="img">``
+with a ``<title>`` and a ``<desc>``; an outcome is told by shape and letter as well as by
+colour. Every string that comes from a pack goes through ``esc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from html import escape
+from typing import Any
+
+from vlab.core.escape import human
+from vlab.core.money import fmt
+from vlab.core.timestamps import day_text, utc_day
+
+W, H = 720, 320
+LEFT, RIGHT, TOP, BOTTOM = 70, 20, 30, 60
+COLOURS = {"ALLOW": "#1b6e20", "WARN": "#8a5a00", "DENY": "#b00020"}
+LETTER = {"ALLOW": "A", "WARN": "W", "DENY": "D"}
+DASH = {"daily": "", "monthly": "6 3", "lifetime": "2 3"}
+
+
+def esc(value: object) -> str:
+    return escape(human(value), quote=True)
+
+
+def num(value: float) -> str:
+    """A coordinate: one decimal, never ``-0.0``."""
+    text = f"{value:.1f}"
+    return "0.0" if text == "-0.0" else text
+
+
+def usd(value: Decimal) -> str:
+    return "$" + fmt(value)
+
+
+class Scale:
+    """Linear maps from time (microseconds) and money to the plot area."""
+
+    def __init__(self, t0: int, t1: int, top: Decimal) -> None:
+        self.t0, self.span = t0, max(t1 - t0, 1)
+        self.top = top if top > 0 else Decimal(1)
+
+    def x(self, at: int) -> float:
+        return LEFT + (W - LEFT - RIGHT) * (at - self.t0) / self.span
+
+    def y(self, value: Decimal) -> float:
+        return float(H - BOTTOM - (H - TOP - BOTTOM) * (value / self.top))
+
+
+def figure(clause_id: str, title: str, desc: str, body: Sequence[str], caption: str) -> str:
+    cid = esc(clause_id)
+    return (
+        f'<figure data-clause="{cid}">\n'
+        f'<svg role="img" viewBox="0 0 {W} {H}" width="{W}" height="{H}" '
+        f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="11">\n'
+        f"<title>{esc(title)}</title>\n<desc>{esc(desc)}</desc>\n"
+        + "\n".join(body)
+        + f"\n</svg>\n<figcaption>{esc(caption)}</figcaption>\n</figure>"
+    )
+
+
+def _axes(scale: Scale, t0: int, t1: int) -> list[str]:
+    out = [
+        f'<line x1="{LEFT}" y1="{H - BOTTOM}" x2="{W - RIGHT}" y2="{H - BOTTOM}" stroke="#000"/>',
+        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{H - BOTTOM}" stroke="#000"/>',
+    ]
+    for i in range(5):
+        value = (scale.top * i / 4).quantize(Decimal("0.0001"))
+        y = num(scale.y(value))
+        out.append(f'<text x="{LEFT - 4}" y="{y}" text-anchor="end">{esc(usd(value))}</text>')
+    days = sorted({utc_day(t0), utc_day(t1)})
+    out.append(f'<text x="{LEFT}" y="{H - BOTTOM + 14}">{esc(day_text(days[0]))} (UTC)</text>')
+    if len(days) > 1:
+        out.append(
+            f'<text x="{W - RIGHT}" y="{H - BOTTOM + 14}" text-anchor="end">'
+            f"{esc(day_text(days[-1]))} (UTC)</text>"
+        )
+    return out
+
+
+def _marker(outcome: str, x: float, y: float) -> str:
+    colour = COLOURS.get(outcome, "#555")
+    if outcome == "DENY":
+        shape = f'<rect x="{num(x - 5)}" y="{num(y - 5)}" width="10" height="10" fill="{colour}"/>'
+    elif outcome == "WARN":
+        shape = (
+            f'<polygon points="{num(x)},{num(y - 6)} {num(x + 6)},{num(y + 5)} '
+            f'{num(x - 6)},{num(y + 5)}" fill="{colour}"/>'
+        )
+    else:
+        shape = f'<circle cx="{num(x)}" cy="{num(y)}" r="5" fill="{colour}"/>'
+    return shape + (
+        f'<text x="{num(x)}" y="{num(y - 8)}" text-anchor="middle" fill="{colour}">'
+        f"{LETTER.get(outcome, '?')}</text>"
+    )
+
+
+def spend_cap_chart(clause_id: str, series: Any) -> str:
+    """CL-D1-03: cumulative spend per UTC day (and month / lifetime when capped) as step
+    lines against each cap; every check marked by its recorded outcome; a recorded outcome
+    the caps do not give, and a charge that takes a window over its cap, labelled with
+    their detail code."""
+    charges, checks = series.charges, series.checks
+    times = [c.at for c in charges] + [c.at for c in checks]
+    if not times:
+        return ""
+    t0, t1 = min(times), max(times)
+    capped = [(w, cap) for w, cap in series.caps if cap is not None]
+    drawn = [w for w, _ in capped] or ["daily"]
+    if "daily" not in drawn:
+        drawn.insert(0, "daily")
+    highs = [cap for _, cap in capped]
+    for c in charges:
+        highs.append(c.day_total)
+        highs += [c.month_total] if "monthly" in drawn else []
+        highs += [c.lifetime_total] if "lifetime" in drawn else []
+    highs += [c.spent_day + c.estimate for c in checks]
+    scale = Scale(t0, t1, max(highs, default=Decimal(1)) * Decimal("1.1"))
+    body = _axes(scale, t0, t1)
+    for window, cap in capped:
+        cy = num(scale.y(cap))
+        body.append(
+            f'<line x1="{LEFT}" y1="{cy}" x2="{W - RIGHT}" y2="{cy}" stroke="#b00020" '
+            f'stroke-dasharray="8 4"/><text x="{W - RIGHT}" y="{num(scale.y(cap) - 4)}" '
+            f'text-anchor="end" fill="#b00020">{esc(window)} cap {esc(usd(cap))}</text>'
+        )
+    for window in drawn:
+        total: Callable[[Any], Decimal] = {
+            "daily": lambda c: c.day_total,
+            "monthly": lambda c: c.month_total,
+            "lifetime": lambda c: c.lifetime_total,
+        }[window]
+        points: list[str] = [f"{num(scale.x(t0))},{num(scale.y(Decimal(0)))}"]
+        previous = Decimal(0)
+        day = utc_day(t0)
+        for c in charges:
+            px = num(scale.x(c.at))
+            if window == "daily" and utc_day(c.at) != day:
+                day, previous = utc_day(c.at), Decimal(0)
+                points.append(f"{px},{num(scale.y(previous))}")
+            points.append(f"{px},{num(scale.y(previous))}")
+            previous = total(c)
+            points.append(f"{px},{num(scale.y(previous))}")
+        points.append(f"{num(scale.x(t1))},{num(scale.y(previous))}")
+        dash = f' stroke-dasharray="{DASH[window]}"' if DASH[window] else ""
+        body.append(
+            f'<polyline fill="none" stroke="#1f4e9a" stroke-width="2"{dash} '
+            f'points="{" ".join(points)}"><title>{esc(window)} spend</title></polyline>'
+        )
+    labels = 0
+    for c in checks:
+        x, y = scale.x(c.at), scale.y(c.spent_day)
+        body.append(_marker(c.recorded, x, y))
+        if c.code is not None:
+            body.append(
+                f'<circle cx="{num(x)}" cy="{num(y)}" r="10" fill="none" stroke="#b00020" '
+                f'stroke-width="2.5"/>'
+            )
+            body.append(
+                f'<text x="{num(min(x + 12, W - 300))}" y="{num(y - 16 - 12 * (labels % 3))}" '
+                f'fill="#b00020" font-weight="bold">{esc(c.code)}: {esc(c.event_id)} recorded '
+                f"{esc(c.recorded)}, caps give {esc(c.expected)}</text>"
+            )
+            labels += 1
+    by_line = {c.line: c for c in charges}
+    for window, line, code in series.over:
+        c = by_line.get(line)
+        if c is None:
+            continue
+        x, y = scale.x(c.at), scale.y(c.day_total)
+        body.append(
+            f'<path d="M{num(x - 6)},{num(y - 6)}L{num(x + 6)},{num(y + 6)}'
+            f'M{num(x - 6)},{num(y + 6)}L{num(x + 6)},{num(y - 6)}" stroke="#b00020" '
+            f'stroke-width="3"/><text x="{num(min(x + 8, W - 260))}" y="{num(y - 8)}" '
+            f'fill="#b00020" font-weight="bold">{esc(code)}: {esc(window)} cap passed '
+            f"(ledger line {line})</text>"
+        )
+    legend = (
+        f'<text x="{LEFT}" y="{H - 18}">Checks: ● A = ALLOW, ▲ W = WARN, ■ D = DENY '
+        f"(recorded); ringed = the caps give another outcome; ✕ = a cap passed. Lines: "
+        f"solid daily, dashed monthly, dotted lifetime.</text>"
+    )
+    body.append(legend)
+    mismatches = sum(1 for c in checks if c.code is not None)
+    desc = (
+        f"{len(charges)} charges and {len(checks)} checks; {mismatches} recorded outcomes "
+        f"differ from what the caps give; {len(series.over)} cap crossings"
+        + ("; series shortened" if series.truncated else "")
+    )
+    return figure(
+        clause_id,
+        f"{clause_id}: cumulative spend against the caps, checks by outcome",
+        desc,
+        body,
+        desc,
+    )
+
+
+CHARTS: dict[str, Callable[[str, Any], str]] = {
+    "spending_cap": spend_cap_chart,
+}
+
+
+def charts_for(series: dict[str, list[tuple[str, Any]]]) -> dict[str, list[str]]:
+    """Per clause id, the figures of its charted series (a check without a chart, or a
+    series the evidence could not give, draws nothing)."""
+    out: dict[str, list[str]] = {}
+    for clause_id, items in series.items():
+        for check_id, data in items:
+            draw = CHARTS.get(check_id.partition("@")[0])
+            if draw is None or data is None:
+                continue
+            svg = draw(clause_id, data)
+            if svg:
+                out.setdefault(clause_id, []).append(svg)
+    return out
