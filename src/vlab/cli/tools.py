@@ -233,12 +233,12 @@ def review(
             raise UsageError(
                 "--out html= needs --pack PACK (the charts are drawn from the evidence)"
             )
-        from importlib.util import find_spec
-
-        if find_spec("jinja2") is None:
+        try:
+            import jinja2  # noqa: F401  (the extra is checked before any work is done)
+        except ImportError:
             from vlab.render.html import HTML_EXTRA
 
-            raise UsageError(HTML_EXTRA)
+            raise UsageError(HTML_EXTRA) from None
     try:
         ruling = load_ruling(Path(ruling_file))
     except RulingEdited as exc:  # not intact: a verdict on the file, not a usage error

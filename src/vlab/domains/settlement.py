@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -638,3 +639,38 @@ CHECKS = (
         run=_budget_settlement_v2,
     ),
 )
+
+
+# -- series for the review dossier (vlab.engine.series) ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CounterPair:
+    """One counter of a receipt: estimate and actual (None: not measured or not a number),
+    and whether the actual overruns the estimate (``exceeding``)."""
+
+    name: str
+    estimate: Decimal | None
+    actual: Decimal | None
+    overrun: bool
+
+
+def settlement_series(view: EvidenceView | None, *, receipt: Any, **_: Any) -> Any:
+    """Estimate against actual per counter of a vlab-dialect receipt (the CL-D1-02 chart);
+    None for another dialect or a receipt that is not an object."""
+    if not isinstance(receipt, dict) or dialect(receipt) != "vlab":
+        return None
+    est, act = counters(receipt.get("estimate")), counters(receipt.get("actual"))
+    over = set(exceeding(receipt.get("estimate"), receipt.get("actual")))
+    return tuple(
+        CounterPair(
+            name,
+            est[name] if isinstance(est[name], Decimal) else None,  # type: ignore[arg-type]
+            act[name] if isinstance(act[name], Decimal) else None,  # type: ignore[arg-type]
+            name in over,
+        )
+        for name in COUNTERS
+    )
+
+
+CHECKS = tuple(replace(c, series=settlement_series) for c in CHECKS)

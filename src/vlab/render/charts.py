@@ -202,8 +202,59 @@ def spend_cap_chart(clause_id: str, series: Any) -> str:
     )
 
 
+def _value(value: Decimal | None) -> str:
+    return "not measured" if value is None else fmt(value)
+
+
+def settlement_chart(clause_id: str, series: Any) -> str:
+    """CL-D1-02: estimate against actual per counter as paired bars, each counter on its own
+    scale (their units differ); an overrun drawn hatched and labelled OVERRUN."""
+    row, bar = 50, 16
+    height = TOP + row * len(series) + 40
+    pattern = (
+        '<defs><pattern id="overrun" width="8" height="8" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="8" height="8" fill="#f3c2c8"/>'
+        '<line x1="0" y1="0" x2="0" y2="8" stroke="#b00020" stroke-width="4"/></pattern></defs>'
+    )
+    body = [pattern]
+    span = W - 150 - 190
+    for i, pair in enumerate(series):
+        y = TOP + row * i
+        top = max([v for v in (pair.estimate, pair.actual) if v is not None], default=Decimal(0))
+        body.append(f'<text x="10" y="{y + bar}" font-weight="bold">{esc(pair.name)}</text>')
+        for j, (label, value) in enumerate((("estimate", pair.estimate), ("actual", pair.actual))):
+            by = y + j * (bar + 2)
+            width = 0.0 if value is None or top <= 0 else float(span * value / top)
+            fill = (
+                "#9e9e9e"
+                if label == "estimate"
+                else 'url(#overrun)" stroke="#b00020'
+                if pair.overrun
+                else "#1f4e9a"
+            )
+            body.append(
+                f'<rect x="150" y="{by}" width="{num(width)}" height="{bar}" fill="{fill}"/>'
+                f'<text x="{num(154 + width)}" y="{by + bar - 4}">{label} {esc(_value(value))}'
+                + (" — OVERRUN" if label == "actual" and pair.overrun else "")
+                + "</text>"
+            )
+    body.append(
+        f'<text x="10" y="{height - 12}">Grey: estimate; blue: actual; red hatched: an actual '
+        "over its estimate (overrun). Each counter has its own scale.</text>"
+    )
+    over = [p.name for p in series if p.overrun]
+    desc = "overrun in " + ", ".join(over) if over else "no counter over its estimate"
+    svg = figure(clause_id, f"{clause_id}: estimate against actual per counter", desc, body, desc)
+    return svg.replace(
+        f'viewBox="0 0 {W} {H}" width="{W}" height="{H}"',
+        f'viewBox="0 0 {W} {height}" width="{W}" height="{height}"',
+        1,
+    )
+
+
 CHARTS: dict[str, Callable[[str, Any], str]] = {
     "spending_cap": spend_cap_chart,
+    "budget_settlement": settlement_chart,
 }
 
 

@@ -27,7 +27,9 @@ h1{font-size:1.6rem;margin:.2rem 0 1rem}
 h2{font-size:1.3rem;border-bottom:1px solid var(--line);margin-top:2rem}
 h3{font-size:1.05rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}
-th,td{border:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top}
+th,td{border:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top;
+overflow-wrap:anywhere}
+li,p{overflow-wrap:anywhere}
 th{background:#f3f3f3}
 code,pre{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,monospace;font-size:.88em;
 overflow-wrap:anywhere}
