@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from scripts.html_goldens import CASES, GOLDEN
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("jinja2")
 
-from scripts.html_goldens import CASES, GOLDEN, ROOT, pack_of, render  # noqa: E402
+from scripts.html_goldens import CASES, GOLDEN, ROOT, pack_of, render
 
 VLAB = [sys.executable, "-m", "vlab"]
 
