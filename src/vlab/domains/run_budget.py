@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -1064,3 +1065,93 @@ CHECKS = (
         run=_run_budget_v2,
     ),
 )
+
+
+# -- series for the review dossier (vlab.engine.series) ----------------------------------------
+#
+# The CL-D1-04 chart: each planned (target, test, trial) by what happened to it, read with
+# @1's event semantics (what @1 replays: a completion's cost counts, exhaustion is the first
+# completion that brings the spend to the cap), and the spend after each completion.
+# Bounded: a matrix over MAX_CELLS cells, or a config @1 refuses, draws nothing.
+
+MAX_CELLS = 2000
+COMPLETED, IN_FLIGHT, AFTER, SKIPPED, NOT_RUN = (
+    "completed",
+    "in flight at exhaustion",
+    "dispatched after exhaustion",
+    "skipped",
+    "not dispatched",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixSeries:
+    targets: tuple[str, ...]
+    tests: tuple[str, ...]
+    trials: int
+    cells: tuple[tuple[int, int, int, str], ...]  # (target, test, trial index, state)
+    cap: Decimal | None
+    spend: tuple[tuple[int, Decimal], ...]  # (log line, spend after a completion)
+    exhausted_line: int | None
+
+
+def matrix_series(view: EvidenceView | None, *, pointer: Any) -> MatrixSeries | None:
+    assert view is not None
+    if not isinstance(pointer, dict) or not isinstance(pointer.get("artifact_path"), str):
+        return None
+    with exact():
+        config: dict[str, Any] | None = None
+        state: dict[tuple[Any, Any, Any], str] = {}
+        trial_of: dict[Any, tuple[Any, Any, Any]] = {}
+        spent = Decimal(0)
+        spend: list[tuple[int, Decimal]] = []
+        exhausted: int | None = None
+        cap: Decimal | None = None
+        for line, event in view.ndjson_records(pointer["artifact_path"]):
+            kind = event.get("event_type")
+            if kind == "run.config" and config is None:
+                config, cap = event, money(event.get("total_budget_usd"))
+            elif kind == "trial.dispatched":
+                tup = _tuple(event)
+                trial_of[key(event.get("trial_id"))] = tup
+                state[tup] = AFTER if exhausted is not None else IN_FLIGHT
+            elif kind == "trial.completed":
+                ran = trial_of.get(key(event.get("trial_id")))
+                if ran is not None and state.get(ran) == IN_FLIGHT and exhausted is None:
+                    state[ran] = COMPLETED
+                spent += money(event.get("cost_usd")) or Decimal(0)
+                if len(spend) < MAX_CELLS:
+                    spend.append((line, spent))
+                if exhausted is None and cap is not None and spent >= cap:
+                    exhausted = line
+            elif kind == "trial.skipped":
+                state.setdefault(_tuple(event), SKIPPED)
+        if config is None:
+            return None
+        targets, tests, trials = config.get("targets"), config.get("tests"), config.get("trials")
+        if (
+            not isinstance(targets, list)
+            or not isinstance(tests, list)
+            or not isinstance(trials, int)
+            or isinstance(trials, bool)
+            or not 1 <= len(targets) * len(tests) * trials <= MAX_CELLS
+        ):
+            return None
+        cells = tuple(
+            (i, j, k, state.get((key(target), key(test), key(k + 1)), NOT_RUN))
+            for i, target in enumerate(targets)
+            for j, test in enumerate(tests)
+            for k in range(trials)
+        )
+        return MatrixSeries(
+            tuple(str(t) for t in targets),
+            tuple(str(t) for t in tests),
+            trials,
+            cells,
+            cap,
+            tuple(spend),
+            exhausted,
+        )
+
+
+CHECKS = (replace(CHECKS[0], series=matrix_series), replace(CHECKS[1], series=matrix_series))

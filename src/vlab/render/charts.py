@@ -252,7 +252,116 @@ def settlement_chart(clause_id: str, series: Any) -> str:
     )
 
 
+CELL = {
+    "completed": ("#1b6e20", "C"),
+    "in flight at exhaustion": ("#8a5a00", "I"),
+    "dispatched after exhaustion": ("#b00020", "X"),
+    "skipped": ("#9e9e9e", "S"),
+    "not dispatched": ("#ffffff", "·"),
+}
+
+
+def matrix_chart(clause_id: str, series: Any) -> str:
+    """CL-D1-04: the planned matrix (a row per target × test, a column per trial) coloured
+    and lettered by what happened to each trial; beside it the spend after each completion
+    against the cap, with the moment of exhaustion."""
+    cw, ch = 22, 16
+    rows = len(series.targets) * len(series.tests)
+    grid_w = 140 + cw * series.trials
+    height = max(TOP + ch * rows + 90, 260)
+    body: list[str] = []
+    for i, target in enumerate(series.targets):
+        for j, test in enumerate(series.tests):
+            y = TOP + ch * (i * len(series.tests) + j)
+            body.append(f'<text x="4" y="{y + ch - 4}">{esc(target)} / {esc(test)}</text>')
+    for k in range(series.trials):
+        body.append(
+            f'<text x="{140 + cw * k + cw // 2}" y="{TOP - 6}" text-anchor="middle">{k + 1}</text>'
+        )
+    counts: dict[str, int] = {}
+    for i, j, k, state in series.cells:
+        counts[state] = counts.get(state, 0) + 1
+        colour, letter = CELL[state]
+        x, y = 140 + cw * k, TOP + ch * (i * len(series.tests) + j)
+        text = "#000" if state == "not dispatched" else "#fff"
+        body.append(
+            f'<rect x="{x}" y="{y}" width="{cw - 2}" height="{ch - 2}" fill="{colour}" '
+            f'stroke="#555"><title>{esc(series.targets[i])} / {esc(series.tests[j])} / '
+            f"trial {k + 1}: {esc(state)}</title></rect>"
+            f'<text x="{x + (cw - 2) // 2}" y="{y + ch - 5}" text-anchor="middle" '
+            f'fill="{text}">{letter}</text>'
+        )
+    # The spend panel: spend after each completion (x: completions in log order).
+    px0, px1, py0, py1 = grid_w + 70, W - RIGHT, TOP, height - 90
+    spend = series.spend
+    highest: Decimal = max(
+        [v for _, v in spend] + ([series.cap] if series.cap is not None else []),
+        default=Decimal(0),
+    )
+    top = highest * Decimal("1.1") if highest > 0 else Decimal(1)
+    n = max(len(spend), 1)
+
+    def sx(index: int) -> float:
+        return float(px0 + (px1 - px0) * index / n)
+
+    def sy(value: Decimal) -> float:
+        return float(py1 - (py1 - py0) * (value / top))
+
+    body.append(
+        f'<line x1="{px0}" y1="{py1}" x2="{px1}" y2="{py1}" stroke="#000"/>'
+        f'<line x1="{px0}" y1="{py0}" x2="{px0}" y2="{py1}" stroke="#000"/>'
+        f'<text x="{px0 - 4}" y="{num(sy(Decimal(0)))}" text-anchor="end">$0</text>'
+        f'<text x="{px0}" y="{py1 + 14}">completions in log order ({len(spend)})</text>'
+    )
+    points = [f"{num(sx(0))},{num(sy(Decimal(0)))}"]
+    previous = Decimal(0)
+    for index, (_, value) in enumerate(spend, start=1):
+        points.append(f"{num(sx(index))},{num(sy(previous))}")
+        points.append(f"{num(sx(index))},{num(sy(value))}")
+        previous = value
+    body.append(
+        f'<polyline fill="none" stroke="#1f4e9a" stroke-width="2" points="{" ".join(points)}">'
+        "<title>spend after each completion</title></polyline>"
+    )
+    if series.cap is not None:
+        cy = num(sy(series.cap))
+        body.append(
+            f'<line x1="{px0}" y1="{cy}" x2="{px1}" y2="{cy}" stroke="#b00020" '
+            f'stroke-dasharray="8 4"/><text x="{px1}" y="{num(sy(series.cap) - 4)}" '
+            f'text-anchor="end" fill="#b00020">cap {esc(usd(series.cap))}</text>'
+        )
+    for index, (line, value) in enumerate(spend, start=1):
+        if line == series.exhausted_line:
+            ex = num(sx(index))
+            body.append(
+                f'<line x1="{ex}" y1="{py0}" x2="{ex}" y2="{py1}" stroke="#b00020" '
+                f'stroke-width="2"/><text x="{ex}" y="{py1 + 28}" text-anchor="middle" '
+                f'fill="#b00020" font-weight="bold">exhausted at {esc(usd(value))} '
+                f"(log line {line})</text>"
+            )
+    legend = "; ".join(f"{CELL[state][1]} = {state} ({counts.get(state, 0)})" for state in CELL)
+    body.append(f'<text x="4" y="{height - 12}">{esc(legend)}</text>')
+    desc = (
+        f"{len(series.targets)} targets x {len(series.tests)} tests x {series.trials} trials: "
+        + legend
+        + (
+            f"; budget exhausted at log line {series.exhausted_line}"
+            if series.exhausted_line is not None
+            else "; budget not exhausted"
+        )
+    )
+    svg = figure(
+        clause_id, f"{clause_id}: the matrix by what happened, and the spend", desc, body, desc
+    )
+    return svg.replace(
+        f'viewBox="0 0 {W} {H}" width="{W}" height="{H}"',
+        f'viewBox="0 0 {W} {height}" width="{W}" height="{height}"',
+        1,
+    )
+
+
 CHARTS: dict[str, Callable[[str, Any], str]] = {
+    "run_budget": matrix_chart,
     "spending_cap": spend_cap_chart,
     "budget_settlement": settlement_chart,
 }
