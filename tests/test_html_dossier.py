@@ -108,6 +108,15 @@ def test_charts_are_drawn_for_their_clauses() -> None:
     d102 = (GOLDEN / "d1-02-overrun.html").read_text("utf-8")
     assert '<figure data-clause="CL-D1-02">' in d102
     assert "url(#overrun)" in d102 and "OVERRUN" in d102
+    for name, clause in (
+        ("d1-04-matrix-3x4x5", "CL-D1-04"),
+        ("d5-01-verifier-compromised", "CL-D5-01"),
+    ):
+        assert f'<figure data-clause="{clause}">' in (GOLDEN / f"{name}.html").read_text("utf-8")
+    d501 = (GOLDEN / "d5-01-verifier-compromised.html").read_text("utf-8")
+    assert "recomputed grade VERIFIER_COMPROMISED; claimed VERIFIED_STRONG" in d501
+    d104 = (GOLDEN / "d1-04-matrix-3x4x5.html").read_text("utf-8")
+    assert "3 targets x 4 tests x 5 trials" in d104 and "S = skipped (16)" in d104
 
 
 def test_pack_strings_are_escaped(tmp_path: Path) -> None:

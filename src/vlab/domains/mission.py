@@ -8,6 +8,7 @@ command is read as text and never run).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -1019,3 +1020,49 @@ CHECKS = (
         run=_mission_policy_v2,
     ),
 )
+
+
+# -- series for the review dossier (vlab.engine.series) ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GradeSeries:
+    """The CL-D5-01 chart: the grade the receipt earns (``recompute_grade``) and the one it
+    claims, and each measured spend against the policy's limit (None: not stated)."""
+
+    recomputed: str
+    claimed: Any
+    why: tuple[str, ...]
+    limits: tuple[tuple[str, Decimal | None, Decimal | None], ...]  # (what, used, limit)
+
+
+def grade_series(view: EvidenceView | None, *, receipt: Any, policy_path: Any) -> Any:
+    """@1's policy and grade: None when the receipt or the policy cannot be read."""
+    assert view is not None
+    found = view.artifact_bytes(policy_path)
+    if not isinstance(receipt, dict) or found is None:
+        return None
+    policy, problems = load_policy(found[0])
+    if policy is None or problems:
+        return None
+    budget = policy["budget"]
+    grade, why = recompute_grade(receipt, list(policy["verification"].get("protect") or []))
+    spend = _mapping(receipt.get("spend"))
+    calls, minutes = budget.get("max_llm_calls"), budget.get("max_runtime_minutes")
+    return GradeSeries(
+        grade,
+        receipt.get("integrity_grade"),
+        tuple(why[:SHOWN]),
+        (
+            ("cost_usd", money(spend.get("cost_usd")), money(budget.get("mission_hard_limit_usd"))),
+            ("llm_calls", money(spend.get("llm_calls")), None if calls is None else money(calls)),
+            (
+                "runtime_seconds",
+                money(spend.get("runtime_seconds")),
+                None if minutes is None else (money(minutes) or Decimal(0)) * 60,
+            ),
+        ),
+    )
+
+
+CHECKS = (replace(CHECKS[0], series=grade_series), *CHECKS[1:])

@@ -360,7 +360,81 @@ def matrix_chart(clause_id: str, series: Any) -> str:
     )
 
 
+GRADE_LADDER = ("VERIFIED_STRONG", "VERIFIED_WEAK", "UNVERIFIED", "VERIFIER_COMPROMISED")
+
+
+def grade_chart(clause_id: str, series: Any) -> str:
+    """CL-D5-01: the grade ladder (highest first) with the recomputed grade (◆, left) and the
+    claimed one (◇, right); below it each measured spend as a bar against the policy's
+    limit, a bar over its limit hatched."""
+    step, height = 34, TOP + 34 * 4 + 40 + 34 * len(series.limits) + 30
+    body = [
+        '<defs><pattern id="over" width="8" height="8" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="8" height="8" fill="#f3c2c8"/>'
+        '<line x1="0" y1="0" x2="0" y2="8" stroke="#b00020" stroke-width="4"/></pattern></defs>'
+    ]
+    for i, grade in enumerate(GRADE_LADDER):
+        y = TOP + step * i
+        recomputed, claimed = grade == series.recomputed, grade == series.claimed
+        body.append(
+            f'<rect x="150" y="{y}" width="300" height="{step - 6}" fill="#f3f3f3" '
+            f'stroke="#555"/><text x="300" y="{y + 18}" text-anchor="middle">{grade}</text>'
+        )
+        if recomputed:
+            body.append(
+                f'<text x="140" y="{y + 19}" text-anchor="end" font-weight="bold" '
+                f'fill="#1f4e9a">recomputed ◆</text>'
+            )
+        if claimed:
+            colour = "#b00020" if not recomputed else "#1b6e20"
+            body.append(
+                f'<text x="460" y="{y + 19}" font-weight="bold" fill="{colour}">◇ claimed'
+                + ("" if recomputed else " (not what the evidence supports)")
+                + "</text>"
+            )
+    if series.claimed not in GRADE_LADDER:
+        body.append(
+            f'<text x="150" y="{TOP + step * 4 + 10}" fill="#b00020">claimed: '
+            f"{esc(series.claimed)} (not a grade)</text>"
+        )
+    base = TOP + step * 4 + 40
+    for i, (what, used, limit) in enumerate(series.limits):
+        y = base + 34 * i
+        top = max([v for v in (used, limit) if v is not None], default=Decimal(0))
+        width = 0.0 if used is None or top <= 0 else float(300 * used / top)
+        over = used is not None and limit is not None and used > limit
+        fill = 'url(#over)" stroke="#b00020' if over else "#1f4e9a"
+        body.append(
+            f'<text x="10" y="{y + 14}" font-weight="bold">{esc(what)}</text>'
+            f'<rect x="150" y="{y}" width="{num(width)}" height="18" fill="{fill}"/>'
+        )
+        if limit is not None and top > 0:
+            lx = num(150 + float(300 * limit / top))
+            body.append(
+                f'<line x1="{lx}" y1="{y - 4}" x2="{lx}" y2="{y + 22}" stroke="#b00020" '
+                f'stroke-width="2" stroke-dasharray="4 2"/>'
+            )
+        body.append(
+            f'<text x="460" y="{y + 14}">{esc(_value(used))} of limit '
+            f"{esc('none' if limit is None else fmt(limit))}"
+            + (" — OVER" if over else "")
+            + "</text>"
+        )
+    desc = f"recomputed grade {series.recomputed}; claimed {human(series.claimed)}" + (
+        f" ({'; '.join(series.why)})" if series.why else ""
+    )
+    svg = figure(
+        clause_id, f"{clause_id}: grade ladder and spend against the limits", desc, body, desc
+    )
+    return svg.replace(
+        f'viewBox="0 0 {W} {H}" width="{W}" height="{H}"',
+        f'viewBox="0 0 {W} {height}" width="{W}" height="{height}"',
+        1,
+    )
+
+
 CHARTS: dict[str, Callable[[str, Any], str]] = {
+    "mission_policy": grade_chart,
     "run_budget": matrix_chart,
     "spending_cap": spend_cap_chart,
     "budget_settlement": settlement_chart,
