@@ -120,6 +120,55 @@ class PackRef:
         }
 
 
+# Severities in rising order (rulesets-1.3 §5); a clause that declares none is "medium".
+SEVERITIES = ("low", "medium", "high", "critical")
+DEFAULT_SEVERITY = "medium"
+
+
+def severity_rank(severity: str | None) -> int:
+    return SEVERITIES.index(severity or DEFAULT_SEVERITY)
+
+
+@dataclass(frozen=True)
+class ClauseWaiver:
+    """The waiver a FAIL clause carries: it stays FAIL but counts for neither the topline
+    nor the exit status."""
+
+    id: str
+    reason: str
+    approved_by: str
+    expires: str  # canonical UTC text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "reason": self.reason,
+            "approved_by": self.approved_by,
+            "expires": self.expires,
+        }
+
+
+@dataclass(frozen=True)
+class WaiversSummary:
+    """What ``--waivers`` did: the file's digest, the waivers that waived, that matched
+    nothing, that matched only while expired, and how many FAIL clauses are waived."""
+
+    sha256: str
+    applied: tuple[str, ...] = ()
+    unmatched: tuple[str, ...] = ()
+    expired: tuple[str, ...] = ()
+    waived: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "applied": list(self.applied),
+            "unmatched": list(self.unmatched),
+            "expired": list(self.expired),
+            "waived": self.waived,
+        }
+
+
 @dataclass(frozen=True)
 class ClauseRuling:
     clause_id: str
@@ -132,6 +181,13 @@ class ClauseRuling:
     evidence_refs: tuple[EvidenceRef, ...] = ()
     metrics: dict[str, Any] | None = None  # None: the clause declares no metrics
     details_omitted: int = 0
+    severity: str | None = None  # None: the clause declares none (it counts as medium)
+    waiver: ClauseWaiver | None = None
+
+    @property
+    def counts_as_fail(self) -> bool:
+        """A FAIL that no waiver holds: it decides the topline and the exit status."""
+        return self.status == FAIL and self.waiver is None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -149,6 +205,12 @@ class ClauseRuling:
             out["title"] = self.title
         if self.metrics is not None:
             out["metrics"] = self.metrics
+        # Both members appear only when present, so rulings without severities or
+        # waivers keep their bytes (decision 270).
+        if self.severity is not None:
+            out["severity"] = self.severity
+        if self.waiver is not None:
+            out["waiver"] = self.waiver.to_json()
         return out
 
 
@@ -163,10 +225,12 @@ class Ruling:
     digest: str | None = None  # None only for internal comparisons (never emitted)
     ruling_version: str = RULING_VERSION
     engine: tuple[str, str] = ("vlab", __version__)
+    as_of: str | None = None  # set only with --waivers: the time expiry is judged at
+    waivers: WaiversSummary | None = None
 
     def body(self) -> dict[str, Any]:
         """What the digest covers: everything but ``digest`` and ``engine``."""
-        return {
+        out: dict[str, Any] = {
             "ruling_version": self.ruling_version,
             "ruleset": self.ruleset.to_json(),
             "pack": self.pack.to_json(),
@@ -175,6 +239,11 @@ class Ruling:
             "topline": self.topline,
             "reason_codes": list(self.reason_codes),
         }
+        if self.as_of is not None:
+            out["as_of"] = self.as_of
+        if self.waivers is not None:
+            out["waivers"] = self.waivers.to_json()
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -190,6 +259,9 @@ class Ruling:
 
     def count(self, status: str) -> int:
         return sum(1 for c in self.clauses if c.status == status)
+
+    def count_waived(self) -> int:
+        return sum(1 for c in self.clauses if c.status == FAIL and c.waiver is not None)
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Ruling:
@@ -224,6 +296,8 @@ class Ruling:
                     evidence_refs=tuple(EvidenceRef(**r) for r in c["evidence_refs"]),
                     metrics=c.get("metrics"),
                     details_omitted=c.get("details_omitted", 0),
+                    severity=c.get("severity"),
+                    waiver=ClauseWaiver(**c["waiver"]) if "waiver" in c else None,
                 )
                 for c in doc["clauses"]
             ),
@@ -232,14 +306,26 @@ class Ruling:
             digest=doc["digest"],
             ruling_version=doc["ruling_version"],
             engine=(str(engine.get("name", "vlab")), str(engine.get("version", ""))),
+            as_of=doc.get("as_of"),
+            waivers=_waivers_summary(doc["waivers"]) if "waivers" in doc else None,
         )
+
+
+def _waivers_summary(w: dict[str, Any]) -> WaiversSummary:
+    return WaiversSummary(
+        w["sha256"],
+        tuple(w["applied"]),
+        tuple(w["unmatched"]),
+        tuple(w["expired"]),
+        w["waived"],
+    )
 
 
 def topline(admissible: bool, clauses: tuple[ClauseRuling, ...]) -> str:
     if not admissible:
         return NOT_ADMISSIBLE
     statuses = {c.status for c in clauses}
-    if FAIL in statuses:
+    if any(c.counts_as_fail for c in clauses):
         return FAIL
     if PASS in statuses:
         return PASS
