@@ -159,3 +159,25 @@ def test_usage_error_without_jinja2(tmp_path: Path) -> None:
     )
     assert done.returncode == 64, done.stderr
     assert "html" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_severity_and_waiver_are_shown() -> None:
+    from dataclasses import replace
+
+    from vlab.engine.pipeline import adjudicate
+    from vlab.engine.ruling import ClauseWaiver
+    from vlab.tools.pool import catalog_for
+    from vlab.tools.review import review_html
+
+    catalog = catalog_for(())
+    pack = pack_of("d1-03-mismatch")
+    ruling = adjudicate(pack, catalog)
+    waiver = ClauseWaiver("W-<1>", "known & accepted", "ops", "2027-01-01T00:00:00Z")
+    clauses = tuple(
+        replace(c, severity="high", waiver=waiver) if c.status == "FAIL" else c
+        for c in ruling.clauses
+    )
+    page = review_html(replace(ruling, clauses=clauses), pack, catalog)[0].decode("utf-8")
+    assert "waived by W-&lt;1&gt; (approved by ops, expires 2027-01-01T00:00:00Z)" in page
+    assert "known &amp; accepted" in page
+    assert '<th scope="row">severity</th><td>high</td>' in page

@@ -473,9 +473,21 @@ def html_model(
         ("reason codes", ", ".join(human(c) for c in ruling.reason_codes) or "none"),
         ("ruling digest", f"{shown(ruling.digest)} (verified against its content)"),
     ]
-    as_of = getattr(ruling, "as_of", None)
-    if as_of:
-        identity.append(("as of", shown(as_of)))
+    if ruling.as_of is not None:
+        identity.append(("as of (waiver expiry judged at)", shown(ruling.as_of)))
+    if ruling.waivers is not None:
+        w = ruling.waivers
+        identity.append(
+            (
+                "waivers",
+                f"file {shown(w.sha256)}: {w.waived} FAIL clause(s) waived; applied "
+                + (", ".join(human(x) for x in w.applied) or "none")
+                + "; matched nothing: "
+                + (", ".join(human(x) for x in w.unmatched) or "none")
+                + "; expired: "
+                + (", ".join(human(x) for x in w.expired) or "none"),
+            )
+        )
     trust = getattr(ruling, "trust", None)
     signers: list[tuple[str, str]] = []
     if isinstance(trust, dict):
@@ -553,7 +565,7 @@ def html_model(
                     "quote": quote_text,
                 }
             )
-        waiver = getattr(c, "waiver", None)
+        waiver = c.waiver
         clauses.append(
             {
                 "clause_id": shown(c.clause_id),
@@ -563,8 +575,14 @@ def html_model(
                 "domain": shown(c.domain),
                 "reason": shown(c.reason_code) if c.reason_code else "",
                 "meaning": meaning(c.reason_code),
-                "severity": shown(getattr(c, "severity", None) or "") or "",
-                "waiver": human(waiver) if waiver else "",
+                "severity": shown(c.severity) if c.severity else "",
+                "waiver": (
+                    f"waived by {human(waiver.id)} (approved by {human(waiver.approved_by)}, "
+                    f"expires {human(waiver.expires)}): {human(waiver.reason)}; the clause "
+                    "stays FAIL but decides neither the topline nor the exit status"
+                    if waiver is not None
+                    else ""
+                ),
                 "metrics": [
                     (human(k), human(metric_value(v))) for k, v in sorted((c.metrics or {}).items())
                 ],
