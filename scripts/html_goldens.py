@@ -42,11 +42,48 @@ def render(name: str) -> bytes:
     return page
 
 
+# The corpus dossier: `vlab diff CORPUS --from A --to B --out html=` (a verdict moves).
+DIFF = ("diff-r12-d5-01", "evidence_packs/r12-d5-01", "ruleset-1.2", "ruleset-1.3")
+
+
+def render_diff(out: Path) -> bytes:
+    """The diff dossier, written by the command line itself (run from the repository)."""
+    import subprocess
+
+    name, corpus, a, b = DIFF
+    target = out / f"{name}.html"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vlab",
+            "diff",
+            corpus,
+            "--from",
+            a,
+            "--to",
+            b,
+            "--quiet",
+            "--out",
+            f"html={target}",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return target.read_bytes()
+
+
 def main() -> int:
+    import tempfile
+
     GOLDEN.mkdir(parents=True, exist_ok=True)
     for name in CASES:
         (GOLDEN / f"{name}.html").write_bytes(render(name))
         print(f"wrote tests/golden/html/{name}.html")
+    with tempfile.TemporaryDirectory() as tmp:
+        (GOLDEN / f"{DIFF[0]}.html").write_bytes(render_diff(Path(tmp)))
+    print(f"wrote tests/golden/html/{DIFF[0]}.html")
     return 0
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scripts.html_goldens import CASES, GOLDEN
+from scripts.html_goldens import CASES, DIFF, GOLDEN
 
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRED = os.environ.get("VLAB_REQUIRE_BROWSER") == "1"
@@ -65,7 +65,7 @@ def open_page(browser: Any, path: Path, width: int = 1000) -> tuple[Any, list[st
     return page, errors, requests
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", [*sorted(CASES), DIFF[0]])
 def test_golden_dossier_renders(browser: Any, name: str, tmp_path: Path) -> None:
     page, errors, requests = open_page(browser, GOLDEN / f"{name}.html")
     try:

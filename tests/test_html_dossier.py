@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("jinja2")
 
-from scripts.html_goldens import CASES, GOLDEN, ROOT, pack_of, render
+from scripts.html_goldens import CASES, DIFF, GOLDEN, ROOT, pack_of, render, render_diff
 
 VLAB = [sys.executable, "-m", "vlab"]
 
@@ -88,7 +88,7 @@ def test_html_needs_a_pack(tmp_path: Path) -> None:
 
 
 def test_page_is_self_contained_and_hooked() -> None:
-    for name in CASES:
+    for name in [*CASES, DIFF[0]]:
         page = (GOLDEN / f"{name}.html").read_text("utf-8")
         assert 'id="topline"' in page
         assert "<script" not in page and "http://" not in page.replace(
@@ -181,3 +181,31 @@ def test_severity_and_waiver_are_shown() -> None:
     assert "waived by W-&lt;1&gt; (approved by ops, expires 2027-01-01T00:00:00Z)" in page
     assert "known &amp; accepted" in page
     assert '<th scope="row">severity</th><td>high</td>' in page
+
+
+def test_golden_diff_dossier(tmp_path: Path) -> None:
+    page = render_diff(tmp_path)
+    assert page == (GOLDEN / f"{DIFF[0]}.html").read_bytes()
+    text = page.decode("utf-8")
+    assert 'id="topline"' in text and 'id="pack-1"' in text and 'href="#pack-1"' in text
+
+
+def test_batch_hook() -> None:
+    from vlab.render.html import render_batch_html
+
+    page = render_batch_html(
+        {"packs": 2, "corpus": "c<1>"},
+        [
+            {"pack": "a", "topline": "PASS", "reason_codes": []},
+            {"pack": "b<x>", "topline": "FAIL", "reason_codes": ["REQ-FAIL-X"], "ruling": "b.json"},
+        ],
+    ).decode("utf-8")
+    assert 'class="badge FAIL"' in page and "worst topline: FAIL" in page
+    assert "b&lt;x&gt;" in page and "c&lt;1&gt;" in page and 'id="pack-2"' in page
+    assert page == render_batch_html(
+        {"corpus": "c<1>", "packs": 2},
+        [
+            {"pack": "a", "topline": "PASS", "reason_codes": []},
+            {"pack": "b<x>", "topline": "FAIL", "reason_codes": ["REQ-FAIL-X"], "ruling": "b.json"},
+        ],
+    ).decode("utf-8")

@@ -150,6 +150,14 @@ def diff(
         c.table_or_json("table: transitions and changed packs; json: the diff document."),
     ] = "table",
     jobs: c.Jobs = 1,
+    out: Annotated[
+        list[str] | None,
+        c.out_option(
+            "html=PATH",
+            "Also write the corpus dossier (the transition matrix, each changed pack on its "
+            "own line) as one self-contained HTML page; needs the 'html' extra.",
+        ),
+    ] = None,
     rulesets_dir: c.RulesetsDir = None,
     quiet: c.Quiet = False,
     no_color: c.NoColor = False,
@@ -159,6 +167,9 @@ def diff(
     from vlab.tools.diff import diff as run_diff
 
     s = c.session(ctx, quiet, no_color)
+    outs = c.parse_outs(out, ("html",))
+    if outs:
+        _need_jinja2()
     catalog = s.catalog(rulesets_dir)
     a, b = catalog.resolve(from_), catalog.resolve(to)
     order = [cl.clause_id for cl in a.clauses]
@@ -170,6 +181,12 @@ def diff(
         "from": {"id": a.id, "version": a.version, "sha256": a.sha256},
         "to": {"id": b.id, "version": b.version, "sha256": b.sha256},
     }
+    if outs:
+        from vlab.render.html import render_diff_html
+
+        page = render_diff_html(result)
+        for _, path in outs:
+            c.write_out(path, page)
     if fmt == "json":
         s.stdout(canonical_bytes(result) + b"\n")
         return 0
@@ -188,6 +205,16 @@ def diff(
             f"{human(ch['reason_code_after'] or 'none')})"
         )
     return 0
+
+
+def _need_jinja2() -> None:
+    """The 'html' extra, checked before any work is done."""
+    try:
+        import jinja2  # noqa: F401
+    except ImportError:
+        from vlab.render.html import HTML_EXTRA
+
+        raise UsageError(HTML_EXTRA) from None
 
 
 def review(
@@ -233,12 +260,7 @@ def review(
             raise UsageError(
                 "--out html= needs --pack PACK (the charts are drawn from the evidence)"
             )
-        try:
-            import jinja2  # noqa: F401  (the extra is checked before any work is done)
-        except ImportError:
-            from vlab.render.html import HTML_EXTRA
-
-            raise UsageError(HTML_EXTRA) from None
+        _need_jinja2()
     try:
         ruling = load_ruling(Path(ruling_file))
     except RulingEdited as exc:  # not intact: a verdict on the file, not a usage error
