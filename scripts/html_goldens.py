@@ -17,6 +17,7 @@ VECTORS = ROOT / "evidence_packs"
 CASES = {
     "d1-03-mismatch": "r12-d1-03/fail-allow-should-have-been-deny",
     "d1-03-pass": "r12-d1-03/pass-over-daily-denied",
+    "d1-03-imported-hal0": "i13-hal0/checks-ignored-deny",
     "d1-04-matrix-3x4x5": "r12-d1-04/pass-matrix-3x4x5",
     "d1-04-dispatch-after-exhaustion": "r12-d1-04/fail-dispatch-after-exhaustion",
     "d1-02-overrun": "r12-d1-02/pass-declared-overrun",

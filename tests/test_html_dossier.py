@@ -209,3 +209,9 @@ def test_batch_hook() -> None:
             {"pack": "b<x>", "topline": "FAIL", "reason_codes": ["REQ-FAIL-X"], "ruling": "b.json"},
         ],
     ).decode("utf-8")
+
+
+def test_imported_pack_names_its_native_origin() -> None:
+    page = (GOLDEN / "d1-03-imported-hal0.html").read_text("utf-8")
+    assert "imported: derived from native/hal0/" in page
+    assert '<figure data-clause="CL-D1-03">' in page

@@ -431,6 +431,33 @@ def _quote_text(ex: Excerpt) -> str:
     return "\n".join(shown)
 
 
+def _native_origins(quoter: _Quoter) -> dict[str, str]:
+    """For an imported pack, what each derived artifact came from, as import.json's
+    ``derived_from`` says it (native files and the importer's rule); empty otherwise."""
+    from vlab.core import strictjson
+
+    if quoter.refused or not quoter.reader.has("import.json"):
+        return {}
+    try:
+        record = strictjson.loads(quoter.reader.read_bytes("import.json"))
+    except (OSError, strictjson.StrictJSONError):
+        return {}
+    entries = record.get("derived_from") if isinstance(record, dict) else None
+    out: dict[str, str] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            continue
+        found = entry.get("from")
+        sources: list[Any] = found if isinstance(found, list) else []
+        rule = entry.get("rule")
+        out[entry["path"]] = (
+            "derived from "
+            + (", ".join(human(x) for x in sources) or "no native file")
+            + (f" by the importer's rule: {human(rule)}" if isinstance(rule, str) else "")
+        )
+    return out
+
+
 def _where(d: Any) -> str:
     return " ".join(
         human(x)
@@ -456,6 +483,7 @@ def html_model(
         return human(engine_meaning(code) or (ruleset_codes or {}).get(code) or "unregistered")
 
     quoter = _Quoter(pack)
+    native = _native_origins(quoter)
     rs, pk = ruling.ruleset, ruling.pack
     state, problem = _pack_state(quoter, pk.digest)
     identity = [
@@ -528,7 +556,11 @@ def html_model(
             if d.line is not None and d.artifact_path:
                 ex = quoter.line(d.artifact_path, d.line)
                 if ex is not None:
-                    quote = {"sha256": ex.sha256, "text": _quote_text(ex)}
+                    quote = {
+                        "sha256": ex.sha256,
+                        "text": _quote_text(ex),
+                        "native": native.get(d.artifact_path, ""),
+                    }
             details.append(
                 {
                     "code": shown(d.code),
@@ -563,6 +595,7 @@ def html_model(
                     "verdict": verdict,
                     "bad": bad,
                     "quote": quote_text,
+                    "native": native.get(ref.artifact_path, ""),
                 }
             )
         waiver = c.waiver
