@@ -19,7 +19,7 @@ from vlab.core.money import fmt
 from vlab.core.timestamps import day_text, utc_day
 
 W, H = 720, 320
-LEFT, RIGHT, TOP, BOTTOM = 70, 20, 30, 60
+LEFT, RIGHT, TOP, BOTTOM = 70, 20, 30, 70
 COLOURS = {"ALLOW": "#1b6e20", "WARN": "#8a5a00", "DENY": "#b00020"}
 LETTER = {"ALLOW": "A", "WARN": "W", "DENY": "D"}
 DASH = {"daily": "", "monthly": "6 3", "lifetime": "2 3"}
@@ -156,6 +156,14 @@ def spend_cap_chart(clause_id: str, series: Any) -> str:
     labels = 0
     for c in checks:
         x, y = scale.x(c.at), scale.y(c.spent_day)
+        # The estimate asked for, drawn from the spend before it: where it would take the day.
+        stem = COLOURS.get(c.recorded, "#555")
+        body.append(
+            f'<line x1="{num(x)}" y1="{num(y)}" x2="{num(x)}" '
+            f'y2="{num(scale.y(c.spent_day + c.estimate))}" stroke="{stem}" '
+            f'stroke-width="2" stroke-dasharray="3 2"><title>{esc(c.event_id)}: estimate '
+            f"{esc(usd(c.estimate))} on {esc(usd(c.spent_day))} spent that day</title></line>"
+        )
         body.append(_marker(c.recorded, x, y))
         if c.code is not None:
             body.append(
@@ -181,12 +189,15 @@ def spend_cap_chart(clause_id: str, series: Any) -> str:
             f'fill="#b00020" font-weight="bold">{esc(code)}: {esc(window)} cap passed '
             f"(ledger line {line})</text>"
         )
-    legend = (
-        f'<text x="{LEFT}" y="{H - 18}">Checks: ● A = ALLOW, ▲ W = WARN, ■ D = DENY '
-        f"(recorded); ringed = the caps give another outcome; ✕ = a cap passed. Lines: "
-        f"solid daily, dashed monthly, dotted lifetime.</text>"
+    body.append(
+        f'<text x="{LEFT}" y="{H - 30}">Checks: ● A = ALLOW, ▲ W = WARN, ■ D = DENY '
+        "(recorded), estimate as a dotted stem; ringed: the caps give another outcome</text>"
+        f'<text x="{LEFT}" y="{H - 16}">✕ = a charge takes a window over its cap. Spend: solid '
+        "per UTC day, dashed per month, dotted lifetime."
+        + (f" Per-call cap {esc(usd(series.per_call))}." if series.per_call is not None else "")
+        + ("" if series.hard_cap else " Warn-only caps.")
+        + "</text>"
     )
-    body.append(legend)
     mismatches = sum(1 for c in checks if c.code is not None)
     desc = (
         f"{len(charges)} charges and {len(checks)} checks; {mismatches} recorded outcomes "
