@@ -215,3 +215,20 @@ def test_imported_pack_names_its_native_origin() -> None:
     page = (GOLDEN / "d1-03-imported-hal0.html").read_text("utf-8")
     assert "imported: derived from native/hal0/" in page
     assert '<figure data-clause="CL-D1-03">' in page
+
+
+def test_refused_and_hostile_packs_render(tmp_path: Path) -> None:
+    """Packs the gates refuse still get a page (no chart, no crash), and the same bytes
+    twice."""
+    from vlab.engine.pipeline import adjudicate
+    from vlab.tools.pool import catalog_for
+    from vlab.tools.review import review_html
+
+    catalog = catalog_for(())
+    packs = sorted(p.parent for p in (ROOT / "evidence_packs" / "admission").glob("*/pack/."))
+    assert packs
+    for pack in packs:
+        ruling = adjudicate(pack, catalog)
+        page = review_html(ruling, pack, catalog)[0]
+        assert b'id="topline"' in page
+        assert page == review_html(ruling, pack, catalog)[0]
