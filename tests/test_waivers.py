@@ -1,0 +1,186 @@
+"""Waivers (rulesets-1.3 §5): matching, expired, unmatched, NOT_ADMISSIBLE, selection by
+ruleset id or version range and by run/pack glob, strict loading, determinism, CLI."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vlab.core.errors import UsageError
+from vlab.engine.ruling import Ruling, ruling_json
+from vlab.engine.waivers import apply_waivers, parse_waivers
+
+REPO = Path(__file__).resolve().parent.parent
+FAILING = REPO / "evidence_packs/d1-01/fail-kind-missing/pack"  # D1 FAIL, D2/D3 PASS
+REFUSED = REPO / "evidence_packs/admission/contract-bom/pack"
+AS_OF = "2026-06-01T00:00:00Z"
+
+ONE = """\
+waivers:
+  - id: W-1
+    clause_id: CL-D1-01
+    rulesets: [ruleset-1.1]
+    run_id: "run-fail-*"
+    reason: known gap, tracked in TICKET-9
+    approved_by: alice
+    expires: 2027-01-01T00:00:00Z
+"""
+
+
+def _ruling(judge: Any, pack: Path = FAILING) -> Ruling:
+    return Ruling.from_json(judge(pack))
+
+
+def _waive(judge: Any, text: str, as_of: str = AS_OF, pack: Path = FAILING) -> dict[str, Any]:
+    return apply_waivers(_ruling(judge, pack), parse_waivers(text.encode()), as_of).to_json()
+
+
+def _clause(doc: dict[str, Any], cid: str) -> dict[str, Any]:
+    return next(c for c in doc["clauses"] if c["clause_id"] == cid)
+
+
+def test_matching_waiver_waives_the_fail(judge: Any) -> None:
+    doc = _waive(judge, ONE)
+    d1 = _clause(doc, "CL-D1-01")
+    assert d1["status"] == "FAIL"
+    assert d1["waiver"] == {
+        "id": "W-1",
+        "reason": "known gap, tracked in TICKET-9",
+        "approved_by": "alice",
+        "expires": "2027-01-01T00:00:00Z",
+    }
+    assert doc["topline"] == "PASS"  # every FAIL waived, some clause passed
+    assert doc["as_of"] == AS_OF
+    assert doc["waivers"]["applied"] == ["W-1"]
+    assert doc["waivers"]["unmatched"] == [] and doc["waivers"]["waived"] == 1
+    assert Ruling.from_json(doc).to_json() == doc  # reads back member for member
+
+
+def test_every_fail_waived_without_a_pass_is_not_evaluated(judge: Any) -> None:
+    base = _ruling(judge)
+    only_fail = replace(
+        base,
+        clauses=tuple(
+            c if c.status == "FAIL" else replace(c, status="NOT_EVALUATED") for c in base.clauses
+        ),
+    )
+    out = apply_waivers(only_fail, parse_waivers(ONE.encode()), AS_OF)
+    assert out.topline == "NOT_EVALUATED"
+
+
+def test_expired_waiver_waives_nothing_and_is_advisory(judge: Any) -> None:
+    doc = _waive(judge, ONE, as_of="2027-01-01T00:00:00Z")  # expiry is exclusive
+    d1 = _clause(doc, "CL-D1-01")
+    assert "waiver" not in d1 and doc["topline"] == "FAIL"
+    assert any(d["code"] == "WAIVER-EXPIRED" and d["advisory"] for d in d1["details"])
+    assert "WAIVER-EXPIRED" in doc["reason_codes"]
+    assert doc["waivers"]["expired"] == ["W-1"] and doc["waivers"]["applied"] == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("CL-D1-01", "CL-D2-01"),  # a passing clause: nothing to waive
+        ("ruleset-1.1]", "ruleset-1.3]"),
+        ('"run-fail-*"', '"run-pass-*"'),
+    ],
+)
+def test_non_matching_waiver_is_reported(judge: Any, change: tuple[str, str]) -> None:
+    doc = _waive(judge, ONE.replace(*change))
+    assert doc["topline"] == "FAIL"
+    assert doc["waivers"]["unmatched"] == ["W-1"] and doc["waivers"]["waived"] == 0
+
+
+def test_version_range_and_pack_glob_select(judge: Any) -> None:
+    text = ONE.replace("rulesets: [ruleset-1.1]", 'ruleset_versions: ">=1.1,<1.2"').replace(
+        'run_id: "run-fail-*"', 'pack_id: "fail-kind-*"'
+    )
+    assert _waive(judge, text)["waivers"]["applied"] == ["W-1"]
+    assert _waive(judge, text.replace(">=1.1,<1.2", ">=1.2"))["waivers"]["unmatched"] == ["W-1"]
+
+
+def test_not_admissible_is_never_waivable(judge: Any) -> None:
+    text = ONE.replace('run_id: "run-fail-*"', 'pack_id: "*"').replace(
+        "rulesets: [ruleset-1.1]", 'rulesets: ["*"]'
+    )
+    doc = _waive(judge, text, pack=REFUSED)
+    assert doc["topline"] == "NOT_ADMISSIBLE"
+    assert doc["waivers"]["unmatched"] == ["W-1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (ONE.replace("    reason:", "    colour: red\n    reason:"), "unknown member"),
+        (ONE.replace("2027-01-01T00:00:00Z", "next tuesday"), "expires"),
+        (ONE.replace("2027-01-01T00:00:00Z", "2027-01-01T00:00:00"), "expires"),
+        (ONE.replace("rulesets: [ruleset-1.1]", 'ruleset_versions: "~~1"'), "version range"),
+        (ONE.replace('"run-fail-*"', '"run-[fail"'), "glob"),
+        (ONE.replace("    approved_by: alice\n", ""), "missing approved_by"),
+        (ONE.replace('    run_id: "run-fail-*"\n', ""), "exactly one of run_id"),
+        ("waivers: [", "YAML"),
+        ("- 1\n", "waivers"),
+        (ONE + ONE.replace("waivers:\n", ""), "given twice"),
+    ],
+)
+def test_malformed_waivers_are_one_line_usage_errors(text: str, needle: str) -> None:
+    with pytest.raises(UsageError) as exc:
+        parse_waivers(text.encode())
+    message = str(exc.value)
+    assert needle in message and "\n" not in message
+
+
+def test_order_and_key_order_do_not_change_the_ruling(judge: Any) -> None:
+    two = ONE + ONE.replace("waivers:\n", "").replace("W-1", "W-2").replace("CL-D1-01", "CL-D4-01")
+    entries = two.removeprefix("waivers:\n").split("  - ")[1:]
+    reordered = "waivers:\n" + "".join("  - " + e for e in reversed(entries))
+    keys = ONE.replace(
+        "    reason: known gap, tracked in TICKET-9\n    approved_by: alice\n",
+        "    approved_by: alice\n    reason: known gap, tracked in TICKET-9\n",
+    )
+    assert parse_waivers(two.encode()).sha256 == parse_waivers(reordered.encode()).sha256
+    assert parse_waivers(ONE.encode()).sha256 == parse_waivers(keys.encode()).sha256
+    base = _ruling(judge)
+    a = apply_waivers(base, parse_waivers(two.encode()), AS_OF)
+    b = apply_waivers(base, parse_waivers(reordered.encode()), AS_OF)
+    assert ruling_json(a) == ruling_json(b)
+
+
+def test_derived_id_is_stable_and_given_ids_are_kept() -> None:
+    text = ONE.replace("  - id: W-1\n    clause_id", "  - clause_id")
+    first = parse_waivers(text.encode()).waivers[0].id
+    assert first.startswith("W-") and first == parse_waivers(text.encode()).waivers[0].id
+
+
+# -- the command line --------------------------------------------------------------------
+
+
+def test_waivers_need_as_of(vlab_in_process: Any, tmp_path: Path) -> None:
+    (tmp_path / "w.yaml").write_text(ONE)
+    code, _, err = vlab_in_process("adjudicate", FAILING, "--waivers", tmp_path / "w.yaml")
+    assert code == 64 and "--as-of" in err
+
+
+def test_malformed_file_is_64_one_line(vlab_in_process: Any, tmp_path: Path) -> None:
+    (tmp_path / "w.yaml").write_text(ONE.replace("alice", "[alice"))
+    code, _, err = vlab_in_process(
+        "adjudicate", FAILING, "--waivers", tmp_path / "w.yaml", "--as-of", AS_OF
+    )
+    assert code == 64 and len(err.strip().splitlines()) == 1
+
+
+def test_cli_waived_ruling_exits_zero(vlab_in_process: Any, tmp_path: Path) -> None:
+    (tmp_path / "w.yaml").write_text(ONE)
+    args = ("adjudicate", FAILING, "--format", "json")
+    code, plain, _ = vlab_in_process(*args)
+    assert code == 1
+    code, out, _ = vlab_in_process(*args, "--waivers", tmp_path / "w.yaml", "--as-of", AS_OF)
+    doc = json.loads(out)
+    assert code == 0 and doc["topline"] == "PASS" and doc["waivers"]["waived"] == 1
+    # without --waivers the ruling is the one vlab always gave: no new members
+    assert "as_of" not in json.loads(plain) and "waivers" not in json.loads(plain)
+    assert all("waiver" not in c and "severity" not in c for c in json.loads(plain)["clauses"])
