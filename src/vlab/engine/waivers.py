@@ -135,7 +135,7 @@ def _waiver(entry: Any, where: str) -> Waiver:
         "approved_by": _text(entry, "approved_by", where),
     }
     # Derived id: a digest of what the waiver says, so reordering the file keeps it.
-    content = {**fields, "expires": expires, member: glob}
+    content: dict[str, Any] = {**fields, "expires": expires, member: glob}
     content["rulesets" if rulesets is not None else "ruleset_versions"] = (
         list(rulesets) if rulesets is not None else versions
     )
