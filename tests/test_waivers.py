@@ -77,7 +77,7 @@ def test_expired_waiver_waives_nothing_and_is_advisory(judge: Any) -> None:
     d1 = _clause(doc, "CL-D1-01")
     assert "waiver" not in d1 and doc["topline"] == "FAIL"
     assert any(d["code"] == "WAIVER-EXPIRED" and d["advisory"] for d in d1["details"])
-    assert "WAIVER-EXPIRED" in doc["reason_codes"]
+    assert doc["reason_codes"] == _ruling(judge).to_json()["reason_codes"]
     assert doc["waivers"]["expired"] == ["W-1"] and doc["waivers"]["applied"] == []
 
 
@@ -184,3 +184,62 @@ def test_cli_waived_ruling_exits_zero(vlab_in_process: Any, tmp_path: Path) -> N
     # without --waivers the ruling is the one vlab always gave: no new members
     assert "as_of" not in json.loads(plain) and "waivers" not in json.loads(plain)
     assert all("waiver" not in c and "severity" not in c for c in json.loads(plain)["clauses"])
+
+
+# -- every output format -----------------------------------------------------------------
+
+
+def _formats(judge: Any, text: str, as_of: str = AS_OF) -> dict[str, str]:
+    from vlab.render import RENDERERS
+
+    ruling = apply_waivers(_ruling(judge), parse_waivers(text.encode()), as_of)
+    return {n: RENDERERS[n](ruling).decode() for n in ("table", "md", "junit", "sarif", "github")}
+
+
+def test_a_waived_fail_in_every_format(judge: Any) -> None:
+    out = _formats(judge, ONE)
+    assert "FAIL (waived)" in out["table"] and "waived by W-1" in out["table"]
+    assert "as of: 2026-06-01T00:00:00Z" in out["table"]
+    assert "FAIL (waived)" in out["md"] and "waived by W-1" in out["md"]
+    assert 'failures="0"' in out["junit"] and "<skipped message=" in out["junit"]
+    assert 'name="vlab.as_of"' in out["junit"] and "waived by W-1" in out["junit"]
+    sarif = json.loads(out["sarif"])
+    results = sarif["runs"][0]["results"]
+    assert results and all(r["suppressions"][0]["kind"] == "external" for r in results)
+    assert results[0]["suppressions"][0]["justification"] == "known gap, tracked in TICKET-9"
+    assert sarif["runs"][0]["properties"]["waivers"]["applied"] == ["W-1"]
+    assert "::error" not in out["github"] and "(waived by W-1)" in out["github"]
+    assert "1 waived failure(s)" in out["github"]
+
+
+def test_an_expired_or_unmatched_waiver_in_every_format(judge: Any) -> None:
+    expired = _formats(judge, ONE, as_of="2028-01-01T00:00:00Z")
+    assert "WAIVER-EXPIRED" in expired["table"] and "WAIVER-EXPIRED" in expired["md"]
+    assert 'failures="1"' in expired["junit"] and "::error" in expired["github"]
+    assert "::warning" in expired["github"] and "WAIVER-EXPIRED" in expired["github"]
+    assert all("suppressions" not in r for r in json.loads(expired["sarif"])["runs"][0]["results"])
+    unmatched = _formats(judge, ONE.replace("CL-D1-01", "CL-D9-01"))
+    assert "unmatched W-1" in unmatched["table"] and "unmatched W-1" in unmatched["md"]
+    assert json.loads(unmatched["sarif"])["runs"][0]["properties"]["waivers"]["unmatched"] == [
+        "W-1"
+    ]
+
+
+def test_not_admissible_in_every_format_is_unwaived(judge: Any) -> None:
+    from vlab.render import RENDERERS
+
+    text = ONE.replace('run_id: "run-fail-*"', 'pack_id: "*"').replace(
+        "rulesets: [ruleset-1.1]", 'rulesets: ["*"]'
+    )
+    ruling = apply_waivers(_ruling(judge, REFUSED), parse_waivers(text.encode()), AS_OF)
+    assert "(waived)" not in RENDERERS["table"](ruling).decode()
+    assert "suppressions" not in RENDERERS["sarif"](ruling).decode()
+
+
+def test_no_waivers_leaves_every_format_alone(judge: Any) -> None:
+    from vlab.render import RENDERERS
+
+    ruling = _ruling(judge)
+    for name in ("table", "md", "junit", "sarif", "github"):
+        text = RENDERERS[name](ruling).decode()
+        assert "waive" not in text and "as_of" not in text and "severity" not in text

@@ -26,6 +26,8 @@ from vlab.engine.ruling import (
     topline,
 )
 
+# An advisory detail, like every advisory: in the clause's details, not in the ruling's
+# reason codes (those are clause and admission reasons; decision 273).
 WAIVER_EXPIRED = "WAIVER-EXPIRED"
 MAX_WAIVERS_BYTES = 1 << 20  # an operator's file, but still bounded
 _FIELDS = {
@@ -211,7 +213,6 @@ def apply_waivers(ruling: Ruling, waivers: WaiverSet, as_of: str) -> Ruling:
     applied: set[str] = set()
     expired: set[str] = set()
     clauses: list[ClauseRuling] = []
-    codes = set(ruling.reason_codes)
     admissible = ruling.admission.admissible
     for clause in ruling.clauses:
         # NOT_ADMISSIBLE (pack or clause) is never waivable; only a FAIL is.
@@ -240,7 +241,6 @@ def apply_waivers(ruling: Ruling, waivers: WaiverSet, as_of: str) -> Ruling:
                 None,
                 True,
             )
-            codes.add(WAIVER_EXPIRED)
             clauses.append(replace(clause, details=(*clause.details, note)))
         else:
             clauses.append(clause)
@@ -251,7 +251,6 @@ def apply_waivers(ruling: Ruling, waivers: WaiverSet, as_of: str) -> Ruling:
         ruling,
         clauses=done,
         topline=topline(admissible, done),
-        reason_codes=tuple(sorted(codes)),
         as_of=as_of,
         waivers=WaiversSummary(
             waivers.sha256,
