@@ -250,19 +250,19 @@ def test_no_waivers_leaves_every_format_alone(judge: Any) -> None:
 # Ruling digests (which cover every member but ``engine``) of golden vectors, as commit
 # 5e54e89 (before waivers and severity) produced them.
 BEFORE = {
-    "admission/contract-artifact-json-invalid": "sha256:dfa41beb6e2154c848a8558ab0841af44bb6d5832c8399db7fef239223998760",
-    "admission/integrity-unsafe-path": "sha256:3c01923cccb135d4c84226735fb18e96af89ecca1f3096822b31142792be9855",
-    "d1-01/fail-outcome-blank": "sha256:0a9dbc5c8af23a97b3580e65a1953698f4642e1dc2525f42e240dc006b8c1334",
-    "d2-01/fail-to-state-not-terminal": "sha256:1903aad0d937cb6df636aa3dc6345a5f72a992dc1431c3b30a0f7067e0b42df0",
-    "format/contract-1.1-substrate-declared": "sha256:04d5eabc0ba2924c9d9b6ec82dd459745537077010f62605e67a5f23db2ba7c2",
-    "i13-agentv/pass-no-budget": "sha256:8ca38ee000006866fd39f2e878064ebd9d11bc5a714bf9169d8ed6b03b678f8a",
-    "i13-hal0/torn-then-appended": "sha256:edb75e59783a0b574a3a3c54fa209c6f83d09c9a13cf71aa9b3b31c51a7d1222",
-    "i15-mplp/edited-execution-after-termination": "sha256:ad9190b5e2a1455e057878e720173dd4d5678fd3c012dada6ec5c0856de750e1",
-    "r12-d1-02/fail-overrun-unknown-unjustified": "sha256:523bbbd8d7cc5b01158ff80c7be7bd72745cf5fb46b12601cbd3ed642e95f5f7",
-    "r12-d1-03/not-evaluated-no-spend-cap": "sha256:855a060ac224cfc1e9037e543ae8653efd69f389da38f90e8dba7309788ba82d",
-    "r12-d1-04/pass-no-cap": "sha256:8ceabc6c4fa47755c801f0eb71e8493fd02efdaa6e0ad2d631a323dca838c464",
-    "r12-d5-01/pattern-trailing-slash": "sha256:0b8c76bf2ed6b528639de966cad10d0175b7fce39f30892a5e5df3f43677a6e2",
-    "starter/arb-d1-budget-fail-fixture": "sha256:f62bf0b6f202b351adeff3817482c97f160d5d4d47c083a579ffbd7d3d00c822",
+    "admission/contract-artifact-json-invalid": "sha256:dfa41beb6e2154c848a8558ab0841af44bb6d5832c8399db7fef239223998760",  # noqa: E501
+    "admission/integrity-unsafe-path": "sha256:3c01923cccb135d4c84226735fb18e96af89ecca1f3096822b31142792be9855",  # noqa: E501
+    "d1-01/fail-outcome-blank": "sha256:0a9dbc5c8af23a97b3580e65a1953698f4642e1dc2525f42e240dc006b8c1334",  # noqa: E501
+    "d2-01/fail-to-state-not-terminal": "sha256:1903aad0d937cb6df636aa3dc6345a5f72a992dc1431c3b30a0f7067e0b42df0",  # noqa: E501
+    "format/contract-1.1-substrate-declared": "sha256:04d5eabc0ba2924c9d9b6ec82dd459745537077010f62605e67a5f23db2ba7c2",  # noqa: E501
+    "i13-agentv/pass-no-budget": "sha256:8ca38ee000006866fd39f2e878064ebd9d11bc5a714bf9169d8ed6b03b678f8a",  # noqa: E501
+    "i13-hal0/torn-then-appended": "sha256:edb75e59783a0b574a3a3c54fa209c6f83d09c9a13cf71aa9b3b31c51a7d1222",  # noqa: E501
+    "i15-mplp/edited-execution-after-termination": "sha256:ad9190b5e2a1455e057878e720173dd4d5678fd3c012dada6ec5c0856de750e1",  # noqa: E501
+    "r12-d1-02/fail-overrun-unknown-unjustified": "sha256:523bbbd8d7cc5b01158ff80c7be7bd72745cf5fb46b12601cbd3ed642e95f5f7",  # noqa: E501
+    "r12-d1-03/not-evaluated-no-spend-cap": "sha256:855a060ac224cfc1e9037e543ae8653efd69f389da38f90e8dba7309788ba82d",  # noqa: E501
+    "r12-d1-04/pass-no-cap": "sha256:8ceabc6c4fa47755c801f0eb71e8493fd02efdaa6e0ad2d631a323dca838c464",  # noqa: E501
+    "r12-d5-01/pattern-trailing-slash": "sha256:0b8c76bf2ed6b528639de966cad10d0175b7fce39f30892a5e5df3f43677a6e2",  # noqa: E501
+    "starter/arb-d1-budget-fail-fixture": "sha256:f62bf0b6f202b351adeff3817482c97f160d5d4d47c083a579ffbd7d3d00c822",  # noqa: E501
 }
 
 
