@@ -8,7 +8,27 @@ import typer
 
 from vlab.cli import common as c
 from vlab.core.escape import human
-from vlab.core.vocabulary import EXIT_BY_TOPLINE
+
+Waivers = Annotated[
+    str | None,
+    typer.Option(
+        "--waivers",
+        metavar="FILE",
+        help="YAML waivers for FAIL clauses (never read from the pack); needs --as-of.",
+        show_default=False,
+    ),
+]
+FailOn = Annotated[
+    str | None,
+    typer.Option(
+        "--fail-on",
+        metavar="SEVERITY",
+        click_type=c.Choice(("critical", "high", "medium", "low")),
+        help="Exit 1 only for an unwaived FAIL clause of at least this severity "
+        "(critical, high, medium, low); the topline is unchanged.",
+        show_default=False,
+    ),
+]
 
 ADJUDICATE_HELP = "Admit and judge one pack: the ruling on stdout, the topline as exit status."
 VALIDATE_HELP = "Run the admission gates only (SECURITY, PIN, INTEGRITY, CONTRACT)."
@@ -57,6 +77,9 @@ def adjudicate(
     max_document_bytes: c.MaxDocumentBytes = None,
     max_document_values: c.MaxDocumentValues = None,
     max_pointers: c.MaxPointers = None,
+    waivers: Waivers = None,
+    as_of_time: c.AsOf = None,
+    fail_on: FailOn = None,
 ) -> int:
     """Admit and judge one pack: the ruling on stdout, the topline as exit status."""
     from pathlib import Path
@@ -65,10 +88,15 @@ def adjudicate(
 
     s = c.session(ctx, quiet, no_color)
     outs = c.parse_outs(out, c.renderer_names())
+    waiver_set, when = c.waivers_and_as_of(waivers, as_of_time)
     catalog = s.catalog(rulesets_dir)
     override = catalog.resolve(ruleset) if ruleset is not None else None
     c.pack_hint(s, pack)
     ruling = judge(Path(pack), catalog, override=override, limits=c.limits(ctx.params))
+    if waiver_set is not None and when is not None:
+        from vlab.engine.waivers import apply_waivers
+
+        ruling = apply_waivers(ruling, waiver_set, when)
     for name, path in outs:
         c.write_out(path, c.render(ruling, name, pack))
     c.step_summary(s, lambda: c.render(ruling, "md", pack).decode("utf-8"))
@@ -80,7 +108,7 @@ def adjudicate(
         print_table(ruling, find_ruleset=catalog.get)  # --rulesets-dir rulesets too
     else:
         s.stdout(c.render(ruling, fmt, pack))
-    return EXIT_BY_TOPLINE[ruling.topline]
+    return c.exit_status(ruling, fail_on)
 
 
 def validate(

@@ -451,3 +451,32 @@ def pack_hint(s: Session, given: str) -> None:
             f"vlab: hint: {human(given)} has no bundle.manifest.json but holds a pack/ "
             f"folder: did you mean {human(os.path.join(given, 'pack'))}?"
         )
+
+
+def waivers_and_as_of(path: str | None, when: str | None) -> tuple[Any, str | None]:
+    """The ``--waivers`` set and ``--as-of`` time, read before any pack is (so a bad
+    file is a usage error, 64): ``--waivers`` without ``--as-of`` is one too."""
+    moment = as_of(when)
+    if path is None:
+        return None, moment
+    if moment is None:
+        raise UsageError("--waivers needs --as-of TIME (vlab never reads the clock)")
+    from vlab.engine.waivers import load_waivers
+
+    return load_waivers(path), moment
+
+
+def exit_status(ruling: Any, fail_on: str | None) -> int:
+    """The topline's exit status; with ``--fail-on``, a FAIL topline exits 1 only if an
+    unwaived FAIL clause has at least that severity (exits 2 and 3 are unchanged)."""
+    from vlab.core.vocabulary import EXIT_BY_TOPLINE, EXIT_PASS, FAIL
+
+    status: int = EXIT_BY_TOPLINE[ruling.topline]
+    if fail_on is None or ruling.topline != FAIL:
+        return status
+    from vlab.engine.ruling import severity_rank
+
+    bar = severity_rank(fail_on)
+    if any(cl.counts_as_fail and severity_rank(cl.severity) >= bar for cl in ruling.clauses):
+        return status
+    return EXIT_PASS

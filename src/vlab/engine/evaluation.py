@@ -48,6 +48,7 @@ def clause_ruling(
         evidence_refs=tuple(evidence_refs or ()),
         metrics=metrics,
         details_omitted=omitted,
+        severity=clause.severity,
     )
 
 

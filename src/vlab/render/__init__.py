@@ -100,6 +100,11 @@ class LocatedFinding:
     details_omitted: int  # of the clause or gate it belongs to
 
     @property
+    def waived(self) -> bool:
+        """A finding of a waived FAIL clause: shown, but not as a failure."""
+        return self.clause is not None and self.clause.waiver is not None
+
+    @property
     def owner(self) -> str:
         """The clause id or gate name the finding belongs to."""
         if self.clause is not None:
@@ -115,6 +120,10 @@ class LocatedFinding:
             out["requirement_id"] = self.clause.requirement_id
             out["clause_status"] = self.clause.status
             out["reason_code"] = self.clause.reason_code
+            if self.clause.severity is not None:
+                out["severity"] = self.clause.severity
+            if self.clause.waiver is not None:
+                out["waiver_id"] = self.clause.waiver.id
         if self.gate is not None:
             out["gate"] = self.gate.gate
             out["gate_status"] = self.gate.status

@@ -69,9 +69,11 @@ def _annotation(f: LocatedFinding, pack: str | None) -> str:
     if f.line is not None:
         props.append(("line", str(f.line)))
     props.append(("title", human(f.code)))
-    return command(
-        "warning" if f.advisory else "error", props, f"{human(f.owner)}: {human(f.message)}"
-    )
+    message = f"{human(f.owner)}: {human(f.message)}"
+    if f.waived and not f.advisory and f.clause is not None and f.clause.waiver is not None:
+        # a waived failure is a notice: still on the evidence, never a red error
+        return command("notice", props, f"{message} (waived by {human(f.clause.waiver.id)})")
+    return command("warning" if f.advisory else "error", props, message)
 
 
 def _show(value: object) -> str:
@@ -93,6 +95,8 @@ def summary(ruling: Ruling, errors: int, warnings: int) -> str:
     omitted = sum(g.details_omitted for g in ruling.admission.gates) + sum(
         c.details_omitted for c in ruling.clauses
     )
+    if ruling.waivers is not None:
+        parts.append(f"{ruling.waivers.waived} waived failure(s) as of {_show(ruling.as_of)}")
     parts.append(f"{errors} error(s), {warnings} warning(s)")
     if omitted:
         parts.append(f"{omitted} more detail(s) beyond the ruling's cap not listed")
@@ -104,5 +108,6 @@ def render_github(ruling: Ruling, *, pack: str | None = None) -> bytes:
     findings = list(located_findings(ruling))
     lines = [_annotation(f, pack) for f in findings]
     warnings = sum(1 for f in findings if f.advisory)
-    lines.append(summary(ruling, len(findings) - warnings, warnings))
+    waived = sum(1 for f in findings if f.waived and not f.advisory)
+    lines.append(summary(ruling, len(findings) - warnings - waived, warnings))
     return ("\n".join(lines) + "\n").encode("utf-8")

@@ -14,21 +14,34 @@ from xml.sax.saxutils import escape, quoteattr
 from vlab.core.escape import human
 from vlab.core.vocabulary import FAIL, NOT_ADMISSIBLE, NOT_EVALUATED
 from vlab.engine.ruling import Ruling
-from vlab.render.text import detail_line, shown
+from vlab.render.text import clause_notes, detail_line, ruling_notes, shown
 
 
 def render_junit(ruling: Ruling) -> bytes:
     clauses = ruling.clauses
     pack = human(ruling.pack.pack_id or "pack")
+    # A waived FAIL is a skipped testcase whose message names the waiver (decision 276):
+    # CI shows it, and it no more fails the report than it fails the exit status.
+    waived = ruling.count_waived()
     head = (
-        f'tests="{len(clauses)}" failures="{ruling.count(FAIL)}" '
-        f'errors="{ruling.count(NOT_ADMISSIBLE)}" skipped="{ruling.count(NOT_EVALUATED)}"'
+        f'tests="{len(clauses)}" failures="{ruling.count(FAIL) - waived}" '
+        f'errors="{ruling.count(NOT_ADMISSIBLE)}" '
+        f'skipped="{ruling.count(NOT_EVALUATED) + waived}"'
     )
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<testsuites name="vlab" {head}>',
         f"  <testsuite name={quoteattr('vlab ' + shown(ruling.ruleset.id) + ' ' + pack)} {head}>",
     ]
+    props: list[tuple[str, str]] = []
+    if ruling.as_of is not None:
+        props.append(("vlab.as_of", human(ruling.as_of)))
+    if ruling.waivers is not None:
+        props.append(("vlab.waivers", ruling_notes(ruling)[-1]))
+    if props:
+        lines.append("    <properties>")
+        lines += [f"      <property name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in props]
+        lines.append("    </properties>")
     if not clauses:
         reason = quoteattr(shown(ruling.admission.reason_code))
         lines.append(f'    <testcase classname="vlab.admission" name={quoteattr(pack)}>')
@@ -39,7 +52,14 @@ def render_junit(ruling: Ruling) -> bytes:
         lines.append(f"    <testcase classname={quoteattr('vlab.' + human(c.domain))} name={name}>")
         body = escape("\n".join(detail_line(d) for d in c.details))
         reason = quoteattr(shown(c.reason_code))
-        if c.status == FAIL:
+        if c.severity is not None:
+            lines.append("      <properties>")
+            lines.append(f'        <property name="vlab.severity" value={quoteattr(c.severity)}/>')
+            lines.append("      </properties>")
+        if c.waiver is not None:
+            note = quoteattr(shown(c.reason_code) + "; " + clause_notes(c)[-1])
+            lines.append(f"      <skipped message={note}>{body}</skipped>")
+        elif c.status == FAIL:
             lines.append(f"      <failure message={reason}>{body}</failure>")
         elif c.status == NOT_EVALUATED:
             lines.append(f"      <skipped message={reason}/>")

@@ -17,10 +17,13 @@ from vlab.render.text import (
     NO_ENDORSEMENT,
     FindRuleset,
     Glossary,
+    clause_notes,
     codes_of,
     detail_line,
     metric_value,
+    ruling_notes,
     shown,
+    status_label,
 )
 
 
@@ -45,13 +48,17 @@ def render_markdown(ruling: Ruling, *, find_ruleset: FindRuleset | None = None) 
         f"- reason codes: {', '.join(md_text(c) for c in ruling.reason_codes) or 'none'}",
         f"- ruling digest: {_code(ruling.digest)}",
     ]
+    out += [f"- {md_text(note)}" for note in ruling_notes(ruling)]
     out += admission_markdown(ruling.admission, absent=ABSENT)
     out += ["", "## Clauses", "", "| clause | status | reason code |", "|---|---|---|"]
     for c in ruling.clauses:
-        out.append(f"| {md_text(c.clause_id)} | {c.status} | {shown(c.reason_code, md_text)} |")
+        out.append(
+            f"| {md_text(c.clause_id)} | {status_label(c)} | {shown(c.reason_code, md_text)} |"
+        )
     for c in ruling.clauses:
         out += ["", f"### {md_text(c.clause_id)} — {shown(c.title, md_text)}", ""]
         out.append(f"- status: **{c.status}**; reason code: {md_text(c.reason_code or 'none')}")
+        out += [f"- {md_text(note)}" for note in clause_notes(c)]
         for d in c.details:
             out.append(f"- detail {detail_line(d, md_text)}")
         if c.details_omitted:

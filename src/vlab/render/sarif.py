@@ -85,14 +85,31 @@ def _result(f: LocatedFinding, rule_index: int) -> dict[str, Any]:
     }
     if f.line is not None:
         physical["region"] = {"startLine": f.line}
-    return {
+    result: dict[str, Any] = {
         "ruleId": f.code,
         "ruleIndex": rule_index,
-        "level": "error",
+        # a declared low severity is a warning; undeclared (medium) and above stay errors
+        "level": "warning" if f.clause is not None and f.clause.severity == "low" else "error",
         "message": {"text": text},
         "locations": [{"physicalLocation": physical}],
         "properties": f.properties(),
     }
+    if f.clause is not None and f.clause.waiver is not None:
+        w = f.clause.waiver
+        # SARIF 2.1.0 §3.35: a waiver is an external suppression, accepted by its approver
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": sarif_text(w.reason),
+                "properties": {
+                    "waiver_id": w.id,
+                    "approved_by": w.approved_by,
+                    "expires": w.expires,
+                },
+            }
+        ]
+    return result
 
 
 def sarif_log(ruling: Ruling, *, pack: str | None = None) -> dict[str, Any]:
@@ -138,6 +155,8 @@ def sarif_log(ruling: Ruling, *, pack: str | None = None) -> dict[str, Any]:
             "ruleset": {"id": rs.id, "version": rs.version, "override": rs.override},
             "pack": {"pack_id": pk.pack_id, "run_id": pk.run_id, "digest": pk.digest},
             "ruling_digest": ruling.digest,
+            **({"as_of": ruling.as_of} if ruling.as_of is not None else {}),
+            **({"waivers": ruling.waivers.to_json()} if ruling.waivers is not None else {}),
         },
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}

@@ -26,11 +26,14 @@ from vlab.render.text import (
     STYLE,
     FindRuleset,
     Glossary,
+    clause_notes,
     codes_of,
     detail_line,
     metric_value,
+    ruling_notes,
     short_hashes,
     shown,
+    status_label,
 )
 
 FILE_WIDTH = 120  # the width of a table written to a file (``--out table=PATH``)
@@ -110,7 +113,7 @@ def print_table(
         for c in ruling.clauses:
             table.add_row(
                 cell(human(c.clause_id)),
-                Text(c.status, style=STYLE.get(c.status, "")),
+                Text(status_label(c), style=STYLE.get(c.status, "")),
                 cell(esc(c.reason_code)),
             )
         console.print(table)
@@ -131,12 +134,14 @@ def print_table(
         for code in codes:
             legend.add_row(cell(human(code)), cell(esc(glossary.meaning(code))))
         console.print(legend)
+    for note in ruling_notes(ruling):
+        console.print(Text(line(note)))
     console.print(Text(f"digest {line(esc(ruling.digest))}"), style="dim")
 
 
 def _clause_lines(c: ClauseRuling, glossary: Glossary, esc: Any, absent: str) -> list[str]:
     """One escaped line per item a clause reports; the renderer indents and wraps them."""
-    lines = [detail_line(d) for d in c.details]
+    lines = clause_notes(c) + [detail_line(d) for d in c.details]
     if c.details_omitted:
         lines.append(f"(and {c.details_omitted} more details: see the JSON ruling)")
     lines += [

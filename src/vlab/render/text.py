@@ -223,3 +223,34 @@ def _installed_document(ruleset_id: str, sha256: str) -> dict[str, Any] | None:
     except UsageError:
         return None
     return ruleset.document if ruleset is not None and ruleset.sha256 == sha256 else None
+
+
+def status_label(c: ClauseRuling) -> str:
+    """A clause's status as a table cell: a waived FAIL says so (``FAIL (waived)``)."""
+    return c.status + (" (waived)" if c.waiver is not None else "")
+
+
+def clause_notes(c: ClauseRuling) -> list[str]:
+    """Severity (when declared) and waiver lines of a clause, as plain human text."""
+    out = [f"severity: {human(c.severity)}"] if c.severity is not None else []
+    if c.waiver is not None:
+        w = c.waiver
+        out.append(
+            f"waived by {human(w.id)} (approved by {human(w.approved_by)}, expires "
+            f"{human(w.expires)}): {human(w.reason)}"
+        )
+    return out
+
+
+def ruling_notes(ruling: Ruling) -> list[str]:
+    """The ``--as-of`` and ``--waivers`` lines of a ruling (none without them)."""
+    out = [f"as of: {human(ruling.as_of)}"] if ruling.as_of is not None else []
+    w = ruling.waivers
+    if w is not None:
+        out.append(
+            f"waivers {human(w.sha256)}: {w.waived} waived failure(s); applied "
+            f"{', '.join(map(human, w.applied)) or 'none'}; unmatched "
+            f"{', '.join(map(human, w.unmatched)) or 'none'}; expired "
+            f"{', '.join(map(human, w.expired)) or 'none'}"
+        )
+    return out

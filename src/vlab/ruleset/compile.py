@@ -192,6 +192,7 @@ class Compiler:
             requirement_id=c["requirement_id"],
             domain=c["domain"],
             title=c["title"],
+            severity=c.get("severity"),
             applies_when=optional("applies_when"),
             not_evaluated_when=optional("not_evaluated_when"),
             locators=frozenset(c["evidence"]["locators"]),

@@ -83,7 +83,7 @@ def _load(src: Source, parent_of: ParentOf, problems: Problems) -> Ruleset | Non
     if int(data["format"]) < 2:
         for key in ("clauses", "clause_changes"):
             for i, c in enumerate(data.get(key, [])):
-                for new in ("let", "pointers"):
+                for new in ("let", "pointers", "severity"):
                     if new in c:
                         problems.add(src.error((key, i, new), f"{new} needs format: 2"))
                 for name, spec in c.get("metrics", {}).items():
@@ -162,7 +162,15 @@ def _resolve(src: Source, parent: dict[str, Any] | None) -> dict[str, Any]:
                 ("clause_changes", i, "clause_id"),
                 f"clause_changes names {change['clause_id']!r}, which the parent lacks",
             )
-        for key in ("title", "applies_when", "not_evaluated_when", "report", "let", "pointers"):
+        for key in (
+            "title",
+            "applies_when",
+            "not_evaluated_when",
+            "report",
+            "let",
+            "pointers",
+            "severity",
+        ):
             if key in change:
                 target[key] = change[key]
         if "codes" in change:

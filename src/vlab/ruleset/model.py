@@ -67,6 +67,9 @@ class Clause:
     metrics_evaluated: frozenset[str] = frozenset()
     # format 2: name -> compiled expression, evaluated once per clause in the base context
     lets: tuple[tuple[str, Any], ...] = ()
+    # format 2 ``severity``: None when undeclared (it counts as medium, and the ruling
+    # omits the member, so rulesets without severities keep their rulings' bytes)
+    severity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ class Ruleset:
                     "requirement_id": c.requirement_id,
                     "domain": c.domain,
                     "title": c.title,
+                    **({"severity": c.severity} if c.severity is not None else {}),
                 }
                 for c in self.clauses
             ],
