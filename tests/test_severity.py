@@ -97,3 +97,16 @@ def test_a_waived_fail_never_trips_fail_on(vlab_in_process: Any, tmp_path: Path)
     )  # fmt: skip
     doc = json.loads(out)
     assert code == 0 and doc["topline"] == "PASS" and doc["as_of"] == "2025-12-31T22:00:00Z"
+
+
+def test_severity_in_every_format(vlab_in_process: Any, tmp_path: Path) -> None:
+    child = _child(tmp_path, severity="low")
+    out = {}
+    for fmt in ("table", "md", "junit", "sarif", "github"):
+        _, out[fmt], _ = vlab_in_process("adjudicate", FAILING, "--ruleset", child, "--format", fmt)
+    assert b"severity: low" in out["table"] and b"severity: low" in out["md"]
+    assert b'name="vlab.severity" value="low"' in out["junit"]
+    results = json.loads(out["sarif"])["runs"][0]["results"]
+    assert results and all(r["level"] == "warning" for r in results)
+    assert all(r["properties"]["severity"] == "low" for r in results)
+    assert b"::error" in out["github"]  # an unwaived FAIL is an error whatever its severity

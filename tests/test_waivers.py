@@ -271,3 +271,14 @@ def test_without_waivers_ruling_bytes_are_unchanged(judge: Any, vector: str) -> 
     doc = judge(REPO / "evidence_packs" / vector / "pack")
     assert doc["digest"] == BEFORE[vector]
     assert "as_of" not in doc and "waivers" not in doc
+
+
+def test_review_dossier_shows_the_waiver(vlab_in_process: Any, tmp_path: Path) -> None:
+    (tmp_path / "w.yaml").write_text(ONE)
+    code, out, _ = vlab_in_process(
+        "adjudicate", FAILING, "--format", "json", "--waivers", tmp_path / "w.yaml",
+        "--as-of", AS_OF,
+    )  # fmt: skip
+    (tmp_path / "r.json").write_bytes(out)
+    code, dossier, _ = vlab_in_process("review", tmp_path / "r.json", "--pack", FAILING)
+    assert code == 0 and b"waived by W-1" in dossier and b"as of: 2026-06-01" in dossier

@@ -309,6 +309,11 @@ def review_ruling(
         f"| reason codes | {reasons} |",
         f"| ruling digest | {cell(ruling.digest)} (verified against its content) |",
     ]
+    from vlab.render.text import clause_notes, ruling_notes
+
+    notes = ruling_notes(ruling)  # --as-of and --waivers, when the ruling used them
+    if notes:
+        out += ["", *(f"- {md_text(n)}" for n in notes)]
     if quoter is not None:
         if quoter.refused:
             state = (
@@ -338,6 +343,7 @@ def review_ruling(
             f"- requirement: {md_code(clause.requirement_id)} (domain {md_text(clause.domain)})"
         )
         out.append(f"- status: **{clause.status}**")
+        out += [f"- {md_text(note)}" for note in clause_notes(clause)]
         reason = clause.reason_code
         out.append(
             f"- reason code: {md_code(reason)} — {meaning(reason)}"
