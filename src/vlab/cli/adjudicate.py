@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,8 +10,13 @@ from vlab.cli import common as c
 from vlab.core.escape import human
 from vlab.core.vocabulary import EXIT_BY_TOPLINE
 
+if TYPE_CHECKING:
+    from vlab.pack.signatures import Signer
+
 ADJUDICATE_HELP = "Admit and judge one pack: the ruling on stdout, the topline as exit status."
-VALIDATE_HELP = "Run the admission gates only (SECURITY, PIN, INTEGRITY, CONTRACT)."
+VALIDATE_HELP = (
+    "Run the admission gates only (SECURITY, PIN, INTEGRITY, CONTRACT; AUTHENTICITY under --trust)."
+)
 
 Ruleset = Annotated[
     str | None,
@@ -31,6 +36,27 @@ Format = Annotated[
         help="How the ruling is printed on stdout: any format of the renderer registry.",
     ),
 ]
+Attest = Annotated[
+    str | None,
+    typer.Option(
+        "--attest",
+        metavar="PATH",
+        click_type=c.PATH,
+        help="Also write a signed attestation bundle (JSON Lines: a SLSA VSA v1 and the ruling "
+        "Statement, DSSE envelopes) to PATH; needs --sign and the trust extra.",
+        show_default=False,
+    ),
+]
+Sign = Annotated[
+    str | None,
+    typer.Option(
+        "--sign",
+        metavar="KEY",
+        click_type=c.PATH,
+        help="The Ed25519 private key (PEM) that signs the --attest bundle.",
+        show_default=False,
+    ),
+]
 Out = Annotated[
     list[str] | None,
     c.out_option(
@@ -45,6 +71,10 @@ def adjudicate(
     ruleset: Ruleset = None,
     fmt: Format = "table",
     out: Out = None,
+    trust: c.Trust = None,
+    attest: Attest = None,
+    sign: Sign = None,
+    as_of: c.AsOf = None,
     rulesets_dir: c.RulesetsDir = None,
     quiet: c.Quiet = False,
     no_color: c.NoColor = False,
@@ -67,8 +97,17 @@ def adjudicate(
     outs = c.parse_outs(out, c.renderer_names())
     catalog = s.catalog(rulesets_dir)
     override = catalog.resolve(ruleset) if ruleset is not None else None
+    policy = c.trust_policy(trust)
+    signer = _attestation_signer(attest, sign)
+    when = c.as_of(as_of)
     c.pack_hint(s, pack)
-    ruling = judge(Path(pack), catalog, override=override, limits=c.limits(ctx.params))
+    ruling = judge(
+        Path(pack), catalog, override=override, limits=c.limits(ctx.params), trust=policy
+    )
+    if signer is not None and attest is not None:
+        from vlab.tools.attest import attestation_bundle, now_utc
+
+        c.write_out(Path(attest), attestation_bundle(ruling, signer, when or now_utc()))
     for name, path in outs:
         c.write_out(path, c.render(ruling, name, pack))
     c.step_summary(s, lambda: c.render(ruling, "md", pack).decode("utf-8"))
@@ -83,12 +122,26 @@ def adjudicate(
     return EXIT_BY_TOPLINE[ruling.topline]
 
 
+def _attestation_signer(attest: str | None, sign: str | None) -> Signer | None:
+    """The signer of ``--attest PATH --sign KEY`` (both or neither)."""
+    from vlab.core.errors import UsageError
+
+    if attest is None and sign is None:
+        return None
+    if attest is None or sign is None:
+        raise UsageError("--attest PATH and --sign KEY go together")
+    from vlab.pack.signatures import key_signer
+
+    return key_signer(c.key_path(sign, "--sign"))
+
+
 def validate(
     ctx: typer.Context,
     pack: c.Pack,
     fmt: Annotated[
         str, c.table_or_json("table: one line a gate and a detail; json: the admission record.")
     ] = "table",
+    trust: c.Trust = None,
     rulesets_dir: c.RulesetsDir = None,
     quiet: c.Quiet = False,
     no_color: c.NoColor = False,
@@ -102,7 +155,8 @@ def validate(
     max_document_values: c.MaxDocumentValues = None,
     max_pointers: c.MaxPointers = None,
 ) -> int:
-    """Run the admission gates only (SECURITY, PIN, INTEGRITY, CONTRACT)."""
+    """Run the admission gates only (SECURITY, PIN, INTEGRITY, CONTRACT; AUTHENTICITY under
+    --trust)."""
     from pathlib import Path
 
     from vlab.core.canonical import canonical_bytes
@@ -110,8 +164,9 @@ def validate(
 
     s = c.session(ctx, quiet, no_color)
     catalog = s.catalog(rulesets_dir)
+    policy = c.trust_policy(trust)
     c.pack_hint(s, pack)
-    admission = admit_pack(Path(pack), catalog, c.limits(ctx.params))
+    admission = admit_pack(Path(pack), catalog, c.limits(ctx.params), policy)
     doc = admission.to_json()
     if fmt == "json":
         s.stdout(canonical_bytes(doc) + b"\n")

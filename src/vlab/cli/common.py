@@ -451,3 +451,38 @@ def pack_hint(s: Session, given: str) -> None:
             f"vlab: hint: {human(given)} has no bundle.manifest.json but holds a pack/ "
             f"folder: did you mean {human(os.path.join(given, 'pack'))}?"
         )
+
+
+# -- trust (issue 16) -------------------------------------------------------------------------
+
+Trust = Annotated[
+    str | None,
+    typer.Option(
+        "--trust",
+        metavar="POLICY",
+        click_type=PATH,
+        help="A trust policy (YAML: keys, require): the pack must be signed by enough of its "
+        "keys (the ADM-GATE-AUTHENTICITY gate). Needs the trust extra.",
+        show_default=False,
+    ),
+]
+
+
+def trust_policy(value: str | None) -> Any:
+    """The policy ``--trust`` names (None without one); a usage error when the trust extra
+    is missing or the policy is bad."""
+    if value is None:
+        return None
+    from vlab.pack.trust import load_policy
+
+    return load_policy(Path(value))
+
+
+def key_path(value: str, flag: str) -> Path:
+    from vlab.pack.signatures import require_trust
+
+    require_trust()
+    path = Path(value)
+    if not path.is_file():
+        raise UsageError(f"{flag}: no such key file: {value}")
+    return path

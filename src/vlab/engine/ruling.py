@@ -163,6 +163,8 @@ class Ruling:
     digest: str | None = None  # None only for internal comparisons (never emitted)
     ruling_version: str = RULING_VERSION
     engine: tuple[str, str] = ("vlab", __version__)
+    # {"policy_sha256", "signers"} when AUTHENTICITY ran; absent from the document otherwise
+    trust: dict[str, Any] | None = None
 
     def body(self) -> dict[str, Any]:
         """What the digest covers: everything but ``digest`` and ``engine``."""
@@ -174,6 +176,7 @@ class Ruling:
             "clauses": [c.to_json() for c in self.clauses],
             "topline": self.topline,
             "reason_codes": list(self.reason_codes),
+            **({"trust": self.trust} if self.trust is not None else {}),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -232,6 +235,7 @@ class Ruling:
             digest=doc["digest"],
             ruling_version=doc["ruling_version"],
             engine=(str(engine.get("name", "vlab")), str(engine.get("version", ""))),
+            trust=doc.get("trust"),
         )
 
 
