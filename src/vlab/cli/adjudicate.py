@@ -99,15 +99,15 @@ def adjudicate(
     override = catalog.resolve(ruleset) if ruleset is not None else None
     policy = c.trust_policy(trust)
     signer = _attestation_signer(attest, sign)
-    when = c.as_of(as_of)
+    when = c.as_of(as_of)  # checked before judging
     c.pack_hint(s, pack)
     ruling = judge(
         Path(pack), catalog, override=override, limits=c.limits(ctx.params), trust=policy
     )
     if signer is not None and attest is not None:
-        from vlab.tools.attest import attestation_bundle, now_utc
+        from vlab.tools.attest import attestation_bundle
 
-        c.write_out(Path(attest), attestation_bundle(ruling, signer, when or now_utc()))
+        c.write_out(Path(attest), attestation_bundle(ruling, signer, c.time_verified(when)))
     for name, path in outs:
         c.write_out(path, c.render(ruling, name, pack))
     c.step_summary(s, lambda: c.render(ruling, "md", pack).decode("utf-8"))

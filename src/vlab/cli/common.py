@@ -270,6 +270,21 @@ def as_of(value: str | None) -> str | None:
     return text
 
 
+def time_verified(value: str | None) -> str:
+    """A VSA's timeVerified: ``--as-of`` in UTC, else the current time (the one clock read
+    on the judging side: a VSA is a statement made at a time; the ruling stays time-free)."""
+    given = as_of(value)
+    if given is not None:
+        return given
+    from datetime import datetime, timezone
+
+    from vlab.core.timestamps import utc_text
+
+    now = utc_text(datetime.now(timezone.utc).isoformat())
+    assert now is not None
+    return now
+
+
 def table_or_json(text: str) -> Any:
     """A ``--format table|json`` option described by ``text``."""
     return typer.Option("--format", click_type=TABLE_OR_JSON, help=text)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +35,6 @@ RULING_PREDICATE = "urn:vlab:attestation:ruling:v1"
 VERIFIER_ID = "urn:vlab:verifier"
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 NO_PACK = "vlab-pack:unidentified"  # a ruling made before the pack digest was known
-
-
-def now_utc() -> str:
-    """The current time as UTC ``...Z`` text (only ever a VSA's timeVerified)."""
-    text = utc_text(datetime.now(timezone.utc).isoformat())
-    assert text is not None
-    return text
 
 
 def _subject(ruling_doc: dict[str, Any]) -> dict[str, str]:
