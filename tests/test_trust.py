@@ -527,3 +527,35 @@ def test_producer_signs_when_it_seals(tmp_path: Path, catalog: Catalog, policy: 
 
 def test_empty_policy_sha256_is_stable() -> None:
     assert TrustPolicy(keys=()).sha256.startswith("sha256:")
+
+
+def test_signature_work_is_bounded(pack: Path, policy: Path, catalog: Catalog) -> None:
+    from vlab.engine.admission.authenticity import MAX_ENVELOPES, MAX_SIGNATURES
+
+    written = sign_pack(pack, key_signer(A_KEY))
+    doc = json.loads(written.read_bytes())
+    doc["signatures"] = doc["signatures"] * (MAX_SIGNATURES + 1)
+    written.write_bytes(envelope_bytes(doc))
+    ruling = adjudicate(pack, catalog, trust=load_policy(policy))
+    assert _codes(ruling) == ["AUTH-SIGNATURE-INVALID", "AUTH-SIGNATURE-MISSING"]
+    for i in range(MAX_ENVELOPES + 1):
+        (written.parent / f"{i}.dsse.json").write_bytes(b"{}")
+    ruling = adjudicate(pack, catalog, trust=load_policy(policy))
+    assert _codes(ruling) == ["AUTH-SIGNATURE-INVALID"]
+
+
+def test_help_loads_no_crypto() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from vlab.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit: pass\n"
+        "roots = ('cryptography', 'securesystemslib')\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in roots]\n"
+        "assert not bad, bad"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr

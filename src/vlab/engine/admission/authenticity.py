@@ -28,6 +28,10 @@ from vlab.pack.sums import SUMS_PATH
 from vlab.pack.trust import EMPTY_POLICY
 
 NAME = GATE_AUTHENTICITY
+# Bounds on the work a hostile signatures folder can ask for (each signature is tried
+# against every trusted key): beyond them the pack is refused, not judged.
+MAX_ENVELOPES = 64
+MAX_SIGNATURES = 16
 
 
 def _subjects(statement: object) -> dict[str, str] | str:
@@ -70,6 +74,14 @@ def run(ctx: GateContext) -> list[Detail]:
     envelopes = sorted(
         (p for p in ctx.result.hashes if is_signature_path(p)), key=lambda p: p.encode("utf-8")
     )
+    if len(envelopes) > MAX_ENVELOPES:
+        return [
+            Detail(
+                "AUTH-SIGNATURE-INVALID",
+                f"more than {MAX_ENVELOPES} envelopes under integrity/signatures/",
+                "integrity/signatures",
+            )
+        ]
     for path in envelopes:
         try:
             doc = strictjson.loads(
@@ -83,6 +95,11 @@ def run(ctx: GateContext) -> list[Detail]:
         opened = open_envelope(doc)
         if isinstance(opened, str):
             refusals.append(Detail("AUTH-SIGNATURE-INVALID", opened, path))
+            continue
+        if len(opened.signatures) > MAX_SIGNATURES:
+            refusals.append(
+                Detail("AUTH-SIGNATURE-INVALID", f"more than {MAX_SIGNATURES} signatures", path)
+            )
             continue
         if opened.payload_type != PAYLOAD_TYPE:
             refusals.append(
