@@ -559,3 +559,54 @@ def test_help_loads_no_crypto() -> None:
         [sys.executable, "-c", code], capture_output=True, timeout=300, check=False
     )
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl")
+def test_openssl_signed_envelope_verifies_with_vlab(
+    pack: Path, policy: Path, catalog: Catalog, tmp_path: Path
+) -> None:
+    """A signer that shares no code with vlab: the PAE written by hand, signed by
+    ``openssl pkeyutl -rawin`` (Ed25519)."""
+    import subprocess
+
+    payload = _statement_bytes(pack)
+    ptype = PAYLOAD_TYPE.encode()
+    (tmp_path / "pae.bin").write_bytes(
+        b"DSSEv1 %d %s %d %s" % (len(ptype), ptype, len(payload), payload)
+    )
+    proc = subprocess.run(
+        [
+            "openssl",
+            "pkeyutl",
+            "-sign",
+            "-rawin",
+            "-inkey",
+            str(A_KEY),
+            "-in",
+            str(tmp_path / "pae.bin"),
+            "-out",
+            str(tmp_path / "sig.bin"),
+        ],
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"openssl cannot sign Ed25519 raw input: {proc.stderr[:200]!r}")
+    sig = (tmp_path / "sig.bin").read_bytes()
+    _install(
+        pack,
+        {
+            "payload": base64.b64encode(payload).decode(),
+            "payloadType": PAYLOAD_TYPE,
+            "signatures": [{"keyid": "", "sig": base64.b64encode(sig).decode()}],
+        },
+    )
+    assert adjudicate(pack, catalog, trust=load_policy(policy)).topline == "PASS"
+
+
+def test_keys_generate_into_missing_folder_is_usage_error(
+    tmp_path: Path, vlab_in_process: Any
+) -> None:
+    code, _, err = vlab_in_process("keys", "generate", "--out", tmp_path / "no" / "k")
+    assert code == 64 and "cannot write" in err

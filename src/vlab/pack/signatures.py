@@ -130,10 +130,13 @@ def generate_keys(out: Path) -> str:
     for p in (priv_path, pub_path):
         if p.exists() or p.is_symlink():
             raise UsageError(f"refusing to overwrite {p}")
-    fd = os.open(priv_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(private)
-    pub_path.write_bytes(public_pem(key.public_key()))
+    try:
+        fd = os.open(priv_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(private)
+        pub_path.write_bytes(public_pem(key.public_key()))
+    except OSError as exc:
+        raise UsageError(f"cannot write the key pair {out}: {exc.strerror or exc}") from None
     return key_id(key.public_key())
 
 

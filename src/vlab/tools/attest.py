@@ -34,6 +34,7 @@ VSA_PREDICATE = "https://slsa.dev/verification_summary/v1"
 RULING_PREDICATE = "urn:vlab:attestation:ruling:v1"
 VERIFIER_ID = "urn:vlab:verifier"
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+MAX_SIGNATURES = 16  # per envelope, as the pack gate bounds them
 NO_PACK = "vlab-pack:unidentified"  # a ruling made before the pack digest was known
 
 
@@ -114,6 +115,8 @@ def _statement(line: bytes, number: int, keys: dict[str, Any]) -> dict[str, Any]
         raise NotVerified(f"line {number}: malformed envelope: {opened}")
     if opened.payload_type != PAYLOAD_TYPE:
         raise NotVerified(f"line {number}: payloadType is not {PAYLOAD_TYPE}")
+    if len(opened.signatures) > MAX_SIGNATURES:
+        raise NotVerified(f"line {number}: more than {MAX_SIGNATURES} signatures")
     if not any(verifying_key(opened, sig, keys) for _, sig in opened.signatures):
         raise NotVerified(f"line {number}: no signature verifies with the key")
     try:
