@@ -610,3 +610,40 @@ def test_keys_generate_into_missing_folder_is_usage_error(
 ) -> None:
     code, _, err = vlab_in_process("keys", "generate", "--out", tmp_path / "no" / "k")
     assert code == 64 and "cannot write" in err
+
+
+def test_attestation_envelopes_interoperate(catalog: Catalog, pack: Path, tmp_path: Path) -> None:
+    """vlab's bundle verifies with securesystemslib and parses as in-toto Statements; a
+    bundle whose envelopes securesystemslib signed verifies with vlab."""
+    from cryptography.hazmat.primitives import serialization
+    from google.protobuf import json_format
+    from in_toto_attestation.v1 import statement_pb2
+    from in_toto_attestation.v1.statement import Statement
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.signer import CryptoSigner, SSlibKey
+
+    from vlab.pack.signatures import load_public_key_file
+    from vlab.tools.attest import attestation_bundle, verify_bundle
+
+    bundle = attestation_bundle(
+        adjudicate(pack, catalog), key_signer(A_KEY), "2026-01-01T00:00:00Z"
+    )
+    key = SSlibKey.from_crypto(
+        serialization.load_pem_public_key(A_PUB.read_bytes()), keyid=_kid(A_PUB)
+    )
+    ours = [Envelope.from_dict(json.loads(line)) for line in bundle.splitlines()]
+    payloads = []
+    for env in ours:
+        env.verify([key], 1)
+        pb = json_format.Parse(env.payload, statement_pb2.Statement())
+        Statement.copy_from_pb(pb).validate()
+        payloads.append(env.payload)
+    signer = CryptoSigner(serialization.load_pem_private_key(A_KEY.read_bytes(), password=None))
+    lines = []
+    for payload in payloads:
+        env = Envelope(payload, PAYLOAD_TYPE, {})
+        env.sign(signer)
+        lines.append(json.dumps(env.to_dict()))
+    (tmp_path / "theirs.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+    verified = verify_bundle(tmp_path / "theirs.jsonl", load_public_key_file(A_PUB))
+    assert verified.vsa["timeVerified"] == "2026-01-01T00:00:00Z"
