@@ -647,3 +647,9 @@ def test_attestation_envelopes_interoperate(catalog: Catalog, pack: Path, tmp_pa
     (tmp_path / "theirs.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
     verified = verify_bundle(tmp_path / "theirs.jsonl", load_public_key_file(A_PUB))
     assert verified.vsa["timeVerified"] == "2026-01-01T00:00:00Z"
+
+
+def test_reseal_warns_of_stale_signatures(pack: Path, vlab_in_process: Any) -> None:
+    sign_pack(pack, key_signer(U_KEY))
+    code, _, err = vlab_in_process("pack", "seal", pack, "--sign", A_KEY)
+    assert code == 0 and "1 older signature file" in err

@@ -79,11 +79,18 @@ def seal(
         signer = key_signer(c.key_path(sign, "--sign"))
     count = seal_folder(path)
     s.note(f"sealed {count} files")
+    written = None
     if signer is not None:
         from vlab.pack.signatures import sign_pack
 
         written = sign_pack(path, signer)
         s.note(f"signed: {human(written.name)}")
+    sig_dir = path / "integrity" / "signatures"
+    stale = [p for p in sig_dir.glob("*") if p != written] if sig_dir.is_dir() else []
+    if stale:  # they sign the old sums: under --trust they are AUTH-SUBJECT-MISMATCH
+        s.note(
+            f"warning: {len(stale)} older signature file(s) under {human(str(sig_dir))} sign the old sums"
+        )
     return 0
 
 
