@@ -89,7 +89,8 @@ def seal(
     stale = [p for p in sig_dir.glob("*") if p != written] if sig_dir.is_dir() else []
     if stale:  # they sign the old sums: under --trust they are AUTH-SUBJECT-MISMATCH
         s.note(
-            f"warning: {len(stale)} older signature file(s) under {human(str(sig_dir))} sign the old sums"
+            f"warning: {len(stale)} older signature file(s) under "
+            f"{human(str(sig_dir))} sign the old sums"
         )
     return 0
 
