@@ -26,16 +26,20 @@ from scripts.vectors.cases_import_hal0 import CASES as CASES_HAL0
 from scripts.vectors.cases_import_mplp import CASES as CASES_MPLP
 from scripts.vectors.cases_import_runcap import CASES as CASES_RUNCAP
 from scripts.vectors.cases_mission import CASES as CASES_MISSION
+from scripts.vectors.cases_trust import CASES as CASES_TRUST
 from scripts.vectors.model import (
     LOG,
+    TRUST_POLICY,
     Case,
     JSONObject,
     base_events,
     base_pointers,
     expectation,
     override,
+    test_key,
 )
 from vlab.pack.seal import seal
+from vlab.pack.signatures import key_signer, sign_pack
 from vlab.producer.packwriter import PackWriter
 from vlab.ruleset.catalog import Catalog
 
@@ -51,6 +55,7 @@ ALL_CASES: list[Case] = [
     *CASES_CONTRACT,
     *CASES_RUNCAP,
     *CASES_MPLP,
+    *CASES_TRUST,
 ]
 KEEP = {"README.md"}
 
@@ -94,6 +99,10 @@ def build(case: Case, folder: Path, catalog: Catalog) -> None:
     if case.before_seal:
         case.before_seal(writer.root)
     seal(writer.root)
+    for name in case.signers:
+        sign_pack(writer.root, key_signer(test_key(name)))
+    if case.trusted is not None:
+        (folder / TRUST_POLICY).write_text(trust_policy(case), "utf-8")
     if case.after_seal:
         case.after_seal(writer.root)
         _prune_empty_folders(writer.root)
@@ -159,6 +168,17 @@ def _prune_empty_folders(root: Path) -> None:
     for path in sorted(root.rglob("*"), reverse=True):
         if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
             path.rmdir()
+
+
+def trust_policy(case: Case) -> str:
+    """The vector's policy: the trusted TEST-ONLY public keys, inline (a vector folder
+    stands alone)."""
+    lines = ["# A trust policy for a golden vector: TEST-ONLY keys (fixtures/keys).", "keys:"]
+    for name in case.trusted or ():
+        pem = test_key(name, ".pub").read_text("ascii").strip().splitlines()
+        lines += [f"  - name: {name}", "    public_key: |", *(f"      {x}" for x in pem)]
+    lines.append(f"require: {case.require}")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

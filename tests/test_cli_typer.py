@@ -71,8 +71,12 @@ def test_the_app_has_every_command() -> None:
         ("rulesets", "lint"),
         ("pack", "seal"),
         ("pack", "init"),
+        ("pack", "sign"),
         ("receipt", "check"),
         ("import",),
+        ("keys", "generate"),
+        ("keys", "id"),
+        ("attestation", "verify"),
     }
 
 

@@ -241,7 +241,11 @@ def test_created_at_given_is_written_as_given(tmp_path: Path) -> None:
 def test_the_engine_never_reads_the_producer_clock() -> None:
     """The clock is read on the producer side only: no engine-side module calls it."""
     clocks = re.compile(r"datetime\.now|datetime\.utcnow|time\.time\(|utc_now\(")
-    producer_side = {ROOT / "src" / "vlab" / "tools" / "init.py"}  # makes a pack
+    producer_side = {
+        ROOT / "src" / "vlab" / "tools" / "init.py",  # makes a pack
+        # a signed ruling's VSA timeVerified without --as-of (never in the ruling: trust.md §3)
+        ROOT / "src" / "vlab" / "cli" / "common.py",
+    }
     readers = [
         str(path.relative_to(ROOT))
         for path in sorted((ROOT / "src" / "vlab").rglob("*.py"))

@@ -7,7 +7,9 @@ from vlab.core.codes import registry
 from vlab.ruleset.catalog import Catalog
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "vlab"
-CODE = re.compile(r'"((?:SECURITY|PIN|INTEGRITY|CONTRACT|POINTER|ADM-GATE|WAIVER)-[A-Z0-9-]+)"')
+CODE = re.compile(
+    r'"((?:SECURITY|PIN|INTEGRITY|AUTH|CONTRACT|POINTER|ADM-GATE|WAIVER)-[A-Z0-9-]+)"'
+)
 
 
 def engine_codes() -> set[str]:

@@ -107,7 +107,7 @@ def test_every_expectation_field_is_handled_here() -> None:
     from vlab.data import DATA
 
     schema = json.loads((DATA / "expected.schema.json").read_text("utf-8"))
-    run_with = {"ruleset", "shadow", "limits"}  # used by Corpus.get
+    run_with = {"ruleset", "shadow", "limits", "trust"}  # used by Corpus.get (judge_vector)
     compared = {"topline", "exit_code", "admission", "clauses"}  # by tools.regress.compare
     assert set(schema["properties"]) == run_with | compared | {"description"}
 

@@ -19,6 +19,15 @@ Status = Literal["PASS", "FAIL", "NOT_EVALUATED"]
 PointerStatus = Literal["PRESENT", "ABSENT", "NOT_EVALUATED"]
 
 LOG = "trace/events.ndjson"
+TRUST_POLICY = "trust.yaml"  # a vector's trust policy, beside its expected.json
+KEYS = Path(__file__).resolve().parents[2] / "fixtures" / "keys"
+
+
+def test_key(name: str, suffix: str = ".key") -> Path:
+    """A committed key made for tests only (never trust it for anything else)."""
+    return KEYS / f"TEST-ONLY-{name}{suffix}"
+
+
 FILE = "file:"
 
 
@@ -254,6 +263,12 @@ class Case:
     base: Mapping[str, Clause] | None = None  # default: PASS_11
     gate: Gate | None = None  # the pack is not admissible
     imported: Imported | None = None  # made by vlab import (events/pointers/files unused)
+    # Signed packs (issue 16): the fixtures/keys/TEST-ONLY-<name>.key keys that sign the
+    # sealed pack (before after_seal runs), and the keys of the trust policy the vector is
+    # judged under (None: judged without --trust).
+    signers: Sequence[str] = ()
+    trusted: Sequence[str] | None = None
+    require: int = 1
 
     @property
     def vector_id(self) -> str:
@@ -352,6 +367,8 @@ def expectation(case: Case, clause_ids: list[str]) -> JSONObject:
         exp["shadow"] = True
     if case.limits:
         exp["limits"] = case.limits
+    if case.trusted is not None:
+        exp["trust"] = TRUST_POLICY
     if case.gate is not None:
         gate, codes = case.gate
         reason = gate + "-FAIL"

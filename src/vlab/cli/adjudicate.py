@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -30,8 +30,13 @@ FailOn = Annotated[
     ),
 ]
 
+if TYPE_CHECKING:
+    from vlab.pack.signatures import Signer
+
 ADJUDICATE_HELP = "Admit and judge one pack: the ruling on stdout, the topline as exit status."
-VALIDATE_HELP = "Run the admission gates only (SECURITY, PIN, INTEGRITY, CONTRACT)."
+VALIDATE_HELP = (
+    "Run the admission gates only (SECURITY, PIN, INTEGRITY, CONTRACT; AUTHENTICITY under --trust)."
+)
 
 Ruleset = Annotated[
     str | None,
@@ -51,6 +56,27 @@ Format = Annotated[
         help="How the ruling is printed on stdout: any format of the renderer registry.",
     ),
 ]
+Attest = Annotated[
+    str | None,
+    typer.Option(
+        "--attest",
+        metavar="PATH",
+        click_type=c.PATH,
+        help="Also write a signed attestation bundle (JSON Lines: a SLSA VSA v1 and the ruling "
+        "Statement, DSSE envelopes) to PATH; needs --sign and the trust extra.",
+        show_default=False,
+    ),
+]
+Sign = Annotated[
+    str | None,
+    typer.Option(
+        "--sign",
+        metavar="KEY",
+        click_type=c.PATH,
+        help="The Ed25519 private key (PEM) that signs the --attest bundle.",
+        show_default=False,
+    ),
+]
 Out = Annotated[
     list[str] | None,
     c.out_option(
@@ -65,6 +91,10 @@ def adjudicate(
     ruleset: Ruleset = None,
     fmt: Format = "table",
     out: Out = None,
+    trust: c.Trust = None,
+    attest: Attest = None,
+    sign: Sign = None,
+    as_of: c.AsOf = None,
     rulesets_dir: c.RulesetsDir = None,
     quiet: c.Quiet = False,
     no_color: c.NoColor = False,
@@ -78,7 +108,6 @@ def adjudicate(
     max_document_values: c.MaxDocumentValues = None,
     max_pointers: c.MaxPointers = None,
     waivers: Waivers = None,
-    as_of_time: c.AsOf = None,
     fail_on: FailOn = None,
 ) -> int:
     """Admit and judge one pack: the ruling on stdout, the topline as exit status."""
@@ -88,15 +117,23 @@ def adjudicate(
 
     s = c.session(ctx, quiet, no_color)
     outs = c.parse_outs(out, c.renderer_names())
-    waiver_set, when = c.waivers_and_as_of(waivers, as_of_time)
+    waiver_set, when = c.waivers_and_as_of(waivers, as_of)  # checked before judging
     catalog = s.catalog(rulesets_dir)
     override = catalog.resolve(ruleset) if ruleset is not None else None
+    policy = c.trust_policy(trust)
+    signer = _attestation_signer(attest, sign)
     c.pack_hint(s, pack)
-    ruling = judge(Path(pack), catalog, override=override, limits=c.limits(ctx.params))
+    ruling = judge(
+        Path(pack), catalog, override=override, limits=c.limits(ctx.params), trust=policy
+    )
     if waiver_set is not None and when is not None:
         from vlab.engine.waivers import apply_waivers
 
         ruling = apply_waivers(ruling, waiver_set, when)
+    if signer is not None and attest is not None:
+        from vlab.tools.attest import attestation_bundle
+
+        c.write_out(Path(attest), attestation_bundle(ruling, signer, c.time_verified(when)))
     for name, path in outs:
         c.write_out(path, c.render(ruling, name, pack))
     c.step_summary(s, lambda: c.render(ruling, "md", pack).decode("utf-8"))
@@ -111,12 +148,26 @@ def adjudicate(
     return c.exit_status(ruling, fail_on)
 
 
+def _attestation_signer(attest: str | None, sign: str | None) -> Signer | None:
+    """The signer of ``--attest PATH --sign KEY`` (both or neither)."""
+    from vlab.core.errors import UsageError
+
+    if attest is None and sign is None:
+        return None
+    if attest is None or sign is None:
+        raise UsageError("--attest PATH and --sign KEY go together")
+    from vlab.pack.signatures import key_signer
+
+    return key_signer(c.key_path(sign, "--sign"))
+
+
 def validate(
     ctx: typer.Context,
     pack: c.Pack,
     fmt: Annotated[
         str, c.table_or_json("table: one line a gate and a detail; json: the admission record.")
     ] = "table",
+    trust: c.Trust = None,
     rulesets_dir: c.RulesetsDir = None,
     quiet: c.Quiet = False,
     no_color: c.NoColor = False,
@@ -130,7 +181,8 @@ def validate(
     max_document_values: c.MaxDocumentValues = None,
     max_pointers: c.MaxPointers = None,
 ) -> int:
-    """Run the admission gates only (SECURITY, PIN, INTEGRITY, CONTRACT)."""
+    """Run the admission gates only (SECURITY, PIN, INTEGRITY, CONTRACT; AUTHENTICITY under
+    --trust)."""
     from pathlib import Path
 
     from vlab.core.canonical import canonical_bytes
@@ -138,8 +190,9 @@ def validate(
 
     s = c.session(ctx, quiet, no_color)
     catalog = s.catalog(rulesets_dir)
+    policy = c.trust_policy(trust)
     c.pack_hint(s, pack)
-    admission = admit_pack(Path(pack), catalog, c.limits(ctx.params))
+    admission = admit_pack(Path(pack), catalog, c.limits(ctx.params), policy)
     doc = admission.to_json()
     if fmt == "json":
         s.stdout(canonical_bytes(doc) + b"\n")

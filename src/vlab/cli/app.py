@@ -158,6 +158,14 @@ def _register(app: typer.Typer, name: str) -> None:
         from vlab.cli import receipt
 
         app.add_typer(receipt.app, rich_help_panel=MAKE)
+    elif name == "keys":
+        from vlab.cli import keys
+
+        app.add_typer(keys.app, rich_help_panel=MAKE)
+    elif name == "attestation":
+        from vlab.cli import attestation
+
+        app.add_typer(attestation.app, rich_help_panel=JUDGE)
     elif name == "import":
         from vlab.cli import importing
 
@@ -223,6 +231,8 @@ COMMANDS = (
     "pack",
     "receipt",
     "import",
+    "keys",
+    "attestation",
 )
 
 

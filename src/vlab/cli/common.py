@@ -270,6 +270,21 @@ def as_of(value: str | None) -> str | None:
     return text
 
 
+def time_verified(value: str | None) -> str:
+    """A VSA's timeVerified: ``--as-of`` in UTC, else the current time (the one clock read
+    on the judging side: a VSA is a statement made at a time; the ruling stays time-free)."""
+    given = as_of(value)
+    if given is not None:
+        return given
+    from datetime import datetime, timezone
+
+    from vlab.core.timestamps import utc_text
+
+    now = utc_text(datetime.now(timezone.utc).isoformat())
+    assert now is not None
+    return now
+
+
 def table_or_json(text: str) -> Any:
     """A ``--format table|json`` option described by ``text``."""
     return typer.Option("--format", click_type=TABLE_OR_JSON, help=text)
@@ -480,3 +495,38 @@ def exit_status(ruling: Any, fail_on: str | None) -> int:
     if any(cl.counts_as_fail and severity_rank(cl.severity) >= bar for cl in ruling.clauses):
         return status
     return EXIT_PASS
+
+
+# -- trust (issue 16) -------------------------------------------------------------------------
+
+Trust = Annotated[
+    str | None,
+    typer.Option(
+        "--trust",
+        metavar="POLICY",
+        click_type=PATH,
+        help="A trust policy (YAML: keys, require): the pack must be signed by enough of its "
+        "keys (the ADM-GATE-AUTHENTICITY gate). Needs the trust extra.",
+        show_default=False,
+    ),
+]
+
+
+def trust_policy(value: str | None) -> Any:
+    """The policy ``--trust`` names (None without one); a usage error when the trust extra
+    is missing or the policy is bad."""
+    if value is None:
+        return None
+    from vlab.pack.trust import load_policy
+
+    return load_policy(Path(value))
+
+
+def key_path(value: str, flag: str) -> Path:
+    from vlab.pack.signatures import require_trust
+
+    require_trust()
+    path = Path(value)
+    if not path.is_file():
+        raise UsageError(f"{flag}: no such key file: {value}")
+    return path

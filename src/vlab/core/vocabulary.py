@@ -23,6 +23,7 @@ SKIPPED: Final = "SKIPPED"
 GATE_SECURITY: Final = "ADM-GATE-SECURITY"
 GATE_PIN: Final = "ADM-GATE-PIN"
 GATE_INTEGRITY: Final = "ADM-GATE-INTEGRITY"
+GATE_AUTHENTICITY: Final = "ADM-GATE-AUTHENTICITY"  # only with a trust policy in force
 GATE_CONTRACT: Final = "ADM-GATE-CONTRACT"
 
 # Exit statuses (adjudication.md §5).

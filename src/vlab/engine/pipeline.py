@@ -22,6 +22,7 @@ from vlab.engine.ruling import (
 )
 from vlab.pack.limits import Limits
 from vlab.pack.reader import PackReader
+from vlab.pack.trust import TrustPolicy
 from vlab.ruleset.catalog import Catalog
 from vlab.ruleset.model import Ruleset
 
@@ -63,9 +64,10 @@ def judge(
     *,
     override: Ruleset | None = None,
     digest: bool = True,
+    trust: TrustPolicy | None = None,
 ) -> Judged:
-    """Admit and judge an opened pack."""
-    admission = admit(reader, catalog.get, installed_requirements(catalog))
+    """Admit and judge an opened pack (under ``trust``, the policy in force, if any)."""
+    admission = admit(reader, catalog.get, installed_requirements(catalog), trust)
     ruleset = override or admission.pinned
     results = evaluate(ruleset, admission, reader) if admission.admissible and ruleset else []
     ruling = build_ruling(
@@ -78,8 +80,10 @@ def judge(
     return Judged(ruling, reader, admission, ruleset)
 
 
-def admit_pack(path: Path, catalog: Catalog, limits: Limits | None = None) -> Admission:
-    return admit(open_pack(path, limits), catalog.get, installed_requirements(catalog))
+def admit_pack(
+    path: Path, catalog: Catalog, limits: Limits | None = None, trust: TrustPolicy | None = None
+) -> Admission:
+    return admit(open_pack(path, limits), catalog.get, installed_requirements(catalog), trust)
 
 
 def adjudicate(
@@ -89,12 +93,13 @@ def adjudicate(
     override: Ruleset | None = None,
     limits: Limits | None = None,
     digest: bool = True,
+    trust: TrustPolicy | None = None,
 ) -> Ruling:
     """Admit and judge one pack; returns the ruling. ``digest=False`` skips the
     ruling digest for callers that only compare fields (regress, diff); such a ruling is
     never emitted."""
     with opened_pack(path, limits) as reader:
-        return judge(reader, catalog, override=override, digest=digest).ruling
+        return judge(reader, catalog, override=override, digest=digest, trust=trust).ruling
 
 
 def build_ruling(
@@ -132,5 +137,6 @@ def build_ruling(
         clauses=clauses,
         topline=topline(admission.admissible, clauses),
         reason_codes=tuple(sorted(codes)),
+        trust=admission.trust,
     )
     return ruling.sealed() if digest else ruling

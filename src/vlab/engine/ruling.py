@@ -227,6 +227,8 @@ class Ruling:
     engine: tuple[str, str] = ("vlab", __version__)
     as_of: str | None = None  # set only with --waivers: the time expiry is judged at
     waivers: WaiversSummary | None = None
+    # {"policy_sha256", "signers"} when AUTHENTICITY ran; absent from the document otherwise
+    trust: dict[str, Any] | None = None
 
     def body(self) -> dict[str, Any]:
         """What the digest covers: everything but ``digest`` and ``engine``."""
@@ -238,6 +240,7 @@ class Ruling:
             "clauses": [c.to_json() for c in self.clauses],
             "topline": self.topline,
             "reason_codes": list(self.reason_codes),
+            **({"trust": self.trust} if self.trust is not None else {}),
         }
         if self.as_of is not None:
             out["as_of"] = self.as_of
@@ -308,6 +311,7 @@ class Ruling:
             engine=(str(engine.get("name", "vlab")), str(engine.get("version", ""))),
             as_of=doc.get("as_of"),
             waivers=_waivers_summary(doc["waivers"]) if "waivers" in doc else None,
+            trust=doc.get("trust"),
         )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from vlab.core.errors import UsageError
 from vlab.pack.limits import Limits, artifact_kind
 from vlab.pack.reader import PackReader
+from vlab.pack.signatures import is_signature_path
 from vlab.pack.sums import SUMS_PATH, render_sums
 
 # The control files a pack cannot be judged without (evidence-pack.md). ``vlab pack seal``
@@ -34,8 +35,8 @@ def seal(path: Path, limits: Limits | None = None) -> int:
     hashes: dict[str, str] = {}
     max_line = reader.limits.max_line_bytes
     for f in inventory.files:
-        if f.path == SUMS_PATH:
-            continue
+        if f.path == SUMS_PATH or is_signature_path(f.path):
+            continue  # signatures sign the sums; they are never listed (trust.md §2)
         ndjson = artifact_kind(f.path) == "ndjson"
         try:
             hashes[f.path], too_long = reader.hash_file(f.path, max_line if ndjson else None)

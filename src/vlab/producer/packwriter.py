@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vlab.pack.limits import unsafe_path_reason
 from vlab.producer.spendcap import utc_now
+
+if TYPE_CHECKING:
+    from vlab.pack.signatures import Signer
 
 
 def dumps(value: Any) -> bytes:
@@ -105,9 +108,20 @@ class PackWriter:
         """Write ``evidence_pointers.json`` (see ``pointer()``), replacing the old one."""
         return self.write_json("evidence_pointers.json", {"pointers": pointers})
 
-    def seal(self) -> None:
+    def seal(self, sign_with: Signer | Path | str | None = None) -> None:
         """Write ``integrity/sha256sums.txt`` for every other file of the pack (last: any
-        file written afterwards fails the INTEGRITY gate until the pack is sealed again)."""
+        file written afterwards fails the INTEGRITY gate until the pack is sealed again).
+        ``sign_with`` (an Ed25519 private key file, or any ``Signer``) also signs it:
+        ``integrity/signatures/<keyid>.dsse.json`` (needs the trust extra)."""
         from vlab.pack.seal import seal
 
+        signer = None
+        if sign_with is not None:  # the key loads before anything is written
+            from vlab.pack.signatures import signer_of
+
+            signer = signer_of(sign_with)
         seal(self.root)
+        if signer is not None:
+            from vlab.pack.signatures import sign_pack
+
+            sign_pack(self.root, signer)

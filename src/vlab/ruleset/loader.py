@@ -137,6 +137,8 @@ def _resolve(src: Source, parent: dict[str, Any] | None) -> dict[str, Any]:
     for key in ("format", "id", "version", "status", "purpose"):
         doc[key] = data[key]
     doc.pop("extends", None)
+    if "requires_signature" in data:  # only when said: other rulesets' digests are unchanged
+        doc["requires_signature"] = data["requires_signature"]
     for key, value in data.get("accepts", {}).items():
         doc["accepts"][key] = list(value)
     bundle = data.get("schema_bundle", {})
@@ -221,6 +223,7 @@ def build(src: Source, doc: dict[str, Any], problems: Problems | None = None) ->
         document=doc,
         format=compiler.format,
         codes=compiler.declared,
+        requires_signature=doc.get("requires_signature") is True,
     )
 
 

@@ -92,6 +92,7 @@ class Ruleset:
     document: dict[str, Any] = field(repr=False)  # the resolved document that is digested
     format: int = 1
     codes: dict[str, str] = field(default_factory=dict)  # ruleset-declared code -> meaning
+    requires_signature: bool = False  # AUTHENTICITY runs even without --trust (trust.md)
     _validators: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def validator(self, schema: dict[str, Any]) -> Any:

@@ -176,7 +176,14 @@ def judge_vector(
     shadow = override or (vector.expected["ruleset"] if vector.expected.get("shadow") else None)
     limits = replace(Limits(), **vector.expected.get("limits", {}))
     ruleset = catalog.resolve(shadow) if shadow else None
-    return adjudicate(vector.pack, catalog, override=ruleset, limits=limits, digest=digest)
+    trust = None
+    if "trust" in vector.expected:  # the vector is judged under this policy (--trust)
+        from vlab.pack.trust import load_policy
+
+        trust = load_policy(vector.expected_path.parent / vector.expected["trust"])
+    return adjudicate(
+        vector.pack, catalog, override=ruleset, limits=limits, digest=digest, trust=trust
+    )
 
 
 def _run_one(args: tuple[Vector, str | None, tuple[str, ...]]) -> Outcome:

@@ -11,6 +11,7 @@ from vlab.core.errors import UsageError
 from vlab.core.findings import Detail
 from vlab.engine.admission.model import Admission
 from vlab.pack.reader import PackAccessError, PackReader
+from vlab.pack.trust import TrustPolicy
 from vlab.ruleset.model import Ruleset
 
 if TYPE_CHECKING:
@@ -46,7 +47,9 @@ class GateContext:
         reader: PackReader,
         find_ruleset: Callable[[str], Ruleset | None],
         known_requirements: Callable[[], frozenset[str]] | None = None,
+        trust: TrustPolicy | None = None,
     ) -> None:
+        self.trust = trust  # the policy in force (--trust), or None
         self.reader = reader
         self.find_ruleset = find_ruleset
         # Every requirement id an installed ruleset declares, asked for only when a pointer

@@ -7,6 +7,7 @@ from vlab.core.findings import Detail
 from vlab.core.vocabulary import GATE_INTEGRITY
 from vlab.engine.admission.context import GateContext
 from vlab.pack.reader import PackAccessError
+from vlab.pack.signatures import is_signature_path
 from vlab.pack.sums import SUMS_PATH, pack_digest, parse_sums
 
 NAME = GATE_INTEGRITY
@@ -57,7 +58,7 @@ def run(ctx: GateContext) -> list[Detail]:
                     )
                 )
     for path in sorted(hashes, key=lambda p: p.encode("utf-8")):
-        if path != SUMS_PATH and path not in listed:
+        if path != SUMS_PATH and path not in listed and not is_signature_path(path):
             details.append(Detail("INTEGRITY-UNLISTED-FILE", "in the pack but not listed", path))
     if not details:
         ctx.result.digest = pack_digest(listed)

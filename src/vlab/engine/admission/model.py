@@ -41,6 +41,8 @@ class Admission:
     indexes: dict[str, NdjsonIndex] = field(default_factory=dict)
     documents: dict[str, Any] = field(default_factory=dict)  # control files, parsed
     complete: bool = False  # every registered gate ran
+    # {"policy_sha256", "signers"} when AUTHENTICITY ran (the ruling's ``trust``), else None
+    trust: dict[str, Any] | None = None
 
     @property
     def admissible(self) -> bool:
