@@ -100,10 +100,13 @@ def scan(
 
 
 def _index(path: str, size: int, parts: list[_Range]) -> NdjsonIndex:
-    index = NdjsonIndex(path=path, size=size)
+    # The first part's offsets become the index's (no copy of the largest array).
+    index = NdjsonIndex(path=path, size=size, offsets=parts[0].offsets)
     base = 0
-    for part in parts:
-        index.offsets.extend(part.offsets)
+    for n, part in enumerate(parts):
+        if n:
+            index.offsets.extend(part.offsets)
+            part.offsets = array("q")
         for event_id, lines in part.wanted.items():
             index.wanted_events.setdefault(event_id, []).extend(n + base for n in lines)
         index.records += part.records
@@ -200,7 +203,7 @@ def _scan_range(
     seen = IdTable(wide_lines=end - start >= 1 << 32)
     seen_add = seen.add
     id_keys: array[int] = array("q")
-    id_lines: array[int] = array("q")
+    id_lines: array[int] = array("q" if end - start >= 1 << 32 else "I")
 
     def same(earlier: int) -> bool:  # the earlier line's id is this line's (not a collision)
         return bool(_event_id_at(src, offsets, earlier, end) == event_id)
