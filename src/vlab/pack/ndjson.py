@@ -102,15 +102,15 @@ def scan(
 def _index(path: str, size: int, parts: list[_Range]) -> NdjsonIndex:
     # The first part's offsets become the index's (no copy of the largest array).
     index = NdjsonIndex(path=path, size=size, offsets=parts[0].offsets)
-    base = 0
-    for n, part in enumerate(parts):
-        if n:
+    for number, part in enumerate(parts):
+        base = 0
+        if number:
+            base = len(index.offsets)
             index.offsets.extend(part.offsets)
             part.offsets = array("q")
         for event_id, lines in part.wanted.items():
             index.wanted_events.setdefault(event_id, []).extend(n + base for n in lines)
         index.records += part.records
-        base += len(part.offsets)
     return index
 
 
