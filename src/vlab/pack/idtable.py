@@ -31,7 +31,7 @@ class IdTable:
         self._lines = array(self._line_code, bytes(self._lines_itemsize() * size))
         self._mask = size - 1
         self.count = 0
-        self.probes = 0  # slots looked at, for tests that count work
+        self.probes = 0  # slots ``candidates`` looked at, for tests that count work
 
     def _lines_itemsize(self) -> int:
         return array(self._line_code).itemsize
@@ -54,7 +54,6 @@ class IdTable:
         keys, mask = self._keys, self._mask
         slot = key & mask
         while True:
-            self.probes += 1
             found = keys[slot]
             if found == _EMPTY:
                 break

@@ -200,7 +200,11 @@ def _scan_range(
     offsets: array[int] = array("q")
     offsets_append = offsets.append
     details: list[Detail] = []
-    seen = IdTable(wide_lines=end - start >= 1 << 32)
+    # Sized for lines of ~256 bytes or more (no rehashing on machine-written logs);
+    # shorter lines make it grow.
+    seen = IdTable(
+        wide_lines=end - start >= 1 << 32, capacity=(end - start) >> 8 if event_log else 1
+    )
     seen_add = seen.add
     id_keys: array[int] = array("q")
     id_lines: array[int] = array("q" if end - start >= 1 << 32 else "I")
