@@ -127,3 +127,30 @@ def test_a_deep_line_among_shallow_ones_is_found_on_the_hot_path(
     reader.inventory()
     _, details = scan(reader, "trace/events.ndjson", event_log=True, wanted_ids=set(), max_depth=64)
     assert [(d.code, d.line) for d in details] == [("CONTRACT-DEPTH-EXCEEDED", 501)]
+
+
+def test_duplicates_found_exactly_with_forced_hash_collisions_in_halves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every id on one hash (so every lookup is a collision to confirm), the log scanned
+    in two halves: only the real duplicates are reported, each at its own line."""
+    import vlab.pack.ndjson as ndjson
+
+    monkeypatch.setattr(ndjson, "id_hash", lambda event_id: 7)
+    monkeypatch.setattr(ndjson, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(ndjson, "_split_point", lambda src: src.size // 2 + 1)
+    ids = ["a", "b", "c", "b", "d", "a", "e", "e"]
+    lines = [b'{"event_id":"%s","event_type":"x"}' % i.encode() for i in ids]
+    # The split must fall on a line start: make every line the same length.
+    reader = _reader(tmp_path, b"\n".join(lines) + b"\n")
+    size = reader.source("trace/events.ndjson").size
+    monkeypatch.setattr(ndjson, "_split_point", lambda src: (size // len(lines)) * 4)
+    index, details = scan(
+        reader, "trace/events.ndjson", event_log=True, wanted_ids=set(), max_depth=64
+    )
+    assert [(d.code, d.line) for d in details] == [
+        ("CONTRACT-DUPLICATE-EVENT-ID", 4),
+        ("CONTRACT-DUPLICATE-EVENT-ID", 6),
+        ("CONTRACT-DUPLICATE-EVENT-ID", 8),
+    ]
+    assert index.line_count == 8

@@ -20,6 +20,7 @@ from typing import Any
 
 from vlab.core import strictjson
 from vlab.core.findings import Detail
+from vlab.pack.idtable import IdTable, id_hash
 from vlab.pack.reader import PackReader, Source
 
 MAX_FINDINGS_PER_FILE = 10
@@ -72,8 +73,8 @@ class _Range:
     details: list[Detail]
     wanted: dict[str, list[int]]
     records: int
-    seen: set[str]  # event_ids seen in this range
-    ids: list[str]  # the same, in order, with their lines (only when asked)
+    seen: IdTable | None  # event_ids seen in this range (the first half's)
+    id_keys: array[int]  # their hashes, in order, with their lines (the second half's)
     id_lines: array[int]
 
 
@@ -99,14 +100,17 @@ def scan(
 
 
 def _index(path: str, size: int, parts: list[_Range]) -> NdjsonIndex:
-    index = NdjsonIndex(path=path, size=size)
-    base = 0
-    for part in parts:
-        index.offsets.extend(part.offsets)
+    # The first part's offsets become the index's (no copy of the largest array).
+    index = NdjsonIndex(path=path, size=size, offsets=parts[0].offsets)
+    for number, part in enumerate(parts):
+        base = 0
+        if number:
+            base = len(index.offsets)
+            index.offsets.extend(part.offsets)
+            part.offsets = array("q")
         for event_id, lines in part.wanted.items():
             index.wanted_events.setdefault(event_id, []).extend(n + base for n in lines)
         index.records += part.records
-        base += len(part.offsets)
     return index
 
 
@@ -148,14 +152,28 @@ def _scan_halves(
     details = list(first.details)
     for d in second.details:
         details.append(replace(d, line=d.line + base if d.line is not None else None))
-    if event_log:
-        # An id the first half has seen is a duplicate wherever the second half repeats it.
+    index = _index(path, size, [first, second])
+    if event_log and first.seen is not None:
+        # An id the first half has seen is a duplicate wherever the second half repeats it
+        # (equal hashes confirmed on the ids themselves, re-read by line).
         seen = first.seen
-        for event_id, line in zip(second.ids, second.id_lines, strict=True):
-            if event_id in seen:
-                details.append(_duplicate(event_id, path, line + base))
+        for key, line in zip(second.id_keys, second.id_lines, strict=True):
+            for earlier in seen.candidates(key):
+                later_id = _event_id_at(src, index.offsets, line + base, size)
+                if _event_id_at(src, index.offsets, earlier, size) == later_id:
+                    details.append(_duplicate(str(later_id), path, line + base))
+                    break
     details.sort(key=lambda d: d.line or 0)
-    return _index(path, size, [first, second]), details[:MAX_FINDINGS_PER_FILE]
+    return index, details[:MAX_FINDINGS_PER_FILE]
+
+
+def _event_id_at(src: Source, offsets: array[int], line: int, size: int) -> object:
+    """The event_id of a line that passed the scan (read again by its offset)."""
+    start = offsets[line - 1]
+    end = offsets[line] - 1 if line < len(offsets) else size
+    raw = _strip_cr(src.read(start, end - start).rstrip(b"\n"))
+    record = strictjson.loads(raw)
+    return record.get("event_id") if isinstance(record, dict) else None
 
 
 def _duplicate(event_id: str, path: str, line: int) -> Detail:
@@ -182,10 +200,18 @@ def _scan_range(
     offsets: array[int] = array("q")
     offsets_append = offsets.append
     details: list[Detail] = []
-    seen: set[str] = set()
+    # Sized for lines of ~256 bytes or more (no rehashing on machine-written logs);
+    # shorter lines make it grow.
+    seen = IdTable(
+        wide_lines=end - start >= 1 << 32, capacity=(end - start) >> 8 if event_log else 1
+    )
     seen_add = seen.add
-    ids: list[str] = []
-    id_lines: array[int] = array("q")
+    id_keys: array[int] = array("q")
+    id_lines: array[int] = array("q" if end - start >= 1 << 32 else "I")
+
+    def same(earlier: int) -> bool:  # the earlier line's id is this line's (not a collision)
+        return bool(_event_id_at(src, offsets, earlier, end) == event_id)
+
     wanted: dict[str, list[int]] = {}
     records = 0
     number = 0
@@ -269,18 +295,17 @@ def _scan_range(
                         )
                     )
                     continue
-                if event_id in seen:
+                key = id_hash(event_id)
+                if seen_add(key, number, same) is not None:
                     details.append(_duplicate(event_id, path, number))
                     continue
-                seen_add(event_id)
                 if keep_ids:
-                    ids.append(event_id)
+                    id_keys.append(key)
                     id_lines.append(number)
             if wanted_ids and type(event_id) is str and event_id in wanted_ids:
                 wanted.setdefault(event_id, []).append(number)
-    if keep_ids:
-        seen = set()  # the other half looks ids up in its own set; do not ship this one
-    return _Range(offsets, details, wanted, records, seen, ids, id_lines)
+    # The other half looks ids up in its own table; do not ship this one.
+    return _Range(offsets, details, wanted, records, None if keep_ids else seen, id_keys, id_lines)
 
 
 _BLANK_START = frozenset(b" \t")
