@@ -140,13 +140,15 @@ def generate_keys(out: Path) -> str:
     return key_id(key.public_key())
 
 
+MAX_KEY_BYTES = 64 * 1024
+
+
 def _read_key_file(path: Path) -> bytes:
-    try:
-        if path.stat().st_size > 64 * 1024:
-            raise UsageError(f"not a key file (too large): {path}")
-        return path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read key {path}: {exc.strerror or exc}") from None
+    """A key file's bytes: a regular file of at most 64 KiB, read with that cap (a
+    ``/dev/zero`` or a FIFO named as a key is a usage error, never an endless read)."""
+    from vlab.core.inputs import read_input
+
+    return read_input(path, what="key file", limit=MAX_KEY_BYTES)
 
 
 def load_public_key(data: bytes, where: str) -> Any:
@@ -365,13 +367,15 @@ def sign_pack(path: Path, signer: Signer | Path | str) -> Path:
     for p in sorted(present):
         if reader.hash_file(p, None)[0] != hashes[p]:
             raise UsageError(f"{p} differs from its sums: seal it again first")
-    run_id: Any = None
-    if "manifest.json" in hashes:
-        try:
-            manifest = strictjson.loads((path / "manifest.json").read_bytes())
-            run_id = manifest.get("run_id") if isinstance(manifest, dict) else None
-        except strictjson.StrictJSONError:
-            run_id = None
+    run_id: Any = None  # the run is named by bundle.manifest.json (evidence-pack.md)
+    for name in ("bundle.manifest.json", "manifest.json"):
+        if run_id is None and name in hashes:
+            try:
+                doc = strictjson.loads((path / name).read_bytes())
+            except (strictjson.StrictJSONError, OSError):
+                continue
+            found = doc.get("run_id") if isinstance(doc, dict) else None
+            run_id = found if isinstance(found, str) else None
     payload = canonical_bytes(pack_statement(hashes, pack_digest(hashes), run_id, who.name))
     folder = path / SIGNATURES_DIR
     if (path / "integrity").is_symlink() or folder.is_symlink():
