@@ -165,7 +165,7 @@ def _rewrite(pack: Path, edit: Any) -> None:
 
 
 @pytest.mark.parametrize("member", ["payload", "sig"])
-def test_f3_unpadded_or_urlsafe_base64_is_refused_for_payload_and_sig(
+def test_f3_unpadded_base64_is_refused_for_payload_and_sig(
     pack: Path, policy: Path, catalog: Catalog, member: str
 ) -> None:
     sign_pack(pack, key_signer(A_KEY))
@@ -719,3 +719,44 @@ def test_h6_vsa_of_a_ruling_with_no_ruleset_says_unidentified(
     assert ruling["predicate"]["ruleset"]["id"] is None
     assert vsa["predicate"]["policy"] == {"uri": "vlab-ruleset:unidentified"}
     assert vlab_in_process("attestation", "verify", out, "--key", A_PUB)[0] == 0
+
+
+@pytest.mark.parametrize("member", ["payload", "sig"])
+def test_h3_urlsafe_base64_is_accepted_mixed_alphabets_are_not(
+    pack: Path, policy: Path, catalog: Catalog, member: str
+) -> None:
+    from vlab.pack.signatures import b64decode
+
+    assert b64decode("-_-_") == b64decode("+/+/") is not None
+    assert b64decode("+_+_") is None and b64decode("-_-") is None
+    sign_pack(pack, key_signer(A_KEY))
+
+    def urlsafe(doc: dict[str, Any]) -> dict[str, Any]:
+        holder = doc if member == "payload" else doc["signatures"][0]
+        holder[member] = base64.urlsafe_b64encode(base64.b64decode(holder[member])).decode()
+        return doc
+
+    _rewrite(pack, urlsafe)
+    assert adjudicate(pack, catalog, trust=load_policy(policy)).topline == "PASS"
+
+
+def test_h4_unknown_members_are_ignored_required_ones_are_not(
+    pack: Path, policy: Path, catalog: Catalog
+) -> None:
+    sign_pack(pack, key_signer(A_KEY))
+
+    def extra(doc: dict[str, Any]) -> dict[str, Any]:
+        doc["note"] = {"any": "thing"}
+        doc["signatures"][0]["cert"] = None
+        return doc
+
+    _rewrite(pack, extra)
+    assert adjudicate(pack, catalog, trust=load_policy(policy)).topline == "PASS"
+
+    def no_sig(doc: dict[str, Any]) -> dict[str, Any]:
+        doc["signatures"][0]["signature"] = doc["signatures"][0].pop("sig")
+        return doc
+
+    _rewrite(pack, no_sig)
+    ruling = adjudicate(pack, catalog, trust=load_policy(policy))
+    assert _codes(ruling) == ["AUTH-SIGNATURE-INVALID", "AUTH-SIGNATURE-MISSING"]
