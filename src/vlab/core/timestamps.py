@@ -80,39 +80,35 @@ def _minute_base(prefix: str) -> int | None:
     return base
 
 
-def _fast_micros(value: str) -> int | None:
-    """``utc_micros`` of a canonical UTC timestamp, or None to ask the full parser."""
+def utc_micros(value: Any) -> int | None:
+    """Microseconds since the epoch, in UTC, of an RFC 3339 timestamp (None if invalid).
+
+    A canonical UTC value is read here by slicing; anything else, or anything the slices
+    cannot vouch for, is answered by the full grammar (``_full_micros``)."""
+    if type(value) is not str:
+        return _full_micros(value)
     n = len(value)
     if n < 20 or value[-1] != "Z" or value[16] != ":":
-        return None
+        return _full_micros(value)
     base = _MINUTES.get(value[:16])
     if base is None:
         base = _minute_base(value[:16])
         if base is None:
-            return None
+            return _full_micros(value)
     second = _SECONDS.get(value[17:19])
     if second is None:
-        return None
+        return _full_micros(value)
     if n == 20:
         frac = 0
     else:
         digits = value[20:-1]
         if value[19] != "." or not (digits.isdigit() and digits.isascii()):  # "" too
-            return None
+            return _full_micros(value)
         frac = int(digits) * 1000 if len(digits) == 3 else int((digits + "000000")[:6])
     seconds = base + second
     if second == 60 and seconds // 86400 + _EPOCH > _LAST_DAY:  # 9999-12-31T23:59:60Z
         return None
     return seconds * 1_000_000 + frac
-
-
-def utc_micros(value: Any) -> int | None:
-    """Microseconds since the epoch, in UTC, of an RFC 3339 timestamp (None if invalid)."""
-    if type(value) is str:
-        fast = _fast_micros(value)
-        if fast is not None:
-            return fast
-    return _full_micros(value)
 
 
 def _full_micros(value: Any) -> int | None:
