@@ -19,7 +19,7 @@ import hashlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -180,9 +180,21 @@ class _LineScan:
 class PackReader:
     """Read-only view of one pack directory."""
 
-    def __init__(self, root: Path, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        limits: Limits | None = None,
+        *,
+        refused: Sequence[Detail] = (),
+        spool_dir: Path | None = None,
+    ) -> None:
+        """``refused``: what unpacking an archive pack found (the pack is then refused
+        with it, and never walked); ``spool_dir``: where the private store's file goes
+        (an archive pack's private folder; default the system's temporary folder)."""
         self.root = root
         self.limits = limits or Limits()
+        self._refused = tuple(refused)
+        self._spool_dir = spool_dir
         self._files: dict[str, PackFile] = {}
         self._sources: dict[str, Source] = {}
         self._sealed = False  # once any file is snapshotted, reads come only from copies
@@ -211,6 +223,9 @@ class PackReader:
         """Walk the pack without following links; refuse what evidence-pack.md refuses,
         with every bound enforced while listing."""
         walk = _Walk(self.limits)
+        if self._refused:
+            walk.inv.refusals.extend(self._refused)
+            return walk.inv
         try:
             root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as exc:
@@ -341,7 +356,9 @@ class PackReader:
     def _spool_fd(self) -> int:
         if self._spool is None:
             try:
-                self._spool = tempfile.TemporaryFile(prefix="vlab-pack-")  # noqa: SIM115
+                self._spool = tempfile.TemporaryFile(  # noqa: SIM115
+                    prefix="vlab-pack-", dir=self._spool_dir
+                )
             except OSError as exc:
                 raise UsageError(
                     f"cannot create a private copy of the pack in {tempfile.gettempdir()}: "
