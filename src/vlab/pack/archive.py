@@ -123,9 +123,10 @@ class _Bounded:
 
 class _Gunzip:
     """The inflated bytes of a gzip file, forward only (what tarfile's reading needs),
-    counting the compressed bytes consumed so far (``consumed``), refusing any single read
-    larger than ``bound`` and any point where the output exceeds ``MAX_RATIO`` times the
-    input (a stream-wide bound: skipped data is inflated too)."""
+    counting the compressed bytes consumed so far (``consumed``) and refusing any single
+    read larger than ``bound``. An entry's data is ratio-checked by its reader (with the
+    entry's name); what is inflated outside an entry's data (headers, data skipped after
+    a refusal) may not exceed ``MAX_RATIO`` times its compressed bytes either."""
 
     def __init__(self, raw: BinaryIO, bound: int) -> None:
         self.raw = raw
@@ -136,6 +137,9 @@ class _Gunzip:
         self.pos = 0
         self.ended = False
         self.last_block = b""
+        self.in_entry = False  # an entry's reader is reading (and checking) its data
+        self.free_out = 0  # inflated bytes outside an entry's data, and their input
+        self.free_in = 0
 
     def _more(self, n: int) -> bytes:
         out: list[bytes] = []
@@ -165,12 +169,16 @@ class _Gunzip:
                 self.pending = b""  # unused_data holds what follows the member
             got += len(piece)
             out.append(piece)
-            if self.pos + got > MAX_RATIO * max(self.consumed, RATIO_FLOOR):
+            if self.in_entry:
+                continue
+            self.free_out += len(piece)
+            self.free_in += used
+            if self.free_out > MAX_RATIO * max(self.free_in, RATIO_FLOOR):
                 raise _Stop(
                     Detail(
                         "SECURITY-ARCHIVE-BOMB",
-                        f"the compressed stream inflates more than {MAX_RATIO} times its"
-                        f" {self.consumed} compressed bytes",
+                        f"the compressed stream outside the entries' data inflates more"
+                        f" than {MAX_RATIO} times its {self.free_in} compressed bytes",
                     )
                 )
         data = b"".join(out)
@@ -378,17 +386,17 @@ class _Unpacker:
         ):
             old.explicit = old.explicit or new.explicit
             return True
-        if old.is_dir != new.is_dir:
-            file, folder = (old, new) if new.is_dir else (new, old)
+        if unicodedata.normalize("NFC", old.name) != unicodedata.normalize("NFC", new.name):
+            self.refuse(f"{new.name!r} equals {old.name!r} after case folding", entry)
+        elif old.name != new.name:
             self.refuse(
-                f"directory as file: {file.name!r} is a file and {folder.name!r} a folder", entry
+                f"{new.name!a} equals {old.name!a} after Unicode NFC normalisation",
+                entry,
             )
-        elif old.name == new.name:
-            self.refuse("the same name appears twice", entry)
-        elif unicodedata.normalize("NFC", old.name) == unicodedata.normalize("NFC", new.name):
-            self.refuse(f"equal to {old.name!r} after Unicode NFC normalisation", entry)
+        elif old.is_dir != new.is_dir:
+            self.refuse(f"directory as file: {new.name!r} is both a file and a folder", entry)
         else:
-            self.refuse(f"equal to {old.name!r} after case folding", entry)
+            self.refuse("the same name appears twice", entry)
         return False
 
     # -- writes (only under root, only what this module made) -------------------------
@@ -551,12 +559,17 @@ def _tar_data(
     produced = 0
     with src:
         while True:
+            if gz is not None:
+                gz.in_entry = True
             try:
                 block = src.read(CHUNK)
             except _TooLarge as exc:  # never: data reads are CHUNK at most
                 raise corrupt(f"a read of {exc.wanted} bytes", rel) from None
             except (tarfile.TarError, EOFError, OSError) as exc:
                 raise corrupt(f"the archive ends inside this entry ({exc})", rel) from None
+            finally:
+                if gz is not None:
+                    gz.in_entry = False
             if not block:
                 break
             produced += len(block)
