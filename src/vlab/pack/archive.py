@@ -64,6 +64,7 @@ PAUSE_ENV = "VLAB_TEST_ARCHIVE_PAUSE"  # tests only: "N:FIFO" (see _Pause)
 
 _DRIVE = re.compile(r"[A-Za-z]:")
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_ZIP_MEMBER_HEADER = 30 + 2 * 0xFFFF  # a local header, its name and extra field
 _UTF8_FLAG = 0x800  # zip general-purpose flag bit 11: the name is UTF-8
 _ENCRYPTED_FLAG = 0x1
 
@@ -617,6 +618,7 @@ def _unpack_zip(u: _Unpacker, stream: _Bounded) -> None:
         ) from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as exc:
         raise corrupt(f"not a readable zip archive ({exc})") from None
+    stream.bound = max(CHUNK, _ZIP_MEMBER_HEADER)  # from here on: headers and data chunks
     with zf:
         for info in zf.infolist():
             name = info.orig_filename
@@ -712,7 +714,8 @@ def unpack(archive: Path, into: Path, limits: Limits) -> tuple[Path, list[Detail
         try:
             if kind == "zip":
                 directory = (u.entry_bound + 1) * ZIP_DIRECTORY_BYTES_PER_ENTRY
-                _unpack_zip(u, _Bounded(raw, max(CHUNK, directory)))
+                # at least what zipfile reads to find the directory's end (a 64 KiB comment)
+                _unpack_zip(u, _Bounded(raw, max(directory, 1 << 17)))
             elif kind == "tgz":
                 _unpack_tar(u, _Gunzip(raw, max(CHUNK, TAR_HEADER_BYTES)))
             else:
