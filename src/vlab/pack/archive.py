@@ -5,7 +5,9 @@ Every entry is checked from its header before a byte of it is written: a safe re
 name (no absolute path, ``..``, ``\\``, NUL, control character or drive letter), not equal
 to another entry's name after NFC normalisation or case folding, a regular file or a
 folder (never a link, device, FIFO, or a file where a folder is, or the other way round),
-within the file, folder, depth and byte limits. Data is then streamed in bounded chunks
+within the entry and byte limits (the file, folder and depth limits are then the walk's, on
+the unpacked folder, so a pack over them is refused as it is as a folder). Data is streamed
+in bounded chunks
 and counted as it decompresses: a declared size that lies, an entry that decompresses
 more than ``MAX_RATIO`` times its compressed bytes, or a stream that ends early stops the
 unpacking with its own code. The unpacked folder is then read like any folder pack (the
@@ -37,7 +39,7 @@ import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -256,16 +258,19 @@ class _Unpacker:
         self.made: set[str] = set()  # folders made under root (relative paths)
         self.entries = 0
         self.files = 0
-        self.folders = 0
+        # (first name segment, whether it is a folder) of every entry: the pack's root is
+        # the one top-level folder when there is just one (refusals name paths below it)
+        self.tops: set[tuple[str, bool]] = set()
         self.total = 0  # bytes the archive would produce (declared, then counted)
-        self.entry_bound = limits.max_files + limits.max_folders + 1  # + one top folder
+        # what a pack may hold, and one top-level folder
+        self.entry_bound = limits.max_files + limits.max_folders + 1
         self.pause = _Pause()
 
     @property
     def writing(self) -> bool:
         """Whether data is still unpacked: after the first refusal entries are only
         checked (the pack is refused; what else is wrong is still worth saying)."""
-        return not self.refusals
+        return not self.refusals and self.total <= self.limits.max_pack_bytes
 
     def refuse(self, message: str, path: str | None, code: str = "SECURITY-ARCHIVE-ENTRY") -> None:
         self.refusals.append(Detail(code, message, path))
@@ -275,43 +280,27 @@ class _Unpacker:
     def entry(self, raw_name: str, kind: str, declared: int) -> str | None:
         """The relative path to unpack an entry to, or None when it is refused (recorded,
         or a ``_Stop`` when a bound is reached). ``kind`` is ``file``, ``dir``, or the
-        name of a refused kind (``symbolic link`` ...)."""
-        self.entries += 1
-        if self.entries > self.entry_bound:
-            raise _Stop(
-                Detail(
-                    "SECURITY-TOO-MANY-ENTRIES",
-                    f"more than {self.entry_bound - 1} entries (files, folders and others)"
-                    " in the pack",
-                )
-            )
+        name of a refused kind (``symbolic link`` ...).
+
+        Of the pack's own limits only what bounds the unpacking is enforced here (entries,
+        bytes); the file, folder and depth limits are the walk's, on the unpacked folder,
+        so that the refusal is the one the same pack as a folder gets."""
         name = self._name(raw_name, kind == "dir")
-        if name is None or name == ".":  # refused, or the archive's root folder itself
+        if name == ".":  # the archive's root folder itself
+            return None
+        if name is None:
+            self.count()
             return None
         if kind not in ("file", "dir"):
+            self.count()
             self.refuse(f"{kind} refused", name)
             return None
-        segments = name.split("/")
-        if len(segments) - (kind == "file") > self.limits.max_folder_depth + 1:
-            raise _Stop(
-                Detail(
-                    "SECURITY-TOO-DEEP",
-                    f"folders nest deeper than {self.limits.max_folder_depth} levels",
-                    name,
-                )
-            )
         if not self._place(name, kind == "dir"):
             return None
         if kind == "dir":
             return name
         self.files += 1
-        if self.files > self.limits.max_files:
-            raise _Stop(
-                Detail(
-                    "SECURITY-TOO-MANY-FILES",
-                    f"more than {self.limits.max_files} files in the pack",
-                )
-            )
+        self.total += declared  # every file counts, as in the walk (the refusal: finish)
         if declared > self.limits.max_file_bytes:
             self.refuse(
                 f"{declared} bytes exceeds {self.limits.max_file_bytes}",
@@ -319,15 +308,17 @@ class _Unpacker:
                 "SECURITY-FILE-TOO-LARGE",
             )
             return None
-        self.total += declared
-        if self.total > self.limits.max_pack_bytes:
-            raise _Stop(
-                Detail(
-                    "SECURITY-PACK-TOO-LARGE",
-                    f"{self.total} bytes exceeds {self.limits.max_pack_bytes}",
-                )
-            )
         return name
+
+    def finish(self) -> None:
+        """After the last entry: the pack bound over every declared size (the walk's
+        refusal, last, after the files')."""
+        if self.total > self.limits.max_pack_bytes:
+            self.refuse(
+                f"{self.total} bytes exceeds {self.limits.max_pack_bytes}",
+                None,
+                "SECURITY-PACK-TOO-LARGE",
+            )
 
     def _name(self, raw: str, is_dir: bool) -> str | None:
         shown = raw.encode("utf-8", "replace").decode("utf-8", "replace")
@@ -338,6 +329,8 @@ class _Unpacker:
             name = name.rstrip("/") or "."
         if name == "." and is_dir:
             return "."
+        first, _, rest = name.partition("/")
+        self.tops.add((first, bool(rest) or is_dir))
         if "\x00" in raw:
             self.refuse("name contains NUL", shown)
             return None
@@ -364,19 +357,25 @@ class _Unpacker:
                 return False
         return self._put(_Placed(name, is_dir, True), name)
 
+    def count(self) -> None:
+        """One more entry (a file or folder placed, implied folders too, or a refused
+        entry): more than the files and folders a pack may hold (and one top-level
+        folder) stops the unpacking, as the walk stops a folder pack."""
+        self.entries += 1
+        if self.entries > self.entry_bound:
+            raise _Stop(
+                Detail(
+                    "SECURITY-TOO-MANY-ENTRIES",
+                    f"more than {self.entry_bound - 1} entries (files, folders and others)"
+                    " in the pack",
+                )
+            )
+
     def _put(self, new: _Placed, entry: str) -> bool:
         key = _key(new.name)
         old = self.placed.get(key)
         if old is None:
-            if new.is_dir:
-                self.folders += 1
-                if self.folders > self.limits.max_folders + 1:
-                    raise _Stop(
-                        Detail(
-                            "SECURITY-TOO-MANY-FOLDERS",
-                            f"more than {self.limits.max_folders} folders in the pack",
-                        )
-                    )
+            self.count()
             self.placed[key] = new
             return True
         if (
@@ -387,6 +386,7 @@ class _Unpacker:
         ):
             old.explicit = old.explicit or new.explicit
             return True
+        self.count()
         if unicodedata.normalize("NFC", old.name) != unicodedata.normalize("NFC", new.name):
             self.refuse(f"{new.name!r} equals {old.name!r} after case folding", entry)
         elif old.name != new.name:
@@ -623,11 +623,11 @@ def _unpack_zip(u: _Unpacker, stream: _Bounded) -> None:
         for info in zf.infolist():
             name = info.orig_filename
             if not info.flag_bits & _UTF8_FLAG and not name.isascii():
-                u.entries += 1
+                u.count()
                 u.refuse("name not marked UTF-8 (its encoding is unknown)", name)
                 continue
             if info.flag_bits & _ENCRYPTED_FLAG:
-                u.entries += 1
+                u.count()
                 u.refuse("encrypted entry refused", name)
                 continue
             kind = _zip_kind(info)
@@ -720,13 +720,29 @@ def unpack(archive: Path, into: Path, limits: Limits) -> tuple[Path, list[Detail
                 _unpack_tar(u, _Gunzip(raw, max(CHUNK, TAR_HEADER_BYTES)))
             else:
                 _unpack_tar(u, _Bounded(raw, max(CHUNK, TAR_HEADER_BYTES)))
+            u.finish()
         except _Stop as stop:
             u.refusals.append(stop.detail)
         except OSError as exc:  # reading the archive itself failed
             u.refusals.append(Detail("SECURITY-UNREADABLE", f"cannot read archive: {exc.strerror}"))
     if u.refusals:
-        return into, u.refusals
+        return into, _below_top(u.refusals, u.tops)
     return _pack_root(into), []
+
+
+def _below_top(refusals: list[Detail], tops: set[tuple[str, bool]]) -> list[Detail]:
+    """The refusals with paths relative to the pack: below the archive's one top-level
+    folder when it has one (so they read as the same pack's refusals as a folder)."""
+    (top, is_dir), *others = sorted(tops) or [("", False)]
+    if others or not is_dir:
+        return refusals
+    prefix = top + "/"
+    return [
+        replace(d, artifact_path=d.artifact_path[len(prefix) :])
+        if d.artifact_path is not None and d.artifact_path.startswith(prefix)
+        else d
+        for d in refusals
+    ]
 
 
 def _pack_root(into: Path) -> Path:
