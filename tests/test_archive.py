@@ -307,7 +307,7 @@ def test_the_private_folder_is_private_and_removed(
     with opened_pack(vectors["archive/pass-tgz"].pack) as reader:
         (private,) = private_tmp.iterdir()
         assert stat.S_IMODE(private.stat().st_mode) == 0o700
-        assert reader.root == private / "content"
+        assert reader.root == private
         assert reader.has("manifest.json") is False  # not walked yet
         assert any(f.path == "manifest.json" for f in reader.inventory().files)
     assert list(private_tmp.iterdir()) == []
@@ -372,7 +372,7 @@ def test_a_signal_mid_unpacking_removes_the_private_folder(
     (pack,) = (ARCHIVES / name).glob("pack.*")
     child, _ = _paused_child(tmp_path, pack, tmp, 2)
     (private,) = tmp.iterdir()  # the child is paused with its private folder in place
-    assert len(list((private / "content").rglob("*.json"))) >= 1
+    assert len(list(private.rglob("*.json"))) >= 1
     child.send_signal(sig)
     _, err = child.communicate(timeout=LIVENESS_TIMEOUT_S)
     assert child.returncode == status, err

@@ -39,7 +39,7 @@ import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -61,7 +61,6 @@ ZIP_DIRECTORY_BYTES_PER_ENTRY = 1024
 NAME_BYTES = 4095  # PATH_MAX less its NUL: no file system takes a longer name
 SEGMENT_BYTES = 255  # NAME_MAX
 PRIVATE_PREFIX = "vlab-archive-"
-CONTENT = "content"  # the folder of the private folder the archive unpacks into
 PAUSE_ENV = "VLAB_TEST_ARCHIVE_PAUSE"  # tests only: "N:FIFO" (see _Pause)
 
 _DRIVE = re.compile(r"[A-Za-z]:")
@@ -247,15 +246,37 @@ class _Pause:
             wait.read()
 
 
+@dataclass
+class Made:
+    """What an unpacking made (absolute paths, in the order made): what is removed."""
+
+    files: list[str] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
+    folder_set: set[str] = field(default_factory=set)  # relative: already made
+
+    def remove(self, private: Path) -> None:
+        """Remove what was made and the private folder; anything else found there (it
+        never is) falls back to ``shutil.rmtree``. Removing by name what this module made
+        costs a third of what ``rmtree``'s walk does (each folder opened, listed)."""
+        try:
+            for path in self.files:
+                os.unlink(path)
+            for path in reversed(self.folders):  # a folder is made before what it holds
+                os.rmdir(path)
+            os.rmdir(private)
+        except OSError:
+            shutil.rmtree(private, ignore_errors=True)
+
+
 class _Unpacker:
     """One unpacking: the checks every entry passes and the writes into ``root``."""
 
-    def __init__(self, root: Path, limits: Limits) -> None:
+    def __init__(self, root: Path, limits: Limits, made: Made | None = None) -> None:
         self.root = root
         self.limits = limits
         self.refusals: list[Detail] = []
         self.placed: dict[str, _Placed] = {}
-        self.made: set[str] = set()  # folders made under root (relative paths)
+        self.made = made if made is not None else Made()
         self.entries = 0
         self.files = 0
         # (first name segment, whether it is a folder) of every entry: the pack's root is
@@ -406,9 +427,11 @@ class _Unpacker:
         parts = rel.split("/") if rel else []
         for i in range(1, len(parts) + 1):
             sub = "/".join(parts[:i])
-            if sub not in self.made:
-                os.mkdir(os.path.join(self.root, sub), 0o700)
-                self.made.add(sub)
+            if sub not in self.made.folder_set:
+                path = f"{self.root}/{sub}"
+                os.mkdir(path, 0o700)
+                self.made.folder_set.add(sub)
+                self.made.folders.append(path)
 
     def folder(self, rel: str) -> None:
         try:
@@ -420,9 +443,11 @@ class _Unpacker:
         parent = rel.rpartition("/")[0]
         try:
             self._folder(parent)
-            fd = os.open(os.path.join(self.root, rel), _WRITE_FLAGS, 0o600)
+            path = f"{self.root}/{rel}"
+            fd = os.open(path, _WRITE_FLAGS, 0o600)
         except OSError as exc:
             raise _write_error(exc) from None
+        self.made.files.append(path)
         try:
             for block in chunks:
                 view = memoryview(block)
@@ -699,13 +724,16 @@ def _zip_data(
 # -- unpacking ---------------------------------------------------------------------------
 
 
-def unpack(archive: Path, into: Path, limits: Limits) -> tuple[Path, list[Detail]]:
+def unpack(
+    archive: Path, into: Path, limits: Limits, made: Made | None = None
+) -> tuple[Path, list[Detail]]:
     """Unpack ``archive`` into the folder ``into`` (empty, private); returns the pack's
     root (``into`` itself, or the archive's one top-level folder) and the refusals (the
-    pack is then NOT_ADMISSIBLE for them and nothing of it is read)."""
+    pack is then NOT_ADMISSIBLE for them and nothing of it is read). ``made`` records
+    every file and folder as it is made (also when unpacking is interrupted)."""
     kind = archive_kind(archive.name)
     assert kind is not None, archive
-    u = _Unpacker(into, limits)
+    u = _Unpacker(into, limits, made)
     try:
         fd = os.open(archive, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
@@ -790,13 +818,13 @@ def unpacked(archive: Path, limits: Limits) -> Iterator[PackReader]:
                 f"cannot make a private folder in {tempfile.gettempdir()}: {exc.strerror}"
                 " (set TMPDIR to a writable folder)"
             ) from None
+        made = Made()
         try:
-            content = private / CONTENT
-            os.mkdir(content, 0o700)
-            root, refusals = unpack(archive, content, limits)
+            # The spool (an O_TMPFILE, or a file unlinked at once) never shows in a listing.
+            root, refusals = unpack(archive, private, limits, made)
             yield PackReader(root, limits, refused=refusals, spool_dir=private)
         finally:
-            shutil.rmtree(private, ignore_errors=True)
+            made.remove(private)
 
 
 # -- writing an archive of a pack folder (vlab import --out, golden vectors) -------------
