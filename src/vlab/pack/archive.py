@@ -46,7 +46,7 @@ from typing import BinaryIO
 from vlab.core.errors import UsageError
 from vlab.core.findings import Detail
 from vlab.pack.limits import Kind, Limits, archive_kind, unsafe_path_reason
-from vlab.pack.reader import PackReader
+from vlab.pack.reader import PackReader, listed_inventory
 
 MAX_RATIO = 200  # evidence-pack.md: per-entry compression ratio
 # An entry's ratio counts at least this many compressed bytes: a file under 200 KiB is
@@ -224,6 +224,7 @@ class _Placed:
     name: str
     is_dir: bool
     explicit: bool
+    size: int = 0  # a file's declared size
 
 
 class _Pause:
@@ -279,6 +280,7 @@ class _Unpacker:
         self.made = made if made is not None else Made()
         self.entries = 0
         self.files = 0
+        self.stopped = False  # unpacking stopped before the last entry
         # (first name segment, whether it is a folder) of every entry: the pack's root is
         # the one top-level folder when there is just one (refusals name paths below it)
         self.tops: set[tuple[str, bool]] = set()
@@ -320,6 +322,7 @@ class _Unpacker:
             return None
         if kind == "dir":
             return name
+        self.placed[_key(name)].size = declared
         self.files += 1
         self.total += declared  # every file counts, as in the walk (the refusal: finish)
         if declared > self.limits.max_file_bytes:
@@ -751,18 +754,41 @@ def unpack(
             u.finish()
         except _Stop as stop:
             u.refusals.append(stop.detail)
+            u.stopped = True
         except OSError as exc:  # reading the archive itself failed
             u.refusals.append(Detail("SECURITY-UNREADABLE", f"cannot read archive: {exc.strerror}"))
-    if u.refusals:
-        return into, _below_top(u.refusals, u.tops)
-    return _pack_root(into), []
+            u.stopped = True
+    if not u.refusals:
+        return _pack_root(into), []
+    top = _top(u.tops)
+    if not u.stopped and all(d.code in _SIZE_CODES for d in u.refusals):
+        # Every entry was read and only sizes keep the pack from being unpacked: the walk
+        # over its listing refuses it as it refuses the same pack as a folder.
+        return into, listed_inventory(_listing(u, top), limits).refusals
+    return into, _below(u.refusals, top)
 
 
-def _below_top(refusals: list[Detail], tops: set[tuple[str, bool]]) -> list[Detail]:
+_SIZE_CODES = frozenset({"SECURITY-FILE-TOO-LARGE", "SECURITY-PACK-TOO-LARGE"})
+
+
+def _top(tops: set[tuple[str, bool]]) -> str | None:
+    """The archive's one top-level folder (the pack's root), or None."""
+    (top, is_dir), *others = sorted(tops) or [("", False)]
+    return top if is_dir and not others else None
+
+
+def _listing(u: _Unpacker, top: str | None) -> Iterator[tuple[str, bool, int]]:
+    """(path in the pack, is a folder, size) of every entry, folders first."""
+    prefix = f"{top}/" if top else ""
+    for p in u.placed.values():
+        if p.name.startswith(prefix):
+            yield p.name[len(prefix) :], p.is_dir, p.size
+
+
+def _below(refusals: list[Detail], top: str | None) -> list[Detail]:
     """The refusals with paths relative to the pack: below the archive's one top-level
     folder when it has one (so they read as the same pack's refusals as a folder)."""
-    (top, is_dir), *others = sorted(tops) or [("", False)]
-    if others or not is_dir:
+    if top is None:
         return refusals
     prefix = top + "/"
     return [
