@@ -620,3 +620,37 @@ def test_vlab_regress_runs_the_archive_vectors(vlab: Any) -> None:
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["total"] == len(ARCHIVE_IDS) and summary["failed"] == 0
+
+
+@pytest.mark.parametrize("kind", ["tar", "tgz", "zip"])
+def test_an_archive_refused_for_sizes_gets_the_folders_refusals(tmp_path: Path, kind: str) -> None:
+    """A file over --max-file-bytes is never unpacked; the walk over the archive's listing
+    still refuses it as the folder walk does (every problem, the walk's order, the pack
+    bound last), whatever the order of the archive's entries."""
+    from vlab.pack.archive import archive_bytes, folder_entries
+    from vlab.pack.limits import Limits
+    from vlab.pack.reader import PackReader
+
+    folder = tmp_path / "pack"
+    (folder / "z").mkdir(parents=True)
+    (folder / "a-b").mkdir()
+    (folder / "z" / "big.txt").write_bytes(b"x" * 5000)
+    (folder / "a-b" / "run.sh").write_bytes(b"echo\n")
+    (folder / "manifest.json").write_bytes(b"{}" * 3000)
+    (folder / "notes.md").write_bytes(b"n\n")
+    limits = Limits(max_file_bytes=4096, max_pack_bytes=9000)
+    want = PackReader(folder, limits).inventory().refusals
+    assert [d.code for d in want] == [
+        "SECURITY-DISALLOWED-ENDING",
+        "SECURITY-FILE-TOO-LARGE",
+        "SECURITY-FILE-TOO-LARGE",
+        "SECURITY-PACK-TOO-LARGE",
+    ]
+    for order in (1, -1):
+        entries = folder_entries(folder, "top")
+        path = tmp_path / f"p{order}.{kind}"
+        path.write_bytes(archive_bytes([entries[0], *entries[1:][::order]], kind))  # type: ignore[arg-type]
+        from vlab.engine.pipeline import opened_pack
+
+        with opened_pack(path, limits) as reader:
+            assert reader.inventory().refusals == want, order
