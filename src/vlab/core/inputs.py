@@ -21,10 +21,13 @@ def read_input(path: Path, *, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
         raise UsageError(f"{what} not found: {path}") from None
     except OSError as exc:
         raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+    # The file type is checked on the descriptor before it becomes a file object: Python
+    # refuses to wrap a directory (IsADirectoryError), which must be a usage error too.
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise UsageError(f"{path}: not a regular file (a {what} is a file)")
     with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"{path}: not a regular file (a {what} is a file)")
         if st.st_size > limit:
             raise UsageError(f"{path}: {st.st_size} bytes; a {what} is at most {limit}")
         data = fh.read(limit + 1)

@@ -4,8 +4,8 @@ cryptography. Low in the stack (``pack``) so the producer library can sign when 
 ``cryptography`` and ``securesystemslib`` (the ``trust`` extra) are imported lazily, only
 when a key or an envelope is handled: ``trust_available()`` lets the CLI say what to
 install. The PAE comes from securesystemslib's DSSE ``Envelope``; signing and verifying are
-``cryptography``'s Ed25519. Base64 is strict standard base64 with padding, for payloads and
-signatures alike (decision 203).
+``cryptography``'s Ed25519. Base64 is strict, padded, standard or URL-safe base64, for
+payloads and signatures alike (decision 215, superseding 203); vlab writes standard.
 """
 
 from __future__ import annotations
@@ -56,13 +56,18 @@ def b64encode(data: bytes) -> str:
 
 
 def b64decode(text: str) -> bytes | None:
-    """Strict standard base64 with padding, or None (no URL-safe alphabet, no missing
-    padding, no whitespace: exactly what ``b64encode`` writes)."""
+    """Strict base64 with padding, in the standard or the URL-safe alphabet (DSSE allows
+    either, decision 215), or None: no mixed alphabets, no missing padding, no whitespace,
+    nothing that does not re-encode to exactly the text given."""
+    urlsafe = "-" in text or "_" in text
+    if urlsafe and ("+" in text or "/" in text):
+        return None
+    standard = text.replace("-", "+").replace("_", "/") if urlsafe else text
     try:
-        data = base64.b64decode(text.encode("ascii"), validate=True)
+        data = base64.b64decode(standard.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
         return None
-    return data if b64encode(data) == text else None
+    return data if b64encode(data) == standard else None
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -140,13 +145,15 @@ def generate_keys(out: Path) -> str:
     return key_id(key.public_key())
 
 
+MAX_KEY_BYTES = 64 * 1024
+
+
 def _read_key_file(path: Path) -> bytes:
-    try:
-        if path.stat().st_size > 64 * 1024:
-            raise UsageError(f"not a key file (too large): {path}")
-        return path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read key {path}: {exc.strerror or exc}") from None
+    """A key file's bytes: a regular file of at most 64 KiB, read with that cap (a
+    ``/dev/zero`` or a FIFO named as a key is a usage error, never an endless read)."""
+    from vlab.core.inputs import read_input
+
+    return read_input(path, what="key file", limit=MAX_KEY_BYTES)
 
 
 def load_public_key(data: bytes, where: str) -> Any:
@@ -283,30 +290,25 @@ def open_envelope(doc: Any) -> Opened | str:
     """The envelope's parts, or why it is malformed."""
     if not isinstance(doc, dict):
         return "not a JSON object"
-    if set(doc) - {"payload", "payloadType", "signatures"}:
-        return "unexpected members in the envelope"
+    # Unknown members are ignored, as DSSE requires of consumers (decision 216).
     payload, ptype, sigs = doc.get("payload"), doc.get("payloadType"), doc.get("signatures")
     if not isinstance(payload, str) or not isinstance(ptype, str):
         return "payload and payloadType must be strings"
     data = b64decode(payload)
     if data is None:
-        return "payload is not standard base64"
+        return "payload is not padded base64"
     if not isinstance(sigs, list) or not sigs:
         return "signatures must be a non-empty list"
     out: list[tuple[str | None, bytes]] = []
     for s in sigs:
-        if (
-            not isinstance(s, dict)
-            or set(s) - {"keyid", "sig"}
-            or not isinstance(s.get("sig"), str)
-        ):
+        if not isinstance(s, dict) or not isinstance(s.get("sig"), str):
             return "a signature must be {keyid?, sig}"
         hint = s.get("keyid")
         if hint is not None and not isinstance(hint, str):
             return "a signature's keyid must be a string"
         raw = b64decode(s["sig"])
         if raw is None:
-            return "a signature is not standard base64"
+            return "a signature is not padded base64"
         out.append((hint or None, raw))
     return Opened(ptype, data, tuple(out))
 
@@ -365,13 +367,15 @@ def sign_pack(path: Path, signer: Signer | Path | str) -> Path:
     for p in sorted(present):
         if reader.hash_file(p, None)[0] != hashes[p]:
             raise UsageError(f"{p} differs from its sums: seal it again first")
-    run_id: Any = None
-    if "manifest.json" in hashes:
-        try:
-            manifest = strictjson.loads((path / "manifest.json").read_bytes())
-            run_id = manifest.get("run_id") if isinstance(manifest, dict) else None
-        except strictjson.StrictJSONError:
-            run_id = None
+    run_id: Any = None  # the run is named by bundle.manifest.json (evidence-pack.md)
+    for name in ("bundle.manifest.json", "manifest.json"):
+        if run_id is None and name in hashes:
+            try:
+                doc = strictjson.loads((path / name).read_bytes())
+            except (strictjson.StrictJSONError, OSError):
+                continue
+            found = doc.get("run_id") if isinstance(doc, dict) else None
+            run_id = found if isinstance(found, str) else None
     payload = canonical_bytes(pack_statement(hashes, pack_digest(hashes), run_id, who.name))
     folder = path / SIGNATURES_DIR
     if (path / "integrity").is_symlink() or folder.is_symlink():

@@ -36,6 +36,7 @@ VERIFIER_ID = "urn:vlab:verifier"
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 MAX_SIGNATURES = 16  # per envelope, as the pack gate bounds them
 NO_PACK = "vlab-pack:unidentified"  # a ruling made before the pack digest was known
+NO_RULESET = "vlab-ruleset:unidentified"  # a ruling made before the ruleset was known
 
 
 def _subject(ruling_doc: dict[str, Any]) -> dict[str, str]:
@@ -65,7 +66,12 @@ def verified_levels(ruling_doc: dict[str, Any]) -> list[str]:
 
 def vsa_predicate(ruling_doc: dict[str, Any], time_verified: str) -> dict[str, Any]:
     ruleset = ruling_doc["ruleset"]
-    policy: dict[str, Any] = {"uri": f"vlab-ruleset:{ruleset['id']}@{ruleset['version']}"}
+    rid, version = ruleset.get("id"), ruleset.get("version")
+    if isinstance(rid, str) and isinstance(version, str):
+        uri = f"vlab-ruleset:{rid}@{version}"
+    else:  # refused before PIN knew the ruleset: a placeholder, never Python's None
+        uri = NO_RULESET
+    policy: dict[str, Any] = {"uri": uri}
     if isinstance(ruleset.get("sha256"), str):
         policy["digest"] = {"sha256": ruleset["sha256"].removeprefix("sha256:")}
     return {

@@ -18,6 +18,7 @@ from vlab.pack.limits import artifact_kind, is_event_log, is_native, unsafe_path
 from vlab.pack.locators import parse_locator
 from vlab.pack.ndjson import scan
 from vlab.pack.reader import PackAccessError
+from vlab.pack.signatures import is_signature_path
 
 NAME = GATE_CONTRACT
 MAX_SCHEMA_ERRORS_PER_FILE = 10
@@ -216,7 +217,9 @@ def unknown_requirements(ctx: GateContext) -> list[Detail]:
 
 def _artifacts(ctx: GateContext) -> list[Detail]:
     """Every other JSON and NDJSON artifact must be strictly valid (native/ files are
-    their importer's to parse, with their system's tolerance: importers.md §2)."""
+    their importer's to parse, with their system's tolerance: importers.md §2). Files
+    under integrity/signatures/ are AUTHENTICITY's alone: without a trust policy they are
+    ignored (trust.md), so a malformed one never fails CONTRACT (SECURITY still applies)."""
     details: list[Detail] = []
     wanted: dict[str, set[str]] = {}
     for p in ctx.result.pointers:
@@ -224,6 +227,8 @@ def _artifacts(ctx: GateContext) -> list[Detail]:
             wanted.setdefault(p.artifact_path, set()).add(p.locator.value)
     limits = ctx.reader.limits
     for path in sorted(ctx.result.hashes, key=lambda p: p.encode("utf-8")):
+        if is_signature_path(path):
+            continue
         kind = artifact_kind(path) if not is_native(path) else "native"
         if kind == "json" and path not in (MANIFEST, BUNDLE, POINTERS):
             _, err = ctx.parse(path)
