@@ -19,10 +19,10 @@ import hashlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from vlab.core.errors import UsageError
 from vlab.core.findings import Detail
@@ -49,6 +49,10 @@ _ENDING_MESSAGE = (
     f"file ending not allowed (allowed: {', '.join(ALLOWED_ENDINGS)}; "
     f"under {NATIVE_PREFIX} also {', '.join(NATIVE_ENDINGS)})"
 )
+
+
+class _Pending(Protocol):
+    def cancel(self) -> None: ...
 
 
 class PackAccessError(OSError):
@@ -202,8 +206,34 @@ class PackReader:
         self._spool: BinaryIO | None = None
         self._spool_end = 0
         self._live_fds: list[int] = []
+        # Work started on sealed bytes ahead of the stage that uses it (the prescan of a
+        # large event log): claimed by that stage, cancelled if nobody claims it.
+        self._pending: dict[object, _Pending] = {}
+
+    @property
+    def spool_dir(self) -> Path | None:
+        """Where the private store's files go (None: the system's temporary folder)."""
+        return self._spool_dir
+
+    def attach(self, key: object, job: _Pending) -> None:
+        """Keep ``job`` (started on the sealed bytes) until ``claim(key)``."""
+        old = self._pending.pop(key, None)
+        if old is not None:
+            old.cancel()
+        self._pending[key] = job
+
+    def claim(self, key: object) -> Any:
+        """The job attached under ``key`` (now the caller's to finish or cancel), or None."""
+        return self._pending.pop(key, None)
+
+    def discard_pending(self) -> None:
+        """Cancel every job nobody claimed (an admission that stopped before using it)."""
+        while self._pending:
+            _, job = self._pending.popitem()
+            job.cancel()
 
     def close(self) -> None:
+        self.discard_pending()
         if self._spool is not None:
             self._spool.close()
             self._spool = None
@@ -213,6 +243,8 @@ class PackReader:
         self._sources.clear()
 
     def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.discard_pending()
         for fd in getattr(self, "_live_fds", ()):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -308,9 +340,17 @@ class PackReader:
 
     # -- hashing and line-length scan (no parsing) -------------------------------------
 
-    def seal_read(self, path: str, max_line: int | None) -> SealedRead:
+    def seal_read(
+        self,
+        path: str,
+        max_line: int | None,
+        on_copied: Callable[[Source], None] | None = None,
+    ) -> SealedRead:
         """Hash ``path`` while copying it into the private store; later reads of it see
-        exactly these bytes. ``changed`` says why the copy is not the listed file."""
+        exactly these bytes. ``changed`` says why the copy is not the listed file.
+        ``on_copied(source)`` is called as soon as the copy is complete: after a kernel
+        copy, before the copy is hashed (work on the sealed bytes can start early; what it
+        finds counts only if this file's gates then pass)."""
         listed = self._files[path]
         fd = self._open_fd(path)
         try:
@@ -322,7 +362,11 @@ class PackReader:
             copied = sink.kernel_copy(fd, before.st_size + 1)
             if copied is None:  # hash while copying through user space
                 hexdigest, too_long, count = _hash_fd(fd, before.st_size, max_line, sink)
+                early = None
             else:  # the kernel copied; hash the copy itself, which is what is judged
+                early = sink.source(copied, count_memory=False)
+                if on_copied is not None and copied == before.st_size:
+                    on_copied(early)
                 hexdigest, too_long, count = _hash_fd(sink.fd, copied, max_line, None, at=sink.base)
                 count = min(count, copied)
             after = os.fstat(fd)
@@ -330,8 +374,11 @@ class PackReader:
                 changed = "the file changed while it was being read"
         finally:
             os.close(fd)
-        self._sources[path] = sink.source(count)
+        source = sink.source(count)
+        self._sources[path] = source
         self._sealed = True
+        if on_copied is not None and early is None and changed is None:
+            on_copied(source)
         return SealedRead(hexdigest, too_long, changed)
 
     def hash_file(self, path: str, max_line: int | None) -> tuple[str, int | None]:
@@ -407,10 +454,11 @@ class _Sink:
         self.reader._spool_end = self.base + done
         return done
 
-    def source(self, count: int) -> Source:
+    def source(self, count: int, count_memory: bool = True) -> Source:
         if self.parts is not None:
             data = b"".join(self.parts)
-            self.reader._memory_used += len(data)
+            if count_memory:
+                self.reader._memory_used += len(data)
             return Source(len(data), data=data)
         return Source(count, fd=self.fd, base=self.base)
 
