@@ -224,14 +224,13 @@ def test_the_prescan_starts_at_seal_time_and_is_claimed(
     reader = _reader(tmp_path / "p", b"\n".join(_clean(600)) + b"\n")
     bulkscan_start = bulkscan.start_prescan
     reader.seal_read(EVENTS, 1 << 20, lambda src: bulkscan_start(reader, EVENTS, src, (64, 10**6)))
-    assert len(forked) == 1 and forked[0].pid is not None  # running before CONTRACT
-    job = forked[0]
+    assert len(forked) == 2 and all(j.pid is not None for j in forked)  # before CONTRACT
     index, details = ndjson.scan(
         reader, EVENTS, event_log=True, wanted_ids={"evt-0000599"}, max_depth=64
     )
     assert details == [] and index.records == 600
     assert index.wanted_events == {"evt-0000599": [600]}
-    assert len(forked) == 1 and _reaped(job)  # claimed, not started again; reaped
+    assert len(forked) == 2 and all(map(_reaped, forked))  # claimed, not started again
     reader.close()
 
 
@@ -243,10 +242,9 @@ def test_an_unclaimed_prescan_is_killed_and_reaped(
     reader.seal_read(
         EVENTS, 1 << 20, lambda src: bulkscan.start_prescan(reader, EVENTS, src, (64, 10**6))
     )
-    job = forked[0]
-    assert job.pid is not None
+    assert len(forked) == 2 and all(j.pid is not None for j in forked)
     reader.discard_pending()
-    assert _reaped(job)
+    assert all(map(_reaped, forked))
     assert reader.claim(("prescan", EVENTS)) is None
     reader.close()
 
@@ -264,6 +262,27 @@ def test_an_admission_that_fails_early_reaps_the_prescan(
     reader = PackReader(root)
     admission = admit(reader, lambda ruleset_id: None)
     assert any(g.status == "FAIL" for g in admission.gates)
-    assert len(forked) == 1 and _reaped(forked[0])
+    assert len(forked) == 2 and all(map(_reaped, forked))
     assert reader.claim(("prescan", EVENTS)) is None
     reader.close()
+
+
+@pytest.mark.parametrize("chunk", [5, 7, 64, 1 << 22])
+def test_the_over_long_line_is_numbered_over_the_sealed_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """The line-length scan counts no newlines while it reads; the number of the first
+    over-long line is counted afterwards, and is the naive count's."""
+    monkeypatch.setattr(reader_mod, "CHUNK", chunk)
+    for spool in (0, 1 << 20):
+        monkeypatch.setattr(reader_mod, "MEMORY_FILE_BYTES", spool)
+        for at in (0, 3, 17):
+            lines = [b"x" * (i % 9) for i in range(30)]
+            lines[at] = b"y" * 41
+            data = b"\r\n".join(lines) + b"\n"
+            root = tmp_path / f"c{chunk}-{spool}-{at}"
+            reader = _reader(root, data)
+            assert reader.seal_read(EVENTS, 40).too_long == at + 1
+            assert reader.hash_file(EVENTS, 40)[1] == at + 1
+            assert reader.seal_read(EVENTS, 41).too_long is None
+            reader.close()

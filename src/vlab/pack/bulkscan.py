@@ -51,9 +51,6 @@ BATCH_LINES = 128  # lines parsed per C-level pass (small: the batch stays in ca
 PARTS = 64  # ranges of the hash space checked one at a time for repeats
 # Where each range ends (signed 64-bit hashes, sorted): PARTS - 1 boundaries.
 _BOUNDS = [-(1 << 63) + (k << 58) for k in range(1, PARTS)]
-# The share of a large event log the prescan child takes: it starts before the parent has
-# hashed the log and run the gates before CONTRACT, so it gets more than half.
-PRESCAN_SHARE = 0.6
 _DICT_ONLY = {dict}
 _STR_ONLY = {str}
 _get = dict.get
@@ -258,9 +255,15 @@ class Prescan:
     from the start: nothing is left on disk whatever happens."""
 
     def __init__(
-        self, src: Source, path: str, start: int, bounds: tuple[int, int], spool_dir: Any
+        self,
+        src: Source,
+        path: str,
+        span: tuple[int, int],
+        bounds: tuple[int, int],
+        spool_dir: Any,
     ) -> None:
-        self.src, self.path, self.start, self.bounds = src, path, start, bounds
+        self.src, self.path, self.bounds = src, path, bounds
+        self.start, self.end = span
         self._offsets = tempfile.TemporaryFile(prefix="vlab-scan-", dir=spool_dir)  # noqa: SIM115
         self._order = tempfile.TemporaryFile(prefix="vlab-scan-", dir=spool_dir)  # noqa: SIM115
         read_end, write_end = os.pipe()
@@ -339,9 +342,7 @@ def _child(job: Prescan, write_end: int) -> None:
     try:
         sinks = _Sinks(job._offsets, job._order)
         try:
-            bulk = scan_range(
-                job.src, job.path, job.start, job.src.size, True, set(), job.bounds, sinks
-            )
+            bulk = scan_range(job.src, job.path, job.start, job.end, True, set(), job.bounds, sinks)
         except Abandon:
             report: tuple[Any, ...] = ("abandon",)
         else:
@@ -364,15 +365,35 @@ def _child(job: Prescan, write_end: int) -> None:
         os._exit(code)
 
 
+class Prescans:
+    """The prescans of one event log, in file order (``cancel`` ends them all)."""
+
+    def __init__(self, jobs: list[Prescan]) -> None:
+        self.jobs = jobs
+
+    def cancel(self) -> None:
+        for job in self.jobs:
+            job.cancel()
+
+
 def start_prescan(reader: PackReader, path: str, src: Source, bounds: tuple[int, int]) -> None:
-    """Start scanning the tail of a large sealed event log (the SECURITY gate calls this
-    once the log is in the private store); the CONTRACT gate's scan claims it."""
-    if src.size < ndjson.PARALLEL_MIN_BYTES or (os.cpu_count() or 1) < 2:
+    """Start scanning a large sealed event log in two forked children, one per half (the
+    SECURITY gate calls this once the log is in the private store, before hashing it);
+    the CONTRACT gate's scan claims them."""
+    if src.size < ndjson.PARALLEL_MIN_BYTES:
         return
-    split = ndjson._line_start_near(src, int(src.size * (1 - PRESCAN_SHARE)))
+    split = ndjson._split_point(src)
     if split is None:
         return
-    reader.attach(("prescan", path), Prescan(src, path, split, bounds, reader.spool_dir))
+    jobs: list[Prescan] = []
+    group = Prescans(jobs)
+    try:
+        for span in ((0, split), (split, src.size)):
+            jobs.append(Prescan(src, path, span, bounds, reader.spool_dir))
+    except BaseException:
+        group.cancel()
+        raise
+    reader.attach(("prescan", path), group)
 
 
 def bulk_scan(
@@ -381,50 +402,81 @@ def bulk_scan(
     event_log: bool,
     wanted_ids: set[str],
     bounds: tuple[int, int],
-    prescan: Prescan | None,
+    prescans: Prescans | None,
     spool_dir: Any,
 ) -> ndjson.NdjsonIndex | None:
-    """The index of a clean artifact, or None (the exact scan decides). Uses the prescan
-    of the log's tail when it is for these very sealed bytes, or starts one for a large
-    event log; the child is always reaped before this returns."""
-    if prescan is not None and (
-        not event_log or prescan.src != src or prescan.bounds != bounds or prescan.path != path
+    """The index of a clean artifact, or None (the exact scan decides). Uses the prescans
+    when they are of these very sealed bytes, or, for a large event log, scans the first
+    half here while a forked child scans the second; every child is reaped before this
+    returns."""
+    if prescans is not None and (
+        not event_log
+        or any(j.src != src or j.bounds != bounds or j.path != path for j in prescans.jobs)
     ):
-        prescan.cancel()
-        prescan = None
+        prescans.cancel()
+        prescans = None
     try:
-        if prescan is None and event_log and src.size >= ndjson.PARALLEL_MIN_BYTES:
-            split = ndjson._split_point(src)
-            if split is not None:
-                prescan = Prescan(src, path, split, bounds, spool_dir)
-        end = src.size if prescan is None else prescan.start
-        try:
-            mine = scan_range(src, path, 0, end, event_log, wanted_ids, bounds)
-        except Abandon:
-            return None
-        if prescan is None:
-            if event_log and not no_repeats(mine.parts):
+        mine: Bulk | None = None
+        if prescans is None:
+            prescans = Prescans([])
+            end = src.size
+            if event_log and src.size >= ndjson.PARALLEL_MIN_BYTES:
+                split = ndjson._split_point(src)
+                if split is not None:
+                    prescans.jobs.append(Prescan(src, path, (split, end), bounds, spool_dir))
+                    end = split
+            try:
+                mine = scan_range(src, path, 0, end, event_log, wanted_ids, bounds)
+            except Abandon:
                 return None
-            return ndjson.NdjsonIndex(path, src.size, mine.offsets, mine.wanted, mine.records)
-        got = prescan.result()
+        return _joined(src, path, event_log, wanted_ids, mine, prescans.jobs)
+    finally:
+        if prescans is not None:
+            prescans.cancel()
+
+
+def _joined(
+    src: Source,
+    path: str,
+    event_log: bool,
+    wanted_ids: set[str],
+    mine: Bulk | None,
+    jobs: list[Prescan],
+) -> ndjson.NdjsonIndex | None:
+    """One index of the parts (this process's first, then the children's in order)."""
+    counts = []
+    for job in jobs:
+        got = job.result()
         if got is None:
             return None
-        lines, records = got
-        if not no_repeats(mine.parts, prescan.part):
+        counts.append(got)
+    parts = mine.parts if mine is not None else [array("q") for _ in range(PARTS)]
+    if event_log:
+
+        def more(k: int) -> array[int]:
+            out: array[int] = array("q")
+            for job in jobs:
+                out.extend(job.part(k))
+            return out
+
+        if not no_repeats(parts, more if jobs else None):
             return None
-        base = len(mine.offsets)
-        prescan.offsets_into(mine.offsets, lines)
-        records += mine.records
-        index = ndjson.NdjsonIndex(path, src.size, mine.offsets, mine.wanted, records)
-        if wanted_ids:
-            _wanted_in_tail(src, index, prescan, base, lines, wanted_ids)
-        return index
-    finally:
-        if prescan is not None:
-            prescan.cancel()
+    offsets: array[int] = mine.offsets if mine is not None else array("q")
+    wanted = mine.wanted if mine is not None else {}
+    records = mine.records if mine is not None else 0
+    bases = []
+    for job, (lines, job_records) in zip(jobs, counts, strict=True):
+        bases.append(len(offsets))
+        job.offsets_into(offsets, lines)
+        records += job_records
+    index = ndjson.NdjsonIndex(path, src.size, offsets, wanted, records)
+    if wanted_ids:
+        for job, base, (lines, _) in zip(jobs, bases, counts, strict=True):
+            _wanted_in(src, index, job, base, lines, wanted_ids)
+    return index
 
 
-def _wanted_in_tail(
+def _wanted_in(
     src: Source,
     index: ndjson.NdjsonIndex,
     prescan: Prescan,
@@ -432,7 +484,7 @@ def _wanted_in_tail(
     lines: int,
     wanted_ids: set[str],
 ) -> None:
-    """The lines of the prescanned tail holding a wanted id: the lines whose hash is a
+    """The lines of a prescanned part holding a wanted id: the lines whose hash is a
     wanted id's (C-level), each confirmed on the id itself."""
     wanted_keys = {_key(w) for w in wanted_ids}
     done = base
@@ -440,7 +492,7 @@ def _wanted_in_tail(
         for line in compress(count(done + 1), map(wanted_keys.__contains__, chunk)):
             start, length = index.line_span(line)
             raw = ndjson._strip_cr(src.read(start, length).rstrip(b"\n"))
-            if ndjson.is_blank(raw) or not raw:
+            if not raw or ndjson.is_blank(raw):
                 continue
             event_id = strictjson.loads(raw).get("event_id")
             if event_id in wanted_ids:

@@ -96,17 +96,17 @@ def scan(
     src = reader.source(path)
     size = src.size
     bounds = (max_depth, max_values)
-    prescan = reader.claim(("prescan", path))
+    prescans = reader.claim(("prescan", path))
     if size >= FAST_PATH_MIN_BYTES:
         from vlab.pack import bulkscan
 
         index = bulkscan.bulk_scan(
-            src, path, event_log, wanted_ids, bounds, prescan, reader.spool_dir
+            src, path, event_log, wanted_ids, bounds, prescans, reader.spool_dir
         )
         if index is not None:
             return index, []
-    elif prescan is not None:
-        prescan.cancel()
+    elif prescans is not None:
+        prescans.cancel()
     return exact_scan(src, path, event_log=event_log, wanted_ids=wanted_ids, bounds=bounds)
 
 

@@ -137,48 +137,55 @@ class Source:
 
 class _LineScan:
     """Finds the first line longer than ``max_line`` bytes (terminator, ``\\r\\n``
-    included, excluded from the length) in a stream fed chunk by chunk."""
+    included, excluded from the length) in a stream fed chunk by chunk. It records where
+    that line starts (a byte offset): its number is counted only then, over the sealed
+    bytes (``line_number``), so a clean file costs no newline count."""
 
     def __init__(self, max_line: int) -> None:
         self.max_line = max_line
         self.run = 0  # bytes of the current line seen so far
         self.last_cr = False  # the last byte seen was a carriage return
-        self.line_no = 1
-        self.too_long: int | None = None
+        self.fed = 0  # bytes fed before this chunk
+        self.line_start = 0  # offset of the current line's first byte
+        self.too_long: int | None = None  # offset of the first over-long line
 
     def feed(self, buf: bytearray | bytes, n: int) -> None:
         max_line = self.max_line
+        fed, self.fed = self.fed, self.fed + n
         first = buf.find(b"\n", 0, n)
         if first == -1:
             self.run += n
             self.last_cr = buf[n - 1] == 13
             if self.run > max_line + 1:  # even a final \r cannot bring it back
-                self.too_long = self.line_no
+                self.too_long = self.line_start
             return
         ends_cr = buf[first - 1] == 13 if first else self.last_cr
         if self.run + first - ends_cr > max_line:
-            self.too_long = self.line_no
+            self.too_long = self.line_start
             return
         last = buf.rfind(b"\n", 0, n)
         if max_line < last - first:
             # Lines inside this chunk can only exceed a limit smaller than the chunk.
             pos = first + 1
-            inner_line = self.line_no + 1
             while pos <= last:
                 nl = buf.find(b"\n", pos, last + 1)
                 if nl - pos - (nl > pos and buf[nl - 1] == 13) > max_line:
-                    self.too_long = inner_line
+                    self.too_long = fed + pos
                     return
                 pos = nl + 1
-                inner_line += 1
-        self.line_no += buf.count(b"\n", 0, n)
+        self.line_start = fed + last + 1
         self.run = n - last - 1
         self.last_cr = self.run > 0 and buf[n - 1] == 13
 
     def finish(self) -> int | None:
         if self.too_long is None and self.run > self.max_line:
-            self.too_long = self.line_no
+            self.too_long = self.line_start
         return self.too_long
+
+
+def line_number(chunks: Iterable[bytes]) -> int:
+    """The number of the line starting right after ``chunks`` (1 + their newlines)."""
+    return 1 + sum(block.count(b"\n") for block in chunks)
 
 
 class PackReader:
@@ -375,6 +382,8 @@ class PackReader:
         finally:
             os.close(fd)
         source = sink.source(count)
+        if too_long is not None:  # its number, counted over the sealed bytes
+            too_long = line_number(source.chunks(0, too_long))
         self._sources[path] = source
         self._sealed = True
         if on_copied is not None and early is None and changed is None:
@@ -387,6 +396,8 @@ class PackReader:
         fd = self._open_fd(path)
         try:
             hexdigest, too_long, _ = _hash_fd(fd, os.fstat(fd).st_size, max_line, None)
+            if too_long is not None:
+                too_long = line_number(Source(too_long, fd=fd).chunks())
         finally:
             os.close(fd)
         return hexdigest, too_long
@@ -466,7 +477,7 @@ class _Sink:
 def _hash_fd(
     fd: int, size: int, max_line: int | None, sink: _Sink | None, at: int | None = None
 ) -> tuple[str, int | None, int]:
-    """sha256 hex, first over-long line and byte count of one pass over ``fd`` (from its
+    """sha256 hex, first over-long line's offset and byte count of one pass over ``fd`` (from its
     offset, or with ``pread`` from ``at``: the spool, after a kernel copy into it)."""
     digest = hashlib.sha256()
     scan = _LineScan(max_line) if max_line is not None else None
