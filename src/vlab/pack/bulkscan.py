@@ -30,6 +30,7 @@ CONTRACT gate claims it; an admission that ends first kills and reaps it (decisi
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import signal
@@ -340,6 +341,9 @@ class Prescan:
 def _child(job: Prescan, write_end: int) -> None:
     code = 1
     try:
+        # The parent's objects are never garbage here: the collector leaves them alone (no
+        # traversal of them, no copy-on-write of their pages).
+        gc.freeze()
         sinks = _Sinks(job._offsets, job._order)
         try:
             bulk = scan_range(job.src, job.path, job.start, job.end, True, set(), job.bounds, sinks)
