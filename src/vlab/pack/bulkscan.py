@@ -52,8 +52,6 @@ BATCH_LINES = 128  # lines parsed per C-level pass (small: the batch stays in ca
 PARTS = 64  # ranges of the hash space checked one at a time for repeats
 # Where each range ends (signed 64-bit hashes, sorted): PARTS - 1 boundaries.
 _BOUNDS = [-(1 << 63) + (k << 58) for k in range(1, PARTS)]
-_DICT_ONLY = {dict}
-_STR_ONLY = {str}
 _get = dict.get
 
 
@@ -127,6 +125,8 @@ def scan_range(
         shallow = deep_run.search(text.translate(None, ndjson._NOT_OPENING)) is None
         plain = shallow and max(map(len, lines)) <= ndjson.STRICT_ONLY_LINE_BYTES
         block_keys: list[int] = []
+        block_order: list[int] = []
+        ids: list[Any]
         for i in range(0, len(lines), BATCH_LINES):
             batch = lines[i : i + BATCH_LINES]
             base = number + i + 1  # the line number of batch[0]
@@ -134,33 +134,38 @@ def scan_range(
             if plain and not (start == 0 and base == 1):  # line 1: strict (a BOM)
                 try:
                     objs = list(map(loads, batch))
-                    if set(map(type, objs)) != _DICT_ONLY:
+                    again = dumps(objs)
+                    joined = b"[" + b",".join(batch) + b"]"
+                    if again != joined and again != joined.replace(b'": ', b'":').replace(
+                        b', "', b',"'
+                    ):
                         objs = None
-                    else:
-                        again = dumps(objs)
-                        joined = b"[" + b",".join(batch) + b"]"
-                        if again != joined and again != joined.replace(b'": ', b'":').replace(
-                            b', "', b',"'
-                        ):
-                            objs = None
-                except (decode_error, encode_error):
+                    else:  # dict.get refuses anything but a dict: every value an object
+                        ids = list(map(_get, objs, repeat("event_id")))
+                except (decode_error, encode_error, TypeError):
                     objs = None
             numbers: list[int] | None = None
             if objs is None:  # line by line, blank lines skipped
                 objs, numbers = _line_by_line(batch, base, path, bounds, shallow, start == 0)
+                ids = list(map(_get, objs, repeat("event_id")))
             records += len(objs)
-            ids = list(map(_get, objs, repeat("event_id")))
             if event_log:
-                if ids and (set(map(type, ids)) != _STR_ONLY or "" in ids):
+                try:
+                    "".join(ids)  # a TypeError unless every id is a string
+                except TypeError:
+                    raise Abandon from None
+                if "" in ids:
                     raise Abandon
                 keys = list(map(_key, ids))
                 block_keys += keys
                 if sinks is not None:
                     if numbers is not None:  # one entry per physical line: 0 for no record
                         keys = _with_gaps(keys, numbers, base, len(batch))
-                    array("q", keys).tofile(sinks.order)
+                    block_order += keys
             if wanted_ids:
                 _note_wanted(ids, numbers, base, wanted_ids, wanted)
+        if sinks is not None and event_log:
+            array("q", block_order).tofile(sinks.order)
         number += len(lines)
         _partition(block_keys, parts)
         if sinks is not None:
