@@ -286,3 +286,52 @@ def test_the_over_long_line_is_numbered_over_the_sealed_bytes(
             assert reader.hash_file(EVENTS, 40)[1] == at + 1
             assert reader.seal_read(EVENTS, 41).too_long is None
             reader.close()
+
+
+def test_ctrl_c_during_admission_reaps_the_prescan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: list[Any]
+) -> None:
+    """A KeyboardInterrupt in a gate after SECURITY (the children running) propagates, and
+    no child outlives it."""
+    from vlab.engine import admission
+    from vlab.engine.admission import pin
+
+    def interrupted(ctx: Any) -> Any:
+        assert len(forked) == 2 and all(j.pid is not None for j in forked)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pin, "run", interrupted)
+    root = tmp_path / "pack"
+    _reader(root, b"\n".join(_clean(600)) + b"\n")
+    reader = PackReader(root)
+    with pytest.raises(KeyboardInterrupt):
+        admission.admit(reader, lambda ruleset_id: None)
+    assert len(forked) == 2 and all(map(_reaped, forked))
+    reader.close()
+
+
+def test_a_child_that_dies_sends_the_log_to_the_exact_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: list[Any]
+) -> None:
+    """A child killed (Ctrl-C reaches the whole process group) reports nothing: the exact
+    scan judges the log, with the same result."""
+    import signal
+
+    lines = _clean(600)
+    reader = _reader(tmp_path / "p", b"\n".join(lines) + b"\n")
+    reader.seal_read(
+        EVENTS, 1 << 20, lambda src: bulkscan.start_prescan(reader, EVENTS, src, (64, 10**6))
+    )
+    os.kill(forked[1].pid, signal.SIGINT)
+    exact: list[int] = []
+    original = ndjson.exact_scan
+    monkeypatch.setattr(ndjson, "exact_scan", lambda *a, **k: exact.append(1) or original(*a, **k))
+    index, details = ndjson.scan(
+        reader, EVENTS, event_log=True, wanted_ids={"evt-0000500"}, max_depth=64
+    )
+    assert details == [] and index.records == 600
+    assert index.wanted_events == {"evt-0000500": [501]}
+    assert all(map(_reaped, forked))
+    # The child may have finished before the signal landed; either way the answer is one.
+    assert len(exact) <= 1
+    reader.close()

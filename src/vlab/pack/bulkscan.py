@@ -53,6 +53,7 @@ PARTS = 64  # ranges of the hash space checked one at a time for repeats
 # Where each range ends (signed 64-bit hashes, sorted): PARTS - 1 boundaries.
 _BOUNDS = [-(1 << 63) + (k << 58) for k in range(1, PARTS)]
 _get = dict.get
+_DEFERRED = {signal.SIGINT, signal.SIGTERM}
 
 
 # The 64-bit key of an id: Python's string hash, called from C by ``map`` (a forked child
@@ -272,15 +273,35 @@ class Prescan:
         self.start, self.end = span
         self._offsets = tempfile.TemporaryFile(prefix="vlab-scan-", dir=spool_dir)  # noqa: SIM115
         self._order = tempfile.TemporaryFile(prefix="vlab-scan-", dir=spool_dir)  # noqa: SIM115
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            os.close(read_end)
-            _child(self, write_end)
-        os.close(write_end)
-        self.pid: int | None = pid
-        self._pipe: int | None = read_end
+        self.pid: int | None = None
+        self._pipe: int | None = None
         self._parts_at: list[tuple[int, int]] = []
+        try:
+            read_end, write_end = os.pipe()
+        except OSError:
+            self.cancel()
+            raise
+        # Ctrl-C and SIGTERM wait while the child is made, so that neither process can be
+        # interrupted between the fork and the code that cleans up after it.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+        try:
+            pid = os.fork()
+        except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            os.close(read_end)
+            os.close(write_end)
+            self.cancel()
+            raise
+        if pid == 0:  # the child: never returns
+            _child(self, read_end, write_end, mask)
+        self.pid = pid
+        self._pipe = read_end
+        os.close(write_end)
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a Ctrl-C held back lands here
+        except BaseException:
+            self.cancel()
+            raise
 
     def result(self) -> tuple[int, int] | None:
         """(lines, records) of a clean part, or None (a fault, or the child died)."""
@@ -343,9 +364,11 @@ class Prescan:
         self._order.close()
 
 
-def _child(job: Prescan, write_end: int) -> None:
+def _child(job: Prescan, read_end: int, write_end: int, mask: Any) -> None:
     code = 1
     try:
+        os.close(read_end)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # Ctrl-C now ends this child
         # The parent's objects are never garbage here: the collector leaves them alone (no
         # traversal of them, no copy-on-write of their pages).
         gc.freeze()
@@ -389,7 +412,7 @@ def start_prescan(reader: PackReader, path: str, src: Source, bounds: tuple[int,
     """Start scanning a large sealed event log in two forked children, one per half (the
     SECURITY gate calls this once the log is in the private store, before hashing it);
     the CONTRACT gate's scan claims them."""
-    if src.size < ndjson.PARALLEL_MIN_BYTES:
+    if src.size < ndjson.PARALLEL_MIN_BYTES or not hasattr(os, "fork"):
         return
     split = ndjson._split_point(src)
     if split is None:
@@ -399,6 +422,9 @@ def start_prescan(reader: PackReader, path: str, src: Source, bounds: tuple[int,
     try:
         for span in ((0, split), (split, src.size)):
             jobs.append(Prescan(src, path, span, bounds, reader.spool_dir))
+    except OSError:  # no process or file to spare: CONTRACT scans it itself, as before
+        group.cancel()
+        return
     except BaseException:
         group.cancel()
         raise
@@ -429,11 +455,12 @@ def bulk_scan(
         if prescans is None:
             prescans = Prescans([])
             end = src.size
-            if event_log and src.size >= ndjson.PARALLEL_MIN_BYTES:
+            if event_log and src.size >= ndjson.PARALLEL_MIN_BYTES and hasattr(os, "fork"):
                 split = ndjson._split_point(src)
                 if split is not None:
-                    prescans.jobs.append(Prescan(src, path, (split, end), bounds, spool_dir))
-                    end = split
+                    with contextlib.suppress(OSError):  # else: all of it here
+                        prescans.jobs.append(Prescan(src, path, (split, end), bounds, spool_dir))
+                        end = split
             try:
                 mine = scan_range(src, path, 0, end, event_log, wanted_ids, bounds)
             except Abandon:
