@@ -52,7 +52,7 @@ def _both(
     """(bulk-first scan, exact scan) of the same bytes."""
     monkeypatch.setattr(ndjson, "FAST_PATH_MIN_BYTES", 0)
     reader = _reader(tmp_path / "p", data)
-    got = ndjson.scan(reader, EVENTS, event_log=True, wanted_ids=wanted, max_depth=64)
+    got = bulkscan.scan(reader, EVENTS, event_log=True, wanted_ids=wanted, max_depth=64)
     src = reader.source(EVENTS)
     want = ndjson.exact_scan(src, EVENTS, event_log=True, wanted_ids=wanted, bounds=(64, 10**6))
     reader.close()
@@ -88,6 +88,26 @@ CASES = {
     "surrogate": [*_clean(150), b'{"event_id":"s","a":"\\ud800"}'],
     "eleven faults": [*_clean(10), *([b"[1]"] * 11), *_clean(10)],
 }
+
+
+# The hot path's tricky lines (tests/test_ndjson.py), each in the middle of a clean log.
+TRICKY = [
+    b'{"event_id":"e","a":1,"a":2}',
+    b'{"event_id": "e", "a": 1, "a": 2}',
+    b'{"event_id":"e","a":1, "a" :2}',
+    b'{"event_id":"e","a\\\\":1,"b":1,"b":2}',
+    b'{"event_id":"e","k":":","k":1}',
+    b'{"event_id":"e","x":{"a":1,"a":1}}',
+    b'{"event_id":"e","a":1e999}',
+    b'{"event_id":"e","a":123456789012345678901234567890}',
+    b'{"event_id":"e","a":1.50}',
+    b'{"event_id":"e","x":' + b'[1,{"k":' * 35 + b"1" + b"}]" * 35 + b"}",
+    b'{"event_id":"e","n":1,"t":{"kind":"run","id":"r"}}',
+    b'{"event_id": "e", "n": 1, "ok": true, "v": null}',
+    b'{"event_id":"e","s":"a\\": b", "t": 1}',
+]
+for n, line in enumerate(TRICKY):
+    CASES[f"tricky {n}"] = [*_clean(150), line, *(_line(i) for i in range(1000, 1149))]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -193,7 +213,7 @@ def test_the_forked_tail_agrees_and_leaves_nothing(
     wanted = {"evt-0000003", "evt-0000999", "evt-0000650", "nowhere"}
     reader = _reader(tmp_path / "p", data)
     reader.seal_read(EVENTS, 1 << 20)
-    got = _summary(*ndjson.scan(reader, EVENTS, event_log=True, wanted_ids=wanted, max_depth=64))
+    got = _summary(*bulkscan.scan(reader, EVENTS, event_log=True, wanted_ids=wanted, max_depth=64))
     want = _summary(
         *ndjson.exact_scan(
             reader.source(EVENTS), EVENTS, event_log=True, wanted_ids=wanted, bounds=(64, 10**6)
@@ -212,7 +232,7 @@ def test_a_duplicate_across_the_two_parts_is_found(
     lines[390] = lines[2]  # the head's id again in the tail
     reader = _reader(tmp_path / "p", b"\n".join(lines) + b"\n")
     reader.seal_read(EVENTS, 1 << 20)
-    _, details = ndjson.scan(reader, EVENTS, event_log=True, wanted_ids=set(), max_depth=64)
+    _, details = bulkscan.scan(reader, EVENTS, event_log=True, wanted_ids=set(), max_depth=64)
     assert [(d.code, d.line) for d in details] == [("CONTRACT-DUPLICATE-EVENT-ID", 391)]
     assert len(forked) == 1 and _reaped(forked[0])
     reader.close()
@@ -225,7 +245,7 @@ def test_the_prescan_starts_at_seal_time_and_is_claimed(
     bulkscan_start = bulkscan.start_prescan
     reader.seal_read(EVENTS, 1 << 20, lambda src: bulkscan_start(reader, EVENTS, src, (64, 10**6)))
     assert len(forked) == 2 and all(j.pid is not None for j in forked)  # before CONTRACT
-    index, details = ndjson.scan(
+    index, details = bulkscan.scan(
         reader, EVENTS, event_log=True, wanted_ids={"evt-0000599"}, max_depth=64
     )
     assert details == [] and index.records == 600
@@ -326,7 +346,7 @@ def test_a_child_that_dies_sends_the_log_to_the_exact_scan(
     exact: list[int] = []
     original = ndjson.exact_scan
     monkeypatch.setattr(ndjson, "exact_scan", lambda *a, **k: exact.append(1) or original(*a, **k))
-    index, details = ndjson.scan(
+    index, details = bulkscan.scan(
         reader, EVENTS, event_log=True, wanted_ids={"evt-0000500"}, max_depth=64
     )
     assert details == [] and index.records == 600

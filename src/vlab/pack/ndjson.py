@@ -87,27 +87,16 @@ def scan(
     max_depth: int,
     max_values: int = strictjson.DEFAULT_MAX_VALUES,
 ) -> tuple[NdjsonIndex, list[Detail]]:
-    """Validate every line of one NDJSON artifact and index it.
-
-    A large artifact is first proven clean by the bulk scan (``pack/bulkscan.py``, with the
-    tail of a large event log already scanned by the prescan the SECURITY gate started);
-    whatever it cannot prove, the exact scan below judges line by line (decision 251)."""
-    # The sealed bytes (the SECURITY gate's private copy), picklable for the forked half.
-    src = reader.source(path)
-    size = src.size
-    bounds = (max_depth, max_values)
-    prescans = reader.claim(("prescan", path))
-    if size >= FAST_PATH_MIN_BYTES:
-        from vlab.pack import bulkscan
-
-        index = bulkscan.bulk_scan(
-            src, path, event_log, wanted_ids, bounds, prescans, reader.spool_dir
-        )
-        if index is not None:
-            return index, []
-    elif prescans is not None:
-        prescans.cancel()
-    return exact_scan(src, path, event_log=event_log, wanted_ids=wanted_ids, bounds=bounds)
+    """Validate every line of one NDJSON artifact and index it, line by line (the exact
+    scan). The CONTRACT gate calls ``bulkscan.scan``, which proves a large clean artifact
+    in bulk first and comes here for everything else (decision 251)."""
+    return exact_scan(
+        reader.source(path),
+        path,
+        event_log=event_log,
+        wanted_ids=wanted_ids,
+        bounds=(max_depth, max_values),
+    )
 
 
 def exact_scan(
