@@ -355,3 +355,28 @@ def test_a_child_that_dies_sends_the_log_to_the_exact_scan(
     # The child may have finished before the signal landed; either way the answer is one.
     assert len(exact) <= 1
     reader.close()
+
+
+@pytest.mark.parametrize("ending", [".tgz", ".zip"])
+def test_an_archive_pack_numbers_the_over_long_line_as_its_folder_does(
+    tmp_path: Path, ending: str
+) -> None:
+    from vlab.pack.archive import unpacked, write_archive
+    from vlab.pack.limits import Limits
+
+    lines = [b'{"event_id":"e%d"}' % i for i in range(30)]
+    lines[17] = b'{"event_id":"long","pad":"' + b"x" * 60 + b'"}'
+    folder = tmp_path / "pack"
+    _reader(folder, b"\n".join(lines) + b"\n").close()
+    (folder / "manifest.json").write_bytes(b"{}")  # not one top-level folder: the root
+    archive = tmp_path / f"pack{ending}"
+    write_archive(folder, archive)
+    limits = Limits(max_line_bytes=40)
+    with unpacked(archive, limits) as reader:
+        reader.inventory()
+        assert reader.seal_read(EVENTS, 40).too_long == 18
+        assert reader.hash_file(EVENTS, 40)[1] == 18
+    direct = PackReader(folder, limits)
+    direct.inventory()
+    assert direct.seal_read(EVENTS, 40).too_long == 18
+    direct.close()
