@@ -64,6 +64,17 @@ def big_rows(t: Table, big: dict[str, Any], results: dict[str, Any]) -> None:
     t.row("  ratio vlab / sha256sum", f"{ratio:.2f}x", TARGET_BIG_RATIO, "x", ratio)
     rss = big["vlab_peak_rss_mb"]
     t.row(f"  vlab peak RSS{floored(rss, results)}", f"{rss:.1f} MB", TARGET_BIG_RSS_MB, " MB", rss)
+    at = big.get("rss_at")
+    if at:
+        rss = at["peak_rss_mb"]
+        t.row(
+            f"  vlab peak RSS at {at['events']:,} events ({at['events_mb']:.0f} MB log)",
+            f"{rss:.1f} MB",
+            TARGET_BIG_RSS_MB,
+            " MB",
+            rss,
+        )
+        t.row(f"  vlab adjudicate at {at['events']:,} events", f"{at['median_wall_s']:.3f} s")
 
 
 def cold_rows(t: Table, cold: dict[str, Any], results: dict[str, Any]) -> None:

@@ -30,7 +30,7 @@ from benchmarks.generators.replay import generate_replay
 from benchmarks.harness import MB, OUT, ROOT, BenchError, schema_bundle_sha256, self_rss_kib
 from benchmarks.report import report
 from benchmarks.suites.archive import ARCHIVE_PACKS, ARCHIVE_ROUNDS, bench_archive
-from benchmarks.suites.big import FULL_EVENTS, QUICK_EVENTS, bench_big
+from benchmarks.suites.big import FULL_EVENTS, QUICK_EVENTS, RSS_EVENTS, bench_big
 from benchmarks.suites.cold import COLD_ROUNDS, bench_cold
 from benchmarks.suites.regress import REGRESS_PACKS, REGRESS_ROUNDS, bench_regress
 from benchmarks.suites.replay import bench_replay
@@ -49,6 +49,12 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("--events", type=int, help="event count of the big pack (overrides)")
     p.add_argument(
+        "--rss-events",
+        type=int,
+        help=f"event count of the peak-memory pack measured beside it (default {RSS_EVENTS:,};"
+        " none with --quick; 0: leave it out)",
+    )
+    p.add_argument(
         "--only", choices=("big", "cold", "replay", "regress", "archive"), help="run one group only"
     )
     p.add_argument("--rounds", type=int, default=BIG_ROUNDS, help="big and replay A/B rounds")
@@ -64,7 +70,10 @@ def run_groups(args: argparse.Namespace, events: int) -> dict[str, Any]:
     scale = QUICK_SCALE if args.quick else 1
     schema_sha = schema_bundle_sha256(RULESET) if args.only in (None, "big", "cold") else ""
     if args.only in (None, "big"):
-        results["big"] = bench_big(events, args.rounds, schema_sha, args.regenerate)
+        rss_events = args.rss_events
+        if rss_events is None:
+            rss_events = 0 if args.quick or args.events else RSS_EVENTS
+        results["big"] = bench_big(events, args.rounds, schema_sha, args.regenerate, rss_events)
     if args.only in (None, "cold"):
         results["cold"] = bench_cold(args.cold_rounds, schema_sha, args.regenerate)
     if args.only in (None, "replay"):

@@ -43,7 +43,7 @@ import threading
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -60,6 +60,7 @@ from vlab.pack.reader import (
     _LineScan,
     _Sink,
     _utf8_sort_key,
+    line_number,
     listed_inventory,
 )
 
@@ -757,14 +758,26 @@ class ArchiveReader(PackReader):
     def _digest(self, path: str, max_line: int | None) -> tuple[str, int | None]:
         digest = hashlib.sha256()
         scan = _LineScan(max_line) if max_line is not None else None
-        for block in self.source(path).chunks():
+        src = self.source(path)
+        for block in src.chunks():
             digest.update(block)
             if scan is not None and scan.too_long is None:
                 scan.feed(block, len(block))
-        return digest.hexdigest(), scan.finish() if scan is not None else None
+        too_long = scan.finish() if scan is not None else None
+        if too_long is not None:  # an offset: its line number, counted only now
+            too_long = line_number(src.chunks(0, too_long))
+        return digest.hexdigest(), too_long
 
-    def seal_read(self, path: str, max_line: int | None) -> SealedRead:
-        """The kept bytes are already the private copy: hash them where they are."""
+    def seal_read(
+        self,
+        path: str,
+        max_line: int | None,
+        on_copied: Callable[[Source], None] | None = None,
+    ) -> SealedRead:
+        """The kept bytes are already the private copy: hash them where they are (work
+        on them may start first: ``on_copied``, as for a folder)."""
+        if on_copied is not None:
+            on_copied(self.source(path))
         hexdigest, too_long = self._digest(path, max_line)
         self._sources[path] = self.source(path)
         self._sealed = True

@@ -87,11 +87,24 @@ def scan(
     max_depth: int,
     max_values: int = strictjson.DEFAULT_MAX_VALUES,
 ) -> tuple[NdjsonIndex, list[Detail]]:
-    """Validate every line of one NDJSON artifact and index it."""
-    # The sealed bytes (the SECURITY gate's private copy), picklable for the forked half.
-    src = reader.source(path)
+    """Validate every line of one NDJSON artifact and index it, line by line (the exact
+    scan). The CONTRACT gate calls ``bulkscan.scan``, which proves a large clean artifact
+    in bulk first and comes here for everything else (decision 251)."""
+    return exact_scan(
+        reader.source(path),
+        path,
+        event_log=event_log,
+        wanted_ids=wanted_ids,
+        bounds=(max_depth, max_values),
+    )
+
+
+def exact_scan(
+    src: Source, path: str, *, event_log: bool, wanted_ids: set[str], bounds: tuple[int, int]
+) -> tuple[NdjsonIndex, list[Detail]]:
+    """The authority: every line judged on its own, every fault reported with its line (at
+    most ``MAX_FINDINGS_PER_FILE``), every equal id hash confirmed on the ids."""
     size = src.size
-    bounds = (max_depth, max_values)
     split = _split_point(src) if size >= PARALLEL_MIN_BYTES else None
     if split is None:
         part = _scan_range(src, path, 0, size, event_log, wanted_ids, bounds, False)
@@ -118,12 +131,18 @@ def _split_point(src: Source) -> int | None:
     """A line start near the middle of the file, or None for a one-process scan."""
     if (os.cpu_count() or 1) < 2:
         return None
+    return _line_start_near(src, src.size // 2 + 1)
+
+
+def _line_start_near(src: Source, split: int) -> int | None:
+    """The first line start at or after byte ``split`` (None: none inside the file)."""
     size = src.size
-    split = size // 2
-    for block in src.chunks(split):
+    if split <= 0:
+        return None
+    for block in src.chunks(split - 1):
         newline = block.find(b"\n")
         if newline != -1:
-            split += newline + 1
+            split += newline
             break
         split += len(block)
     return split if 0 < split < size else None
@@ -339,6 +358,39 @@ def _strict_record(
     if not isinstance(value, dict):
         return Detail("CONTRACT-NDJSON-NOT-OBJECT", "line is not a JSON object", path, line=number)
     return value
+
+
+def line_record(
+    raw: bytes, number: int, path: str, bounds: tuple[int, int], shallow: bool, file_start: bool
+) -> Any:
+    """One line by the hot path's rules (``_scan_range``'s, line by line): the record, None
+    for a blank line, or the Detail the strict parser gives. ``shallow``: no line of its
+    chunk can nest past the depth bound."""
+    import orjson
+
+    if raw[-1:] == b"\r":
+        raw = raw[:-1]
+    if not raw or (raw[0] in _BLANK_START and not raw.strip(b" \t")):
+        return None
+    max_depth = bounds[0]
+    if (
+        not file_start
+        and (
+            shallow
+            or len(raw) < 2 * max_depth + 2
+            or raw.count(b"{") + raw.count(b"[") <= max_depth
+        )
+        and len(raw) <= STRICT_ONLY_LINE_BYTES
+    ):
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            obj = None
+        if type(obj) is dict:
+            again = orjson.dumps(obj)
+            if again == raw or again == raw.replace(b'": ', b'":').replace(b', "', b',"'):
+                return obj
+    return _strict_record(raw, number, path, bounds, file_start=file_start)
 
 
 def read_line(reader: PackReader, index: NdjsonIndex, line: int) -> bytes:

@@ -19,10 +19,10 @@ import hashlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from vlab.core.errors import UsageError
 from vlab.core.findings import Detail
@@ -49,6 +49,10 @@ _ENDING_MESSAGE = (
     f"file ending not allowed (allowed: {', '.join(ALLOWED_ENDINGS)}; "
     f"under {NATIVE_PREFIX} also {', '.join(NATIVE_ENDINGS)})"
 )
+
+
+class _Pending(Protocol):
+    def cancel(self) -> None: ...
 
 
 class PackAccessError(OSError):
@@ -133,48 +137,55 @@ class Source:
 
 class _LineScan:
     """Finds the first line longer than ``max_line`` bytes (terminator, ``\\r\\n``
-    included, excluded from the length) in a stream fed chunk by chunk."""
+    included, excluded from the length) in a stream fed chunk by chunk. It records where
+    that line starts (a byte offset): its number is counted only then, over the sealed
+    bytes (``line_number``), so a clean file costs no newline count."""
 
     def __init__(self, max_line: int) -> None:
         self.max_line = max_line
         self.run = 0  # bytes of the current line seen so far
         self.last_cr = False  # the last byte seen was a carriage return
-        self.line_no = 1
-        self.too_long: int | None = None
+        self.fed = 0  # bytes fed before this chunk
+        self.line_start = 0  # offset of the current line's first byte
+        self.too_long: int | None = None  # offset of the first over-long line
 
     def feed(self, buf: bytearray | bytes, n: int) -> None:
         max_line = self.max_line
+        fed, self.fed = self.fed, self.fed + n
         first = buf.find(b"\n", 0, n)
         if first == -1:
             self.run += n
             self.last_cr = buf[n - 1] == 13
             if self.run > max_line + 1:  # even a final \r cannot bring it back
-                self.too_long = self.line_no
+                self.too_long = self.line_start
             return
         ends_cr = buf[first - 1] == 13 if first else self.last_cr
         if self.run + first - ends_cr > max_line:
-            self.too_long = self.line_no
+            self.too_long = self.line_start
             return
         last = buf.rfind(b"\n", 0, n)
         if max_line < last - first:
             # Lines inside this chunk can only exceed a limit smaller than the chunk.
             pos = first + 1
-            inner_line = self.line_no + 1
             while pos <= last:
                 nl = buf.find(b"\n", pos, last + 1)
                 if nl - pos - (nl > pos and buf[nl - 1] == 13) > max_line:
-                    self.too_long = inner_line
+                    self.too_long = fed + pos
                     return
                 pos = nl + 1
-                inner_line += 1
-        self.line_no += buf.count(b"\n", 0, n)
+        self.line_start = fed + last + 1
         self.run = n - last - 1
         self.last_cr = self.run > 0 and buf[n - 1] == 13
 
     def finish(self) -> int | None:
         if self.too_long is None and self.run > self.max_line:
-            self.too_long = self.line_no
+            self.too_long = self.line_start
         return self.too_long
+
+
+def line_number(chunks: Iterable[bytes]) -> int:
+    """The number of the line starting right after ``chunks`` (1 + their newlines)."""
+    return 1 + sum(block.count(b"\n") for block in chunks)
 
 
 class PackReader:
@@ -202,8 +213,34 @@ class PackReader:
         self._spool: BinaryIO | None = None
         self._spool_end = 0
         self._live_fds: list[int] = []
+        # Work started on sealed bytes ahead of the stage that uses it (the prescan of a
+        # large event log): claimed by that stage, cancelled if nobody claims it.
+        self._pending: dict[object, _Pending] = {}
+
+    @property
+    def spool_dir(self) -> Path | None:
+        """Where the private store's files go (None: the system's temporary folder)."""
+        return self._spool_dir
+
+    def attach(self, key: object, job: _Pending) -> None:
+        """Keep ``job`` (started on the sealed bytes) until ``claim(key)``."""
+        old = self._pending.pop(key, None)
+        if old is not None:
+            old.cancel()
+        self._pending[key] = job
+
+    def claim(self, key: object) -> Any:
+        """The job attached under ``key`` (now the caller's to finish or cancel), or None."""
+        return self._pending.pop(key, None)
+
+    def discard_pending(self) -> None:
+        """Cancel every job nobody claimed (an admission that stopped before using it)."""
+        while self._pending:
+            _, job = self._pending.popitem()
+            job.cancel()
 
     def close(self) -> None:
+        self.discard_pending()
         if self._spool is not None:
             self._spool.close()
             self._spool = None
@@ -213,6 +250,8 @@ class PackReader:
         self._sources.clear()
 
     def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.discard_pending()
         for fd in getattr(self, "_live_fds", ()):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -308,9 +347,17 @@ class PackReader:
 
     # -- hashing and line-length scan (no parsing) -------------------------------------
 
-    def seal_read(self, path: str, max_line: int | None) -> SealedRead:
+    def seal_read(
+        self,
+        path: str,
+        max_line: int | None,
+        on_copied: Callable[[Source], None] | None = None,
+    ) -> SealedRead:
         """Hash ``path`` while copying it into the private store; later reads of it see
-        exactly these bytes. ``changed`` says why the copy is not the listed file."""
+        exactly these bytes. ``changed`` says why the copy is not the listed file.
+        ``on_copied(source)`` is called as soon as the copy is complete: after a kernel
+        copy, before the copy is hashed (work on the sealed bytes can start early; what it
+        finds counts only if this file's gates then pass)."""
         listed = self._files[path]
         fd = self._open_fd(path)
         try:
@@ -322,7 +369,11 @@ class PackReader:
             copied = sink.kernel_copy(fd, before.st_size + 1)
             if copied is None:  # hash while copying through user space
                 hexdigest, too_long, count = _hash_fd(fd, before.st_size, max_line, sink)
+                early = None
             else:  # the kernel copied; hash the copy itself, which is what is judged
+                early = sink.source(copied, count_memory=False)
+                if on_copied is not None and copied == before.st_size:
+                    on_copied(early)
                 hexdigest, too_long, count = _hash_fd(sink.fd, copied, max_line, None, at=sink.base)
                 count = min(count, copied)
             after = os.fstat(fd)
@@ -330,8 +381,13 @@ class PackReader:
                 changed = "the file changed while it was being read"
         finally:
             os.close(fd)
-        self._sources[path] = sink.source(count)
+        source = sink.source(count)
+        if too_long is not None:  # its number, counted over the sealed bytes
+            too_long = line_number(source.chunks(0, too_long))
+        self._sources[path] = source
         self._sealed = True
+        if on_copied is not None and early is None and changed is None:
+            on_copied(source)
         return SealedRead(hexdigest, too_long, changed)
 
     def hash_file(self, path: str, max_line: int | None) -> tuple[str, int | None]:
@@ -340,6 +396,8 @@ class PackReader:
         fd = self._open_fd(path)
         try:
             hexdigest, too_long, _ = _hash_fd(fd, os.fstat(fd).st_size, max_line, None)
+            if too_long is not None:
+                too_long = line_number(Source(too_long, fd=fd).chunks())
         finally:
             os.close(fd)
         return hexdigest, too_long
@@ -407,10 +465,11 @@ class _Sink:
         self.reader._spool_end = self.base + done
         return done
 
-    def source(self, count: int) -> Source:
+    def source(self, count: int, count_memory: bool = True) -> Source:
         if self.parts is not None:
             data = b"".join(self.parts)
-            self.reader._memory_used += len(data)
+            if count_memory:
+                self.reader._memory_used += len(data)
             return Source(len(data), data=data)
         return Source(count, fd=self.fd, base=self.base)
 
@@ -418,7 +477,7 @@ class _Sink:
 def _hash_fd(
     fd: int, size: int, max_line: int | None, sink: _Sink | None, at: int | None = None
 ) -> tuple[str, int | None, int]:
-    """sha256 hex, first over-long line and byte count of one pass over ``fd`` (from its
+    """sha256 hex, first over-long line's offset and byte count of one pass over ``fd`` (from its
     offset, or with ``pread`` from ``at``: the spool, after a kernel copy into it)."""
     digest = hashlib.sha256()
     scan = _LineScan(max_line) if max_line is not None else None

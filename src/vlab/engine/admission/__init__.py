@@ -38,6 +38,18 @@ def admit(
     gives every requirement id an installed ruleset declares (see ``GateContext``);
     ``trust`` is the policy in force (None: AUTHENTICITY runs only if the pinned ruleset
     ``requires_signature``, under the empty policy)."""
+    try:
+        return _admit(reader, find_ruleset, known_requirements, trust)
+    finally:
+        reader.discard_pending()  # work started for a gate that never ran (decision 252)
+
+
+def _admit(
+    reader: PackReader,
+    find_ruleset: Callable[[str], Ruleset | None],
+    known_requirements: Callable[[], frozenset[str]] | None,
+    trust: TrustPolicy | None,
+) -> Admission:
     ctx = GateContext(reader, find_ruleset, known_requirements, trust)
     result = ctx.result
     failed = False

@@ -14,9 +14,9 @@ from vlab.engine.admission import imported
 from vlab.engine.admission.context import ABSENT, BUNDLE, MANIFEST, POINTERS, GateContext
 from vlab.engine.admission.model import Pointer
 from vlab.engine.ruling import MAX_DETAILS
+from vlab.pack.bulkscan import scan
 from vlab.pack.limits import artifact_kind, is_event_log, is_native, unsafe_path_reason
 from vlab.pack.locators import parse_locator
-from vlab.pack.ndjson import scan
 from vlab.pack.reader import PackAccessError
 from vlab.pack.signatures import is_signature_path
 

@@ -4,11 +4,14 @@ while taking the private copy every later stage reads (so they judge the hashed 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vlab.core.findings import Detail
 from vlab.core.vocabulary import GATE_SECURITY
 from vlab.engine.admission.context import GateContext
-from vlab.pack.limits import artifact_kind
-from vlab.pack.reader import PackAccessError
+from vlab.pack import ndjson as ndjson_scan
+from vlab.pack.limits import artifact_kind, is_event_log
+from vlab.pack.reader import PackAccessError, Source
 
 NAME = GATE_SECURITY
 
@@ -18,11 +21,24 @@ def run(ctx: GateContext) -> list[Detail]:
     if inventory.refusals:
         return inventory.refusals
     details: list[Detail] = []
-    max_line = ctx.reader.limits.max_line_bytes
+    limits = ctx.reader.limits
+    max_line = limits.max_line_bytes
+    bounds = (limits.max_depth, limits.max_document_values)
     for f in inventory.files:
         ndjson = artifact_kind(f.path) == "ndjson"
+        # A large event log's tail is scanned while this gate hashes it and the gates up to
+        # CONTRACT run: from the private copy, kept only if they pass (decision 252).
+        early: dict[str, Callable[[Source], None]] = {}
+        if ndjson and is_event_log(f.path) and f.size >= ndjson_scan.PARALLEL_MIN_BYTES:
+
+            def prescan(src: Source, path: str = f.path) -> None:
+                from vlab.pack.bulkscan import start_prescan
+
+                start_prescan(ctx.reader, path, src, bounds)
+
+            early["on_copied"] = prescan
         try:
-            sealed = ctx.reader.seal_read(f.path, max_line if ndjson else None)
+            sealed = ctx.reader.seal_read(f.path, max_line if ndjson else None, **early)
         except (PackAccessError, OSError) as exc:
             details.append(Detail("SECURITY-UNREADABLE", f"cannot read: {exc}", f.path))
             continue
