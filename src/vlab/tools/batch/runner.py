@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from vlab.tools.batch.results import (
     read_previous,
     summary_path,
 )
+from vlab.tools.batch.summary import Batch, Row, summarize
 from vlab.tools.batch.work import (
     Chunk,
     Item,
@@ -37,31 +37,6 @@ from vlab.tools.batch.work import (
 MAX_CHUNK = 32  # packs a task: amortises a task's overhead (Dask's ~1 ms) over ~0.1 s
 CHUNKS_PER_WORKER = 8  # at least this many chunks a worker, for balance at the end
 AUTHENTICITY = "ADM-GATE-AUTHENTICITY"
-
-
-@dataclass(frozen=True)
-class Row:
-    """What the summary and the reports keep of a pack."""
-
-    corpus: int
-    path: str
-    topline: str | None
-    clauses: tuple[tuple[str, str], ...]
-    reason_codes: tuple[str, ...]
-    error: str | None
-    attestation: str | None
-
-
-@dataclass(frozen=True)
-class Batch:
-    corpora: tuple[str, ...]
-    results: Path
-    rows: tuple[Row, ...]
-    summary: dict[str, Any]
-
-    @property
-    def complete(self) -> bool:
-        return all(r.error is None for r in self.rows)
 
 
 def chunk_size(packs: int, jobs: int) -> int:
@@ -85,8 +60,6 @@ def run_batch(
     ``tasks``: the plan, when the caller made it already. With ``resume``, a previous
     ruling is kept when ``reusable(ruling)`` holds and its pack
     digest is still the pack's."""
-    from vlab.tools.batch.summary import summarize
-
     options = options or EngineOptions(jobs=1)
     tasks = plan(corpora) if tasks is None else tasks
     previous = read_previous(results) if resume else {}

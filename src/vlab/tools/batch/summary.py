@@ -13,17 +13,40 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vlab.core.vocabulary import STATUSES
-
-if TYPE_CHECKING:
-    from vlab.tools.batch.runner import Batch, Row
 
 SUMMARY_VERSION = "1"
 TOPLINES = ("PASS", "FAIL", "NOT_ADMISSIBLE", "NOT_EVALUATED")
 FORMATS = ("table", "json", "md", "junit", "sarif", "html")
+
+
+@dataclass(frozen=True)
+class Row:
+    """What the summary and the reports keep of a pack."""
+
+    corpus: int
+    path: str
+    topline: str | None
+    clauses: tuple[tuple[str, str], ...]
+    reason_codes: tuple[str, ...]
+    error: str | None
+    attestation: str | None
+
+
+@dataclass(frozen=True)
+class Batch:
+    corpora: tuple[str, ...]
+    results: Path
+    rows: tuple[Row, ...]
+    summary: dict[str, Any]
+
+    @property
+    def complete(self) -> bool:
+        return all(r.error is None for r in self.rows)
 
 
 def summarize(corpora: Sequence[str], results: Path, rows: Sequence[Row]) -> dict[str, Any]:

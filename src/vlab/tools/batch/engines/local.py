@@ -106,7 +106,7 @@ class LocalEngine:
     def map_unordered(
         self, fn: Callable[[Any], Any], items: Sequence[Any]
     ) -> Iterator[tuple[int, Any]]:
-        if self.jobs == 1 or len(items) <= 1:
+        if self.jobs == 1:
             return self._in_process(fn, items)
         return self._pooled(fn, items)
 
