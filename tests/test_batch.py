@@ -124,6 +124,39 @@ def test_a_pack_folder_is_a_corpus_of_one(tmp_path: Path, vlab: Runner) -> None:
     assert [d["path"] for d in lines_of(results)] == ["."]
 
 
+def test_archive_packs_rule_as_their_folders(corpus: Path, tmp_path: Path, vlab: Runner) -> None:
+    import tarfile
+    import zipfile
+
+    archives = tmp_path / "archives"
+    # an archive refuses links and unsafe names with its own codes (scale.md §1)
+    names = [n for n in _picked() if "security-symlink" not in n and "unsafe" not in n]
+    for i, name in enumerate(names):
+        target = archives / (name + (".tgz" if i % 2 else ".zip"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if i % 2:
+            with tarfile.open(target, "w:gz") as tar:
+                for f in sorted((corpus / name).rglob("*")):
+                    tar.add(f, arcname=f.relative_to(corpus / name).as_posix(), recursive=False)
+        else:
+            with zipfile.ZipFile(target, "w") as z:
+                for f in sorted((corpus / name).rglob("*")):
+                    if f.is_file():
+                        z.write(f, f.relative_to(corpus / name).as_posix())
+    folders, packed = tmp_path / "folders.jsonl", tmp_path / "packed.jsonl"
+    listing = tmp_path / "folders.txt"
+    listing.write_text("\n".join(str(corpus / n) for n in names) + "\n", encoding="utf-8")
+    assert vlab("batch", listing, "--results", folders, "-q", "-j", "2").returncode == 0
+    assert vlab("batch", archives, "--results", packed, "-q", "-j", "2").returncode == 0
+    by_folder = {Path(d["path"]).name: d["ruling"] for d in lines_of(folders)}
+    by_archive = {Path(d["path"]).name.split(".")[0]: d["ruling"] for d in lines_of(packed)}
+    assert by_archive == by_folder and len(by_archive) == len(names)
+    one = tmp_path / "one.jsonl"  # an archive given as a CORPUS is a corpus of one
+    first = archives / (names[0] + ".zip")
+    assert vlab("batch", first, "--results", one, "-q").returncode == 0
+    assert [d["path"] for d in lines_of(one)] == ["."]
+
+
 # -- one bad pack never stops the others -------------------------------------------------------
 
 

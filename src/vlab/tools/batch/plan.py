@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vlab.core.errors import UsageError
+from vlab.pack.limits import archive_kind
 
-# Archive packs (scale.md §1). pack/limits.py ``archive_kind`` decides once archives are
-# on main; the batch only needs to tell an archive argument from a list file.
-ARCHIVE_ENDINGS = (".tar.gz", ".tgz", ".tar", ".zip")
 MAX_LIST_BYTES = 64 * 1024 * 1024  # a list file of about a million paths
 
 
@@ -40,11 +38,6 @@ class Task:
     def shown(self) -> str:
         """The path as results show it: bytes that are not UTF-8 as ``\\xNN``."""
         return self.key.decode("utf-8", "backslashreplace")
-
-
-def is_archive(name: str) -> bool:
-    lowered = name.lower()
-    return any(lowered.endswith(e) and len(lowered) > len(e) for e in ARCHIVE_ENDINGS)
 
 
 def plan(corpora: list[str]) -> list[Task]:
@@ -77,7 +70,7 @@ def _packs_of(index: int, path: Path, given: str) -> list[Task]:
         return found
     if not path.is_file():
         raise UsageError(f"CORPUS is not a folder, an archive or a list file: {given}")
-    if is_archive(path.name):
+    if archive_kind(path.name) is not None:
         return [Task(index, ".", os.path.abspath(path))]
     return _listed(index, path, given)
 
