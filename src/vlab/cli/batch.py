@@ -69,9 +69,10 @@ def batch(
         str,
         typer.Option(
             "--engine",
-            click_type=c.Choice(("local", "dask")),
-            help="local: a process pool on this host; dask: Dask distributed (the 'dask' "
-            "extra), an embedded LocalCluster unless --scheduler names one.",
+            metavar="NAME",
+            help="Where the packs are judged, an engine of the registry: local, a process "
+            "pool on this host; dask, Dask distributed (the 'dask' extra), an embedded "
+            "LocalCluster unless --scheduler names one.",
         ),
     ] = "local",
     scheduler: Annotated[
@@ -138,7 +139,7 @@ def batch(
     no_color: c.NoColor = False,
 ) -> int:
     """Judge every pack of CORPUS... on an engine: ordered JSONL results and a summary."""
-    from vlab.tools.batch.engines import EngineOptions
+    from vlab.tools.batch.engines import ENGINES, EngineOptions
     from vlab.tools.batch.plan import plan
     from vlab.tools.batch.runner import run_batch
     from vlab.tools.batch.summary import print_table, report
@@ -148,6 +149,8 @@ def batch(
     outs = c.parse_outs(out, OUT_FORMATS)
     if any(fmt == "html" for fmt, _ in outs):
         _need_jinja2()
+    if engine not in ENGINES:  # the registry: an engine added there is a choice here
+        raise UsageError(f"--engine: unknown engine {engine!r} (one of {', '.join(ENGINES)})")
     if scheduler is not None and engine != "dask":
         raise UsageError("--scheduler needs --engine dask")
     waiver_set, when = c.waivers_and_as_of(waivers, as_of)
