@@ -81,6 +81,9 @@ def test_golden_vectors_jobs_1_and_2_identical_and_ordered(tmp_path: Path, vlab:
     assert sum(summary["toplines"].values()) == len(docs)
     tops = {d["ruling"]["topline"] for d in docs}
     assert {"PASS", "FAIL", "NOT_ADMISSIBLE"} <= tops  # golden and hostile packs alike
+    from vlab.engine.ruling import ruling_digest
+
+    assert all(ruling_digest(d["ruling"]) == d["ruling"]["digest"] for d in docs)  # sealed once
 
 
 def test_a_line_holds_the_adjudicate_json_bytes(corpus: Path, tmp_path: Path, vlab: Runner) -> None:

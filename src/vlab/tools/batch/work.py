@@ -25,6 +25,7 @@ from urllib.parse import quote
 from vlab.core.canonical import canonical_bytes
 
 if TYPE_CHECKING:
+    from vlab.engine.ruling import Ruling
     from vlab.engine.waivers import WaiverSet
     from vlab.pack.signatures import Signer
     from vlab.ruleset.catalog import Catalog
@@ -197,12 +198,13 @@ def _judged(
 ) -> Record:
     from vlab.engine.pipeline import judge, opened_pack
 
-    with opened_pack(Path(item.path)) as reader:
-        ruling = judge(reader, catalog, override=override).ruling
+    with opened_pack(Path(item.path)) as reader:  # sealed below, once
+        ruling = judge(reader, catalog, override=override, digest=False).ruling
     if settings.waivers is not None and settings.as_of is not None:
         from vlab.engine.waivers import apply_waivers
 
         ruling = apply_waivers(ruling, settings.waivers, settings.as_of)
+    ruling, ruling_bytes = sealed_bytes(ruling)
     attestation = None
     if signer is not None and settings.attest_dir is not None:
         from vlab.tools.attest import attestation_bundle
@@ -211,15 +213,36 @@ def _judged(
         attestation = bundle_name(item.corpus, item.rel)
         bundle = attestation_bundle(ruling, signer, settings.time_verified)
         write_whole(Path(settings.attest_dir) / attestation, bundle)
-    doc = ruling.to_json()
     return Record(
         item.index,
-        ruling_line(item.corpus, item.shown, canonical_bytes(doc)),
+        ruling_line(item.corpus, item.shown, ruling_bytes),
         topline=ruling.topline,
         clauses=tuple((c.clause_id, c.status) for c in ruling.clauses),
         reason_codes=ruling.reason_codes,
         attestation=attestation,
     )
+
+
+def sealed_bytes(ruling: Ruling) -> tuple[Ruling, bytes]:
+    """The ruling sealed and its canonical bytes, each top-level value canonicalised once:
+    RFC 8785 sorts an object's members and is compositional, so with ASCII member names the
+    body's bytes (what the digest covers) and the document's (the body plus ``digest`` and
+    ``engine``) are the same parts joined in name order. ``Ruling.sealed`` then
+    ``canonical_bytes(to_json())`` would canonicalise every value twice (decision 248)."""
+    from dataclasses import replace
+
+    body = ruling.body()
+    parts = {name: canonical_bytes(value) for name, value in body.items()}
+    digest = "sha256:" + hashlib.sha256(_joined(parts)).hexdigest()
+    sealed = replace(ruling, digest=digest)
+    doc = sealed.to_json()
+    parts.update((name, canonical_bytes(doc[name])) for name in doc if name not in parts)
+    return sealed, _joined(parts)
+
+
+def _joined(parts: dict[str, bytes]) -> bytes:
+    assert all(name.isascii() for name in parts)  # UTF-16 order is byte order
+    return b"{" + b",".join(b'"%s":%s' % (n.encode(), parts[n]) for n in sorted(parts)) + b"}"
 
 
 def write_whole(path: Path, data: bytes) -> None:
