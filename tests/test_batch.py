@@ -255,6 +255,40 @@ def test_a_lost_chunk_is_run_again_one_pack_a_chunk(corpus: Path, tmp_path: Path
     assert [x for x in results.read_bytes().splitlines() if b'"error"' not in x] == kept
 
 
+def test_ctrl_c_leaves_whole_lines_in_order_and_resume_completes(
+    corpus: Path, tmp_path: Path, vlab: Runner
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from conftest import LIVENESS_TIMEOUT_S, clean_env
+
+    clean, results, hook = tmp_path / "clean.jsonl", tmp_path / "r.jsonl", tmp_path / "hook"
+    assert vlab("batch", corpus, "--results", clean, "-q", "-j", "2").returncode == 0
+    env = clean_env({"VLAB_TEST_BATCH_HOOK": f"{hook}:{VICTIM}:pause"})
+    argv = [sys.executable, "-m", "vlab", "batch", str(corpus), "--results", str(results)]
+    proc = subprocess.Popen([*argv, "-q", "-j", "2"], cwd=REPO, env=env, stderr=subprocess.PIPE)
+    limit = time.monotonic() + LIVENESS_TIMEOUT_S  # liveness only: the wait is for an event
+    while VICTIM not in _hook_attempts(hook) and time.monotonic() < limit:
+        time.sleep(0.02)
+    assert VICTIM in _hook_attempts(hook)
+    os.kill(proc.pid, signal.SIGINT)  # the victim's worker is held: the batch is mid-way
+    _, err = proc.communicate(timeout=LIVENESS_TIMEOUT_S)
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err
+    data = results.read_bytes()
+    assert data.endswith(b"\n") or data == b""
+    kept = data.splitlines()
+    assert VICTIM.encode() not in data and set(kept) < set(clean.read_bytes().splitlines())
+    assert kept == [x for x in clean.read_bytes().splitlines() if x in set(kept)]  # in order
+    assert not (tmp_path / "r.summary.json").exists()
+    (tmp_path / "hook.go").touch()
+    assert vlab("batch", corpus, "--results", results, "--resume", "-q").returncode == 0
+    assert results.read_bytes() == clean.read_bytes()
+
+
 # -- resume --------------------------------------------------------------------------------
 
 

@@ -32,10 +32,12 @@ if TYPE_CHECKING:
     from vlab.ruleset.model import Ruleset
 
 # Tests only: "FILE" appends each judged pack's path to FILE (one line an attempt);
-# "FILE:PATH:N" also ends the worker (os._exit) while PATH has been attempted at most N times.
+# "FILE:PATH:N" also ends the worker (os._exit) while PATH has been attempted at most N times;
+# "FILE:PATH:pause" holds PATH's worker until FILE.go exists (at most PAUSE_LIMIT_S).
 HOOK_ENV = "VLAB_TEST_BATCH_HOOK"
 ERROR_CHARS = 300  # an error record's one line is at most this long
 BUNDLE_SUFFIX = ".intoto.jsonl"
+PAUSE_LIMIT_S = 120.0  # a liveness bound for the test pause, never reached by a passing test
 NAME_BYTES = 200  # a bundle name longer than this is named by a digest of the path
 
 
@@ -282,7 +284,13 @@ def _hook(hook: str | None, rel: str) -> None:
         os.close(fd)
     if rest:
         name, _, times = rest.rpartition(":")
-        if name == rel:
+        if name == rel and times == "pause":
+            import time
+
+            limit = time.monotonic() + PAUSE_LIMIT_S
+            while not os.path.exists(target + ".go") and time.monotonic() < limit:
+                time.sleep(0.01)
+        elif name == rel:
             attempts = Path(target).read_bytes().split(b"\n").count(name.encode("utf-8"))
             if attempts <= int(times):
                 os._exit(17)
