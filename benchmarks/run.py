@@ -30,7 +30,7 @@ from benchmarks.generators.replay import generate_replay
 from benchmarks.harness import MB, OUT, ROOT, BenchError, schema_bundle_sha256, self_rss_kib
 from benchmarks.report import report
 from benchmarks.suites.archive import ARCHIVE_PACKS, ARCHIVE_ROUNDS, bench_archive
-from benchmarks.suites.batch import BATCH_PACKS, BATCH_ROUNDS, bench_batch
+from benchmarks.suites.batch import BATCH_PACKS, bench_batch
 from benchmarks.suites.big import FULL_EVENTS, QUICK_EVENTS, bench_big
 from benchmarks.suites.cold import COLD_ROUNDS, bench_cold
 from benchmarks.suites.regress import REGRESS_PACKS, REGRESS_ROUNDS, bench_regress
@@ -80,7 +80,7 @@ def run_groups(args: argparse.Namespace, events: int) -> dict[str, Any]:
         results["archive"] = bench_archive(count, ARCHIVE_ROUNDS, args.regenerate)
     if args.only in (None, "batch"):
         count = BATCH_PACKS // scale
-        results["batch"] = bench_batch(count, BATCH_ROUNDS, args.regenerate)
+        results["batch"] = bench_batch(count, args.rounds, args.regenerate)
     return results
 
 

@@ -21,7 +21,6 @@ from benchmarks.harness import OUT, BenchError, Sample, run_child, summary, vlab
 from benchmarks.suites.cold import rotated
 
 BATCH_PACKS = 10_000
-BATCH_ROUNDS = 2
 TARGET_BATCH_PER_S = 1000.0  # 2 workers, at least
 TARGET_SCALING = 1.8  # 1-worker wall / 2-worker wall, at least
 TARGET_DASK_RATIO = 0.8  # dask packs/s / local packs/s at 2 workers, at least

@@ -69,7 +69,11 @@ def run_batch(
     running = open_engine(engine, options)  # a missing extra is a usage error, before writing
     target = results.with_name(results.name + RESUME_SUFFIX) if resume else results
     rows: list[Row | None] = [None] * len(items)
-    writer = OrderedWriter(target, len(items))
+    try:
+        writer = OrderedWriter(target, len(items))
+    except BaseException:
+        running.close()  # an embedded cluster is not left running
+        raise
     done = False
     try:
         lost: list[Chunk] = []
