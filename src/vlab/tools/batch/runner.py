@@ -34,7 +34,7 @@ from vlab.tools.batch.work import (
     write_whole,
 )
 
-MAX_CHUNK = 32  # packs a task: amortises a task's overhead (Dask's ~1 ms) over ~0.1 s
+MAX_CHUNK = 256  # packs a task: a task's overhead (Dask: ~1 ms) against ~0.5 s of judging
 CHUNKS_PER_WORKER = 8  # at least this many chunks a worker, for balance at the end
 AUTHENTICITY = "ADM-GATE-AUTHENTICITY"
 
