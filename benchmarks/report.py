@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.suites.archive import TARGET_ARCHIVE_RATIO
+from benchmarks.suites.batch import TARGET_BATCH_PER_S, TARGET_DASK_RATIO, TARGET_SCALING
 from benchmarks.suites.big import TARGET_BIG_RATIO, TARGET_BIG_RSS_MB
 from benchmarks.suites.cold import TARGET_COLD_RATIO, TARGET_TYPER_RATIO
 from benchmarks.suites.regress import TARGET_REGRESS_PER_S, TARGET_REGRESS_SPEEDUP
@@ -189,6 +190,42 @@ def archive_rows(t: Table, arc: dict[str, Any]) -> None:
         )
 
 
+def _at_least(t: Table, name: str, value: str, got: float, target: float, unit: str) -> None:
+    """A row whose target is a floor (throughput, scaling): OK at or above it."""
+    t.rows.append((name, value, f">= {target:g}{unit}", "OK" if got >= target else "UNDER"))
+
+
+def batch_rows(t: Table, b: dict[str, Any]) -> None:
+    t.row(f"batch ({b['packs']:,} small packs)", "")
+    for name in ("local-1", "local-2", "dask-2"):
+        if name not in b:
+            continue
+        rate = b[name]["packs_per_s"]
+        t.row(f"  {name} wall", f"{b[name]['median_wall_s']:.2f} s")
+        label = f"  {name} packs/s"
+        if name == "local-2":
+            _at_least(t, label, f"{rate:,.0f}", rate, TARGET_BATCH_PER_S, "/s")
+        else:
+            t.row(label, f"{rate:,.0f}")
+    _at_least(
+        t,
+        "  scaling: 1 worker / 2 workers",
+        f"{b['scaling']:.2f}x",
+        b["scaling"],
+        TARGET_SCALING,
+        "x",
+    )
+    if "dask_ratio" in b:
+        _at_least(
+            t,
+            "  dask / local, 2 workers (speed)",
+            f"{b['dask_ratio']:.2f}x",
+            b["dask_ratio"],
+            TARGET_DASK_RATIO,
+            "x",
+        )
+
+
 def report(results: dict[str, Any]) -> None:
     t = Table()
     if results.get("big"):
@@ -202,6 +239,8 @@ def report(results: dict[str, Any]) -> None:
         regress_rows(t, results["regress"])
     if results.get("archive"):
         archive_rows(t, results["archive"])
+    if results.get("batch"):
+        batch_rows(t, results["batch"])
     t.print()
     host = results["host"]
     print(

@@ -7,7 +7,7 @@ Sizes are decimal: 1 MB = 1,000,000 bytes. Run it from the repository root:
 
     .venv/bin/python -m benchmarks.run               # every group, big (1,000,000 events) first
     .venv/bin/python -m benchmarks.run --quick       # every size / 10: a fast smoke run
-    .venv/bin/python -m benchmarks.run --only replay # or --only big, cold, regress, archive
+    .venv/bin/python -m benchmarks.run --only replay # or --only big, cold, regress, archive, batch
 
 Generated packs live in benchmarks/out/ (gitignored) and are reused while their
 params.json matches. Targets are reported as OK/OVER; the exit status is 0 whatever the
@@ -30,6 +30,7 @@ from benchmarks.generators.replay import generate_replay
 from benchmarks.harness import MB, OUT, ROOT, BenchError, schema_bundle_sha256, self_rss_kib
 from benchmarks.report import report
 from benchmarks.suites.archive import ARCHIVE_PACKS, ARCHIVE_ROUNDS, bench_archive
+from benchmarks.suites.batch import BATCH_PACKS, bench_batch
 from benchmarks.suites.big import FULL_EVENTS, QUICK_EVENTS, RSS_EVENTS, bench_big
 from benchmarks.suites.cold import COLD_ROUNDS, bench_cold
 from benchmarks.suites.regress import REGRESS_PACKS, REGRESS_ROUNDS, bench_regress
@@ -55,7 +56,9 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
         " none with --quick; 0: leave it out)",
     )
     p.add_argument(
-        "--only", choices=("big", "cold", "replay", "regress", "archive"), help="run one group only"
+        "--only",
+        choices=("big", "cold", "replay", "regress", "archive", "batch"),
+        help="run one group only",
     )
     p.add_argument("--rounds", type=int, default=BIG_ROUNDS, help="big and replay A/B rounds")
     p.add_argument("--cold-rounds", type=int, default=COLD_ROUNDS, help="cold A/B rounds")
@@ -84,6 +87,9 @@ def run_groups(args: argparse.Namespace, events: int) -> dict[str, Any]:
     if args.only in (None, "archive"):
         count = ARCHIVE_PACKS // scale
         results["archive"] = bench_archive(count, ARCHIVE_ROUNDS, args.regenerate)
+    if args.only in (None, "batch"):
+        count = BATCH_PACKS // scale
+        results["batch"] = bench_batch(count, args.rounds, args.regenerate)
     return results
 
 

@@ -62,6 +62,7 @@ def test_the_app_has_every_command() -> None:
     assert set(LEAVES) == {
         ("adjudicate",),
         ("validate",),
+        ("batch",),
         ("regress",),
         ("diff",),
         ("review",),

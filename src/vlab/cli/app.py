@@ -140,6 +140,10 @@ def _register(app: typer.Typer, name: str) -> None:
         _register_judging(app, name)
     elif name in ("regress", "diff", "review"):
         _register_governance(app, name)
+    elif name == "batch":
+        from vlab.cli import batch
+
+        app.command(name, help=batch.HELP, epilog=batch.EPILOG, rich_help_panel=JUDGE)(batch.batch)
     elif name == "explain":
         from vlab.cli import explain
 
@@ -223,6 +227,7 @@ def _register_governance(app: typer.Typer, name: str) -> None:
 COMMANDS = (
     "adjudicate",
     "validate",
+    "batch",
     "regress",
     "diff",
     "review",
