@@ -349,3 +349,58 @@ def test_a_batch_stderr_stays_clean_when_workers_die(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=LIVENESS_S, env=_env(), check=False,
     )  # fmt: skip
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "[3] ['127.0.0.1']\n", "")
+
+
+INTERRUPT_PROBE = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import psutil
+from test_batch_dask import work
+from vlab.tools.batch.engines import EngineOptions
+from vlab.tools.batch.engines.dask import DaskEngine
+if __name__ == "__main__":
+    engine = DaskEngine(EngineOptions(jobs=2))
+    children = [p.pid for p in psutil.Process().children(recursive=True)]
+    try:
+        for n, _ in enumerate(engine.map_unordered(work, [(i, "", "") for i in range(10**6)])):
+            if n == 0:
+                print(*children, flush=True)
+    except KeyboardInterrupt:
+        engine.close()
+        engine.close()
+        print("closed", flush=True)
+        sys.exit(130)
+"""
+
+
+def test_ctrl_c_closes_the_embedded_cluster_cleanly() -> None:
+    # a terminal's Ctrl-C: SIGINT to every process of the group, mid-map
+    proc = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPT_PROBE, str(TESTS)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        children = [int(pid) for pid in proc.stdout.readline().split()]
+        assert children  # the worker processes
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=LIVENESS_S)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert (proc.returncode, out, err) == (130, "closed\n", "")
+    give_up = time.monotonic() + LIVENESS_S  # liveness only
+    while any(_alive(pid) for pid in children):
+        assert time.monotonic() < give_up, "a worker outlived the interrupted batch"
+        time.sleep(0.2)
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import signal
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -78,6 +79,14 @@ def _attempt(fn: Callable[[Any], Any], item: Any, version: str) -> tuple[int, An
         return _ERROR, _one_line(exc)
 
 
+def dask_setup(worker: object) -> None:
+    """The embedded cluster's worker preload (distributed calls it as each worker starts, in
+    the worker process's main thread): a terminal's Ctrl-C reaches every process of the
+    batch's group, and the batch alone handles it (it closes the cluster, which stops the
+    workers); a worker left to its default would print a KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -116,6 +125,8 @@ class DaskEngine:
                 # No nanny memory kills: vlab bounds a pack's memory itself, and a worker
                 # restarted for its RSS would make a pack's fate depend on the engine.
                 memory_limit=0,
+                # each worker (also one its nanny restarts) ignores Ctrl-C: see dask_setup
+                preload=[__name__],
             )
         return distributed.Client(self._cluster, set_as_default=False)
 
