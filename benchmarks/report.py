@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.suites.archive import TARGET_ARCHIVE_RATIO
 from benchmarks.suites.big import TARGET_BIG_RATIO, TARGET_BIG_RSS_MB
 from benchmarks.suites.cold import TARGET_COLD_RATIO, TARGET_TYPER_RATIO
 from benchmarks.suites.regress import TARGET_REGRESS_PER_S
@@ -141,6 +142,22 @@ def regress_rows(t: Table, reg: dict[str, Any]) -> None:
             t.row("  --jobs 1 packs/s", f"{rate:,.0f}")
 
 
+def archive_rows(t: Table, arc: dict[str, Any]) -> None:
+    t.row(f"archive packs ({arc['packs']:,} small packs; the same as folders)", "")
+    folder = arc["folder"]
+    t.row("  folders: vlab regress --jobs 1", f"{folder['regress']['median_wall_s']:.2f} s")
+    t.row("  folders: vlab adjudicate one pack", f"{folder['adjudicate']['median_wall_s']:.3f} s")
+    for kind in (".tgz", ".zip"):
+        a = arc[kind]
+        t.row(f"  {kind}: vlab regress --jobs 1", f"{a['regress']['median_wall_s']:.2f} s")
+        ratio = a["ratio_regress"]
+        t.row(f"  {kind} / folders, regress", f"{ratio:.2f}x", TARGET_ARCHIVE_RATIO, "x", ratio)
+        ratio = a["ratio_adjudicate"]
+        t.row(
+            f"  {kind} / folders, one adjudicate", f"{ratio:.2f}x", TARGET_ARCHIVE_RATIO, "x", ratio
+        )
+
+
 def report(results: dict[str, Any]) -> None:
     t = Table()
     if results.get("big"):
@@ -152,6 +169,8 @@ def report(results: dict[str, Any]) -> None:
         replay_rows(t, kind, replay[kind], results)
     if results.get("regress"):
         regress_rows(t, results["regress"])
+    if results.get("archive"):
+        archive_rows(t, results["archive"])
     t.print()
     host = results["host"]
     print(

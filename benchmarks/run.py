@@ -5,9 +5,9 @@ Standard library plus vlab itself. Wall time is ``time.perf_counter`` around eac
 each child's peak RSS and CPU time come from ``os.wait4`` (``ru_maxrss`` is KiB on Linux).
 Sizes are decimal: 1 MB = 1,000,000 bytes. Run it from the repository root:
 
-    .venv/bin/python -m benchmarks.run               # big (1,000,000 events), cold, replay, regress
+    .venv/bin/python -m benchmarks.run               # every group, big (1,000,000 events) first
     .venv/bin/python -m benchmarks.run --quick       # every size / 10: a fast smoke run
-    .venv/bin/python -m benchmarks.run --only replay # or --only big, cold, regress
+    .venv/bin/python -m benchmarks.run --only replay # or --only big, cold, regress, archive
 
 Generated packs live in benchmarks/out/ (gitignored) and are reused while their
 params.json matches. Targets are reported as OK/OVER; the exit status is 0 whatever the
@@ -29,13 +29,14 @@ from benchmarks.generators.events import GENERATOR_VERSION, RULESET
 from benchmarks.generators.replay import generate_replay
 from benchmarks.harness import MB, OUT, ROOT, BenchError, schema_bundle_sha256, self_rss_kib
 from benchmarks.report import report
+from benchmarks.suites.archive import ARCHIVE_PACKS, ARCHIVE_ROUNDS, bench_archive
 from benchmarks.suites.big import FULL_EVENTS, QUICK_EVENTS, bench_big
 from benchmarks.suites.cold import COLD_ROUNDS, bench_cold
 from benchmarks.suites.regress import REGRESS_PACKS, REGRESS_ROUNDS, bench_regress
 from benchmarks.suites.replay import bench_replay
 
 BIG_ROUNDS = 3  # default --rounds (big and replay)
-QUICK_SCALE = 10  # --quick divides the replay sizes and the regress corpus by this
+QUICK_SCALE = 10  # --quick divides the replay sizes and the regress/archive corpora by this
 
 
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -48,7 +49,7 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("--events", type=int, help="event count of the big pack (overrides)")
     p.add_argument(
-        "--only", choices=("big", "cold", "replay", "regress"), help="run one group only"
+        "--only", choices=("big", "cold", "replay", "regress", "archive"), help="run one group only"
     )
     p.add_argument("--rounds", type=int, default=BIG_ROUNDS, help="big and replay A/B rounds")
     p.add_argument("--cold-rounds", type=int, default=COLD_ROUNDS, help="cold A/B rounds")
@@ -71,6 +72,9 @@ def run_groups(args: argparse.Namespace, events: int) -> dict[str, Any]:
     if args.only in (None, "regress"):
         count = REGRESS_PACKS // scale
         results["regress"] = bench_regress(count, REGRESS_ROUNDS, args.regenerate)
+    if args.only in (None, "archive"):
+        count = ARCHIVE_PACKS // scale
+        results["archive"] = bench_archive(count, ARCHIVE_ROUNDS, args.regenerate)
     return results
 
 

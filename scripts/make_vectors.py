@@ -18,6 +18,7 @@ from pathlib import Path
 
 from scripts.vectors.cases_11 import CASES as CASES_11
 from scripts.vectors.cases_12 import CASES as CASES_12
+from scripts.vectors.cases_archive import CASES as CASES_ARCHIVE
 from scripts.vectors.cases_caps import CASES as CASES_CAPS
 from scripts.vectors.cases_import_agentplane import CASES as CASES_AGENTPLANE
 from scripts.vectors.cases_import_agentv import CASES as CASES_AGENTV
@@ -30,6 +31,7 @@ from scripts.vectors.cases_trust import CASES as CASES_TRUST
 from scripts.vectors.model import (
     LOG,
     TRUST_POLICY,
+    Archive,
     Case,
     JSONObject,
     base_events,
@@ -56,6 +58,7 @@ ALL_CASES: list[Case] = [
     *CASES_RUNCAP,
     *CASES_MPLP,
     *CASES_TRUST,
+    *CASES_ARCHIVE,
 ]
 KEEP = {"README.md"}
 
@@ -106,6 +109,8 @@ def build(case: Case, folder: Path, catalog: Catalog) -> None:
     if case.after_seal:
         case.after_seal(writer.root)
         _prune_empty_folders(writer.root)
+    if case.archive is not None:
+        _archive(case.archive, folder)
     clause_ids: list[str] = []
     if case.ruleset is not None:
         ruleset = catalog.get(case.ruleset)
@@ -113,6 +118,25 @@ def build(case: Case, folder: Path, catalog: Catalog) -> None:
         clause_ids = [c.clause_id for c in ruleset.clauses]
     text = json.dumps(expectation(case, clause_ids), indent=2, ensure_ascii=False) + "\n"
     (folder / "expected.json").write_text(text, "utf-8")
+
+
+def _archive(spec: Archive, folder: Path) -> None:
+    """Replace the vector's pack/ folder by the archive the case describes."""
+    from vlab.pack.archive import Entry, archive_bytes, folder_entries
+    from vlab.pack.limits import archive_kind
+
+    kind = archive_kind("pack" + spec.ending)
+    assert kind is not None, spec.ending
+    entries = folder_entries(folder / "pack", spec.top)
+    if spec.dot:
+        entries = [Entry(".", "dir"), *(Entry("./" + e.name, e.kind, e.data) for e in entries)]
+    if spec.entries is not None:
+        entries = spec.entries(entries)
+    data = archive_bytes(entries, kind)
+    if spec.raw is not None:
+        data = spec.raw(data)
+    (folder / f"pack{spec.ending}").write_bytes(data)
+    shutil.rmtree(folder / "pack")
 
 
 def _build_imported(case: Case, folder: Path, catalog: Catalog) -> None:

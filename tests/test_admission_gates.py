@@ -1102,6 +1102,9 @@ def test_cases_cover_every_gate_detail_code() -> None:
     # A system's own integrity record needs that system's real output: these two are
     # exercised by tests/test_import_mplp.py (refused and advisory) and i15-mplp vectors.
     exercised |= {"CONTRACT-IMPORT-UPSTREAM-INTEGRITY", "CONTRACT-IMPORT-UPSTREAM-UNSEALED"}
+    # Archive packs' own codes: tests/test_archive.py (every evidence_packs/archive vector
+    # and the cases built there).
+    exercised |= {"SECURITY-ARCHIVE-ENTRY", "SECURITY-ARCHIVE-BOMB", "SECURITY-ARCHIVE-CORRUPT"}
     assert registered - exercised == set()
     assert exercised - registered == set()
 

@@ -150,7 +150,8 @@ def test_validate_exit_statuses(tmp_path: Path, vlab: Runner) -> None:
 USAGE_ERRORS = {
     "adjudicate-missing-pack": ("adjudicate", "{tmp}/no-such-pack"),
     "adjudicate-regular-file": ("adjudicate", "{tmp}/pass/manifest.json"),
-    "adjudicate-archive-file": ("adjudicate", "{tmp}/pack.zip"),
+    # archive packs are .tar, .tar.gz/.tgz and .zip (tests/test_archive.py); others are not
+    "adjudicate-other-archive": ("adjudicate", "{tmp}/pack.rar"),
     "adjudicate-no-pack-argument": ("adjudicate",),
     "adjudicate-unknown-ruleset-id": ("adjudicate", "{tmp}/pass", "--ruleset", "ruleset-9.9"),
     "adjudicate-unknown-ruleset-path": ("adjudicate", "{tmp}/pass", "--ruleset", "{tmp}/nope/"),
@@ -181,7 +182,7 @@ USAGE_ERRORS = {
 @pytest.mark.parametrize("args", list(USAGE_ERRORS.values()), ids=list(USAGE_ERRORS))
 def test_usage_errors_exit_64(args: tuple[str, ...], tmp_path: Path, vlab: Runner) -> None:
     pass_pack(tmp_path)
-    (tmp_path / "pack.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    (tmp_path / "pack.rar").write_bytes(b"Rar!\x1a\x07\x00")
     proc = vlab(*(a.format(tmp=tmp_path) for a in args), cwd=tmp_path)
     assert proc.returncode == 64, proc.stderr
     assert proc.stdout == b""

@@ -221,10 +221,13 @@ def tables(rulings: dict[str, Ruling]) -> dict[tuple[str, int], str]:
 
 
 def table(ruling: Ruling, width: int) -> str:
+    from rich.cells import cell_len
+
     from vlab.render.table import render_table
 
     text = render_table(ruling, width=width).decode("utf-8")
-    assert all(len(line) <= width for line in text.splitlines()), width
+    # columns on a terminal, not code points: a decomposed "é" (e + U+0301) is one column
+    assert all(cell_len(line) <= width for line in text.splitlines()), width
     return text
 
 

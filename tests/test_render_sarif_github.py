@@ -87,7 +87,12 @@ def vector_ruling(judge: Judge, vector_id: str, *, strip_details: bool = False) 
     folder = VECTORS / vector_id
     expected = json.loads((folder / "expected.json").read_text("utf-8"))
     shadow = expected["ruleset"] if expected.get("shadow") else None
-    doc = judge(folder / "pack", ruleset=shadow, limits=expected.get("limits"))
+    pack = folder / "pack"
+    if not pack.is_dir():  # an archive vector: pack.tar, pack.tgz, pack.zip, ...
+        from vlab.tools.corpus import PACK_ARCHIVES
+
+        pack = next(folder / n for n in PACK_ARCHIVES if (folder / n).is_file())
+    doc = judge(pack, ruleset=shadow, limits=expected.get("limits"))
     if strip_details:
         for clause in doc["clauses"]:
             clause["details"] = []

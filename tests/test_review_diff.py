@@ -285,7 +285,7 @@ def test_review_finds_lines_as_the_engine_reads_them(tmp_path: Path, data: bytes
     reader.inventory()
     expected = {n: raw for n, raw in physical_lines(reader, "trace/e.ndjson")}
     for size in (1, 2, 3):
-        quoter = _Quoter(pack)
+        quoter = _Quoter(PackReader(pack))
 
         def tiny(path: str, start: int = 0, end: int | None = None, size: int = size) -> Any:
             return (data[i : i + size] for i in range(0, len(data), size))

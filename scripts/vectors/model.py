@@ -240,6 +240,21 @@ IMPORTED_13: dict[str, Clause] = {
 }
 
 
+@dataclass(frozen=True)
+class Archive:
+    """The vector's pack as an archive, ``pack<ending>`` beside expected.json (no pack/
+    folder): the pack folder the case builds, written by ``vlab.pack.archive`` with fixed
+    times, owners and order, so its bytes are reproducible."""
+
+    ending: str  # ".tar", ".tar.gz", ".tgz" or ".zip"
+    top: str | None = None  # the one top-level folder the pack is under, if any
+    dot: bool = False  # every name starts with ./ (what `tar -C pack .` writes)
+    # A hostile archive: an edit of the entry list (vlab.pack.archive.Entry), then of the
+    # archive's bytes (a truncation, a size that lies).
+    entries: Callable[[list[Any]], list[Any]] | None = None
+    raw: Callable[[bytes], bytes] | None = None
+
+
 @dataclass
 class Case:
     group: str
@@ -269,6 +284,7 @@ class Case:
     signers: Sequence[str] = ()
     trusted: Sequence[str] | None = None
     require: int = 1
+    archive: Archive | None = None  # the pack is committed as this archive (issue 17)
 
     @property
     def vector_id(self) -> str:

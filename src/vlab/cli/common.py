@@ -457,15 +457,18 @@ def pack_hint(s: Session, given: str) -> None:
     to ``expected.json``) gets a hint on stderr; the ruling and the exit status are the
     engine's, unchanged (governance/decisions.md: "A pack's parent folder gets a hint")."""
     folder = Path(given)
-    if (
-        folder.is_dir()
-        and not (folder / "bundle.manifest.json").exists()
-        and (folder / "pack").is_dir()
-    ):
-        s.note(
-            f"vlab: hint: {human(given)} has no bundle.manifest.json but holds a pack/ "
-            f"folder: did you mean {human(os.path.join(given, 'pack'))}?"
-        )
+    if not folder.is_dir() or (folder / "bundle.manifest.json").exists():
+        return
+    from vlab.tools.corpus import PACK_ARCHIVES
+
+    for name in ("pack", *PACK_ARCHIVES):  # a pack folder, or an archive pack (issue 17)
+        if (folder / name).is_dir() if name == "pack" else (folder / name).is_file():
+            s.note(
+                f"vlab: hint: {human(given)} has no bundle.manifest.json but holds "
+                f"{'a pack/ folder' if name == 'pack' else name}: did you mean "
+                f"{human(os.path.join(given, name))}?"
+            )
+            return
 
 
 def waivers_and_as_of(path: str | None, when: str | None) -> tuple[Any, str | None]:

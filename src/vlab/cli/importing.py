@@ -42,7 +42,13 @@ def import_(
         ),
     ] = None,
     out: Annotated[
-        str | None, _opt("--out", "PACK", "The pack folder to write (must be empty).")
+        str | None,
+        _opt(
+            "--out",
+            "PACK",
+            "The pack folder to write (must be empty), or an archive pack file ending in "
+            ".tar, .tar.gz, .tgz or .zip.",
+        ),
     ] = None,
     list_: Annotated[
         bool, typer.Option("--list", help="Name every system vlab imports, and exit.")

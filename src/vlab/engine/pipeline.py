@@ -20,7 +20,7 @@ from vlab.engine.ruling import (
     Ruling,
     topline,
 )
-from vlab.pack.limits import Limits
+from vlab.pack.limits import Limits, archive_kind
 from vlab.pack.reader import PackReader
 from vlab.pack.trust import TrustPolicy
 from vlab.ruleset.catalog import Catalog
@@ -28,12 +28,12 @@ from vlab.ruleset.model import Ruleset
 
 
 def open_pack(path: Path, limits: Limits | None = None) -> PackReader:
+    """A reader of the pack folder at ``path`` (an archive pack: ``opened_pack``)."""
     if not path.exists():
         raise UsageError(f"pack not found: {path}")
     if not path.is_dir():
-        name = path.name
-        if name.endswith((".tar", ".tar.gz", ".tgz", ".zip")):
-            raise UsageError(f"archive packs are not supported in this version: {path}")
+        if archive_kind(path.name) is not None:
+            raise UsageError(f"an archive pack is opened with opened_pack: {path}")
         raise UsageError(f"not a pack directory: {path}")
     return PackReader(path, limits)
 
@@ -42,9 +42,21 @@ def open_pack(path: Path, limits: Limits | None = None) -> PackReader:
 def opened_pack(path: Path, limits: Limits | None = None) -> Iterator[PackReader]:
     """The pack at ``path`` opened for judging, for the duration of the block.
 
-    The one place a pack path becomes a reader: a folder today; an archive unpacks into a
-    private temporary folder here and is removed when the block ends (issue 17)."""
-    yield open_pack(path, limits)
+    The one place a pack path becomes a reader: a folder is read in place; an archive
+    (``.tar``, ``.tar.gz``/``.tgz``, ``.zip``) is unpacked into a private temporary folder
+    under every SECURITY rule, and that folder is removed when the block ends, also on an
+    error, Ctrl-C or SIGTERM (``vlab.pack.archive``)."""
+    if path.is_dir() or archive_kind(path.name) is None:
+        yield open_pack(path, limits)
+        return
+    if not path.exists():
+        raise UsageError(f"pack not found: {path}")
+    if not path.is_file():  # a FIFO or a device named like an archive is never opened
+        raise UsageError(f"not a pack directory or archive file: {path}")
+    from vlab.pack.archive import unpacked  # tarfile and zipfile only for archives
+
+    with unpacked(path, limits or Limits()) as reader:
+        yield reader
 
 
 @dataclass(frozen=True)
@@ -83,7 +95,8 @@ def judge(
 def admit_pack(
     path: Path, catalog: Catalog, limits: Limits | None = None, trust: TrustPolicy | None = None
 ) -> Admission:
-    return admit(open_pack(path, limits), catalog.get, installed_requirements(catalog), trust)
+    with opened_pack(path, limits) as reader:
+        return admit(reader, catalog.get, installed_requirements(catalog), trust)
 
 
 def adjudicate(

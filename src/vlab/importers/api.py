@@ -4,6 +4,7 @@ pack (what ``vlab import`` runs)."""
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,8 @@ from vlab.core.errors import UsageError
 from vlab.importers import registry
 from vlab.importers.base import IMPORT_FILE, NATIVE, Importer, ImportRefused
 from vlab.importers.build import CONTRACT_VERSION, derived_files, refuse_inadmissible
-from vlab.pack.limits import artifact_kind
+from vlab.pack.archive import write_archive
+from vlab.pack.limits import archive_kind, artifact_kind
 from vlab.pack.seal import seal
 
 if TYPE_CHECKING:
@@ -77,18 +79,16 @@ def import_pack(
     files = derived_files(importer, native, recorded)
     refuse_inadmissible(files, str(paths[0]))
     target = Path(out)
-    _prepare(target, force)
-    for rel, data in sorted({**native, **files}.items()):
-        dest = target / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(data)
-    try:
-        seal(target)
-    except UsageError as exc:
-        # A native file the SECURITY gate refuses (a line over the bound, a name it cannot
-        # hold): no pack of this source can be admitted, so none is left behind.
-        shutil.rmtree(target)
-        raise ImportRefused(str(paths[0]), f"files a pack can hold ({exc})") from None
+    if archive_kind(target.name) is None:
+        _prepare(target, force)
+        _write(target, {**native, **files}, paths[0])
+    else:  # an archive pack: sealed in a scratch folder, then archived (scale.md §1)
+        _prepare_archive(target, force)
+        with tempfile.TemporaryDirectory(prefix="vlab-import-") as scratch:
+            folder = Path(scratch) / "pack"
+            folder.mkdir()
+            _write(folder, {**native, **files}, paths[0])
+            write_archive(folder, target)
     notes = tuple(_notes(files))
     derived = sum(
         data.count(b"\n") for rel, data in files.items() if artifact_kind(rel) == "ndjson"
@@ -131,6 +131,29 @@ def _prepare(target: Path, force: bool) -> None:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out {target}: cannot make the folder ({exc.strerror})") from None
+
+
+def _write(target: Path, files: dict[str, bytes], source: Path) -> None:
+    for rel, data in sorted(files.items()):
+        dest = target / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+    try:
+        seal(target)
+    except UsageError as exc:
+        # A native file the SECURITY gate refuses (a line over the bound, a name it cannot
+        # hold): no pack of this source can be admitted, so none is left behind.
+        shutil.rmtree(target)
+        raise ImportRefused(str(source), f"files a pack can hold ({exc})") from None
+
+
+def _prepare_archive(target: Path, force: bool) -> None:
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        raise UsageError(f"--out {target} exists and is not a file")
+    if target.exists() and not force:
+        raise UsageError(f"--out {target} exists (give --force to replace it)")
+    if not target.parent.is_dir():
+        raise UsageError(f"--out {target}: no folder {target.parent}")
 
 
 def _notes(files: dict[str, bytes]) -> list[str]:

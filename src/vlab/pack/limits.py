@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -16,6 +17,25 @@ TEXT_ENDINGS = (".txt", ".md", ".csv")
 # whatever the contract version.
 NATIVE_ENDINGS = (".toml", ".sha256", ".log")
 NATIVE_PREFIX = "native/"
+
+# Archive packs (scale.md §1; read by pack/archive.py). Longest ending first: x.tar.gz is
+# a gzipped tar, not a tar.
+Kind = Literal["tar", "tgz", "zip"]
+ARCHIVE_ENDINGS: tuple[tuple[str, Kind], ...] = (
+    (".tar.gz", "tgz"),
+    (".tgz", "tgz"),
+    (".tar", "tar"),
+    (".zip", "zip"),
+)
+
+
+def archive_kind(name: str) -> Kind | None:
+    """The archive kind a file name ends in (``tar``, ``tgz``, ``zip``), or None."""
+    lowered = name.lower()
+    for ending, kind in ARCHIVE_ENDINGS:
+        if lowered.endswith(ending) and len(lowered) > len(ending):
+            return kind
+    return None
 
 
 def ending_allowed(path: str) -> bool:

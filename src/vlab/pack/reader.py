@@ -19,7 +19,7 @@ import hashlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -180,9 +180,21 @@ class _LineScan:
 class PackReader:
     """Read-only view of one pack directory."""
 
-    def __init__(self, root: Path, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        limits: Limits | None = None,
+        *,
+        refused: Sequence[Detail] = (),
+        spool_dir: Path | None = None,
+    ) -> None:
+        """``refused``: what unpacking an archive pack found (the pack is then refused
+        with it, and never walked); ``spool_dir``: where the private store's file goes
+        (an archive pack's private folder; default the system's temporary folder)."""
         self.root = root
         self.limits = limits or Limits()
+        self._refused = tuple(refused)
+        self._spool_dir = spool_dir
         self._files: dict[str, PackFile] = {}
         self._sources: dict[str, Source] = {}
         self._sealed = False  # once any file is snapshotted, reads come only from copies
@@ -211,6 +223,9 @@ class PackReader:
         """Walk the pack without following links; refuse what evidence-pack.md refuses,
         with every bound enforced while listing."""
         walk = _Walk(self.limits)
+        if self._refused:
+            walk.inv.refusals.extend(self._refused)
+            return walk.inv
         try:
             root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as exc:
@@ -222,14 +237,7 @@ class PackReader:
             walk.folder(root_fd, "", 0)
         finally:
             os.close(root_fd)
-        inv = walk.inv
-        if walk.total > self.limits.max_pack_bytes and not walk.stopped:
-            inv.refusals.append(
-                Detail(
-                    "SECURITY-PACK-TOO-LARGE",
-                    f"{walk.total} bytes exceeds {self.limits.max_pack_bytes}",
-                )
-            )
+        inv = walk.finish()
         inv.files.sort(key=lambda f: _utf8_sort_key(f.path))
         self._files = {f.path: f for f in inv.files}
         return inv
@@ -341,7 +349,9 @@ class PackReader:
     def _spool_fd(self) -> int:
         if self._spool is None:
             try:
-                self._spool = tempfile.TemporaryFile(prefix="vlab-pack-")  # noqa: SIM115
+                self._spool = tempfile.TemporaryFile(  # noqa: SIM115
+                    prefix="vlab-pack-", dir=self._spool_dir
+                )
             except OSError as exc:
                 raise UsageError(
                     f"cannot create a private copy of the pack in {tempfile.gettempdir()}: "
@@ -453,6 +463,15 @@ class _Walk:
 
     def refuse(self, code: str, message: str, path: str | None = None) -> None:
         self.inv.refusals.append(Detail(code, message, path))
+
+    def finish(self) -> Inventory:
+        """The inventory, with the pack bound checked over every file's size (last)."""
+        if self.total > self.limits.max_pack_bytes and not self.stopped:
+            self.refuse(
+                "SECURITY-PACK-TOO-LARGE",
+                f"{self.total} bytes exceeds {self.limits.max_pack_bytes}",
+            )
+        return self.inv
 
     def stop(self, code: str, message: str, path: str | None = None) -> None:
         self.refuse(code, message, path)
@@ -582,6 +601,11 @@ class _Walk:
                 rel,
             )
             return
+        self._descend(fd, rel, depth, name_bytes, st)
+
+    def _descend(
+        self, fd: int, rel: str, depth: int, name_bytes: bytes, st: os.stat_result
+    ) -> None:
         try:
             sub = os.open(name_bytes, _DIR_FLAGS, dir_fd=fd)
         except OSError as exc:
@@ -602,3 +626,54 @@ class _Walk:
             self.folder(sub, rel, depth + 1)
         finally:
             os.close(sub)
+
+
+class _ListedWalk(_Walk):
+    """The same walk over a listing instead of a folder: an archive's entries, when its
+    files cannot all be unpacked (one over the file bound, the whole over the pack bound),
+    so that its refusals are still the ones the same pack gets as a folder. A folder's
+    "descriptor" is its index in ``folders``."""
+
+    def __init__(self, limits: Limits, folders: list[dict[bytes, tuple[bool, int]]]) -> None:
+        super().__init__(limits)
+        self.folders = folders
+        self.index: dict[tuple[int, bytes], int] = {}
+
+    def _list(self, fd: int, rel_dir: str) -> list[tuple[bytes, os.stat_result | None]] | None:
+        found: list[tuple[bytes, os.stat_result | None]] = []
+        for name, (is_dir, size) in sorted(self.folders[fd].items()):
+            self.entries += 1
+            if self.entries > self.entry_bound:
+                self.stop(
+                    "SECURITY-TOO-MANY-ENTRIES",
+                    f"more than {self.entry_bound} entries (files, folders and others) in the pack",
+                    rel_dir or None,
+                )
+                return None
+            mode = (stat.S_IFDIR | 0o700) if is_dir else (stat.S_IFREG | 0o600)
+            found.append((name, os.stat_result((mode, 0, 0, 1, 0, 0, size, 0, 0, 0))))
+        return found
+
+    def _descend(
+        self, fd: int, rel: str, depth: int, name_bytes: bytes, st: os.stat_result
+    ) -> None:
+        self.folder(self.index[(fd, name_bytes)], rel, depth + 1)
+
+
+def listed_inventory(entries: Iterable[tuple[str, bool, int]], limits: Limits) -> Inventory:
+    """The SECURITY walk's inventory of a pack given as (path, is a folder, size) entries,
+    folders before what they hold (what ``PackReader.inventory`` finds in such a folder,
+    refusals in the walk's order, without one byte on disk)."""
+    folders: list[dict[bytes, tuple[bool, int]]] = [{}]
+    where: dict[str, int] = {"": 0}
+    walk = _ListedWalk(limits, folders)
+    for path, is_dir, size in entries:
+        parent, _, name = path.rpartition("/")
+        node = where[parent]
+        folders[node][name.encode("utf-8")] = (is_dir, size)
+        if is_dir:
+            where[path] = len(folders)
+            walk.index[(node, name.encode("utf-8"))] = len(folders)
+            folders.append({})
+    walk.folder(0, "", 0)
+    return walk.finish()

@@ -22,7 +22,7 @@ from vlab.data import DATA
 from vlab.engine.admission import GATE_NAMES as GATES
 from vlab.engine.ruling import ClauseRuling, Ruling
 from vlab.ruleset.catalog import Catalog
-from vlab.tools.corpus import EXPECTED, find_vectors
+from vlab.tools.corpus import EXPECTED, PACK_ARCHIVES, find_vectors
 from vlab.tools.pool import catalog_for, parallel_map
 
 
@@ -96,9 +96,14 @@ def load_vectors(
                 raise UsageError(f"{path}: names clause {unknown[0]} that {ruleset_id} lacks")
         elif expected["clauses"]:
             raise UsageError(f"{path}: lists clauses but names no ruleset")
-        pack = folder / "pack"
-        if not pack.is_dir():
-            raise UsageError(f"{path}: no pack/ folder beside it")
+        packs = [folder / "pack"] if (folder / "pack").is_dir() else []
+        packs += [folder / n for n in PACK_ARCHIVES if (folder / n).is_file()]
+        if len(packs) != 1:
+            raise UsageError(
+                f"{path}: {'no' if not packs else 'more than one'} pack/ folder or pack archive"
+                f" ({', '.join(PACK_ARCHIVES)}) beside it"
+            )
+        pack = packs[0]
         vectors.append(Vector(vector_id, pack, path, expected))
     if not vectors:
         raise UsageError(f"no golden vectors (folders with {EXPECTED}) under {root}")

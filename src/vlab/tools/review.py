@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 from vlab.core.errors import UsageError
 from vlab.core.escape import human, md_code, md_fence, md_text
 from vlab.engine.ruling import Ruling
+from vlab.pack.reader import PackReader
 from vlab.render.markdown import admission_markdown
 from vlab.render.text import NO_ENDORSEMENT, metric_value
 from vlab.ruleset.catalog import Catalog
@@ -115,12 +118,8 @@ class _Quoter:
     reader's chunks: no artifact is ever held whole (a ``file:`` reference to a 1 GB event
     log costs one chunk plus the quote)."""
 
-    def __init__(self, pack: Path) -> None:
-        from vlab.pack.reader import PackReader
-
-        if not pack.is_dir():
-            raise UsageError(f"pack not found: {pack}")
-        self.reader = PackReader(pack)
+    def __init__(self, reader: PackReader) -> None:
+        self.reader = reader
         inventory = self.reader.inventory()
         self.refused = [f"{d.code} {d.artifact_path or ''}".strip() for d in inventory.refusals]
         self.files = [f.path for f in inventory.files]
@@ -232,6 +231,17 @@ ESCAPE_NOTE = (
 )
 
 
+@contextmanager
+def _quoting(pack: Path) -> Iterator[_Quoter]:
+    """A quoter of the pack at ``pack`` (a folder, or an archive unpacked for the block)."""
+    from vlab.engine.pipeline import opened_pack
+
+    if not pack.exists():
+        raise UsageError(f"pack not found: {pack}")
+    with opened_pack(pack) as reader:
+        yield _Quoter(reader)
+
+
 def _quote(ex: Excerpt) -> list[str]:
     """A fenced block of at most ``MAX_QUOTE_LINES`` lines of the excerpt, every line
     escaped (``human``): a quoted line can neither close the fence nor carry a control or
@@ -273,7 +283,18 @@ def review_ruling(
     ruling: Ruling, pack: Path | None = None, ruleset_codes: dict[str, str] | None = None
 ) -> Dossier:
     """The dossier; ``ruleset_codes`` gives the meanings of the codes the ruling's ruleset
-    declares itself (engine codes come from the registry).
+    declares itself (engine codes come from the registry). ``pack``: a folder or an
+    archive pack."""
+    if pack is None:
+        return _review_ruling(ruling, None, ruleset_codes)
+    with _quoting(pack) as quoter:
+        return _review_ruling(ruling, quoter, ruleset_codes)
+
+
+def _review_ruling(
+    ruling: Ruling, quoter: _Quoter | None, ruleset_codes: dict[str, str] | None
+) -> Dossier:
+    """The dossier of ``ruling``, its evidence quoted by ``quoter`` (None: no pack).
 
     A ruling file is data too (anyone can write one whose digest matches its content), so
     every string of it but the schema's enums (statuses, topline) is escaped: ``md_code``
@@ -287,7 +308,6 @@ def review_ruling(
     def cell(value: object) -> str:
         return md_code(value, table=True)
 
-    quoter = _Quoter(pack) if pack is not None else None
     problems: list[str] = []
     rs, pk = ruling.ruleset, ruling.pack
     reasons = ", ".join(cell(c) for c in ruling.reason_codes) or "none"
@@ -474,7 +494,7 @@ def _where(d: Any) -> str:
 
 def html_model(
     ruling: Ruling,
-    pack: Path,
+    reader: PackReader,
     ruleset_codes: dict[str, str] | None = None,
     charts: dict[str, list[str]] | None = None,
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -488,7 +508,7 @@ def html_model(
             return ""
         return human(engine_meaning(code) or (ruleset_codes or {}).get(code) or "unregistered")
 
-    quoter = _Quoter(pack)
+    quoter = _Quoter(reader)
     native = _native_origins(quoter)
     rs, pk = ruling.ruleset, ruling.pack
     state, problem = _pack_state(quoter, pk.digest)
@@ -654,9 +674,13 @@ def review_html(
     from vlab.render.html import render_html
 
     ruleset = catalog.get(ruling.ruleset.id) if ruling.ruleset.id else None
+    if not pack.exists():
+        raise UsageError(f"pack not found: {pack}")
     with opened_pack(pack) as reader:
         series = clause_series(reader, catalog, ruleset)
-    model, problems = html_model(
-        ruling, pack, ruleset.codes if ruleset else None, charts_for(series)
-    )
+    # A fresh reader for the quotes: the charts' judging sealed the first one.
+    with opened_pack(pack) as reader:
+        model, problems = html_model(
+            ruling, reader, ruleset.codes if ruleset else None, charts_for(series)
+        )
     return render_html(model), not problems, problems
