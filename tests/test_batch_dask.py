@@ -59,6 +59,13 @@ def work(item: tuple[int, str, str]) -> str:
             os._exit(70)  # the worker process dies mid-task, as a crash or the OOM killer would
     if mode == "raise":
         raise ValueError("no such\nthing")
+    if mode == "slow":  # a long pack: its finally (an archive's folder removed) must run
+        Path(marker + ".start").touch()
+        try:
+            for _ in range(80):
+                time.sleep(0.1)
+        finally:
+            Path(marker + ".finally").touch()
     if mode == "fork":  # the work forks a helper process (as a large log's scan does)
         context = multiprocessing.get_context("fork")
         with context.Pool(1) as pool:
@@ -267,7 +274,7 @@ def test_a_raising_function_is_lost_with_a_one_line_error(
 ) -> None:
     item_list = items(6, tmp_path, {2: "raise"})
     results = collect(engine, work, item_list)
-    assert results.pop(2) == Lost("ValueError: no such thing")
+    assert results.pop(2) == Lost("ValueError: no such")
     want = expected(item_list)
     del want[2]
     assert results == want
@@ -286,6 +293,24 @@ def test_a_closed_engine_refuses_work() -> None:
     engine.close()
     with pytest.raises(RuntimeError):
         list(engine.map_unordered(work, [(1, "", "")]))
+
+
+def test_close_lets_running_tasks_finish_and_starts_no_more(tmp_path: Path) -> None:
+    # a nanny kills its worker 4 s into closing; the engine first waits for the tasks that
+    # run (cancelled, they run on in their threads) so that their finally blocks run
+    engine = DaskEngine(EngineOptions(jobs=2))
+    item_list = items(6, tmp_path, dict.fromkeys(range(6), "slow"))
+    results = engine.map_unordered(work, item_list)
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(next, results, None)  # runs until the engine is closed under it
+        give_up = time.monotonic() + START_LIVENESS_S  # liveness only
+        while len(list(tmp_path.glob("*.start"))) < 2:
+            assert time.monotonic() < give_up, "no task started"
+            time.sleep(0.1)
+        engine.close()
+    started = sorted(p.stem for p in tmp_path.glob("*.start"))
+    assert len(started) == 2
+    assert sorted(p.stem for p in tmp_path.glob("*.finally")) == started
 
 
 def _closed_port() -> int:

@@ -18,10 +18,12 @@ is chosen (``ENGINES``): a missing extra is ``open_engine``'s usage error.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import multiprocessing
 import signal
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -38,6 +40,11 @@ from vlab.tools.batch.engines import MAX_ATTEMPTS, EngineOptions, Lost
 # also covers a busy one, and bounds a mistyped or unreachable address (decision 281).
 CONNECT_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 30.0  # seconds for the client and the embedded cluster to shut down
+# Seconds the embedded cluster's workers get, when it closes, to finish the task they are
+# running (a cancelled task runs on in its thread): a worker's nanny kills it 4 s into its
+# close, before the ``finally`` of a pack being judged (an archive's private folder
+# removed) has run. A second Ctrl-C ends the wait (decision 283).
+FINISH_GRACE = 60.0
 
 # Tasks submitted ahead of the results read back, per worker thread (at least MIN_WINDOW):
 # enough to keep every worker busy, few enough that neither the client nor the scheduler
@@ -79,6 +86,13 @@ def _attempt(fn: Callable[[Any], Any], item: Any, version: str) -> tuple[int, An
         return _ERROR, _one_line(exc)
 
 
+async def _until_idle(seconds: float, dask_worker: Any) -> None:
+    """On a worker (``Client.run``): wait until no task runs, at most ``seconds``."""
+    give_up = time.monotonic() + seconds
+    while dask_worker.state.executing_count and time.monotonic() < give_up:
+        await asyncio.sleep(0.05)
+
+
 def dask_setup(worker: object) -> None:
     """The embedded cluster's worker preload (distributed calls it as each worker starts, in
     the worker process's main thread): a terminal's Ctrl-C reaches every process of the
@@ -88,8 +102,10 @@ def dask_setup(worker: object) -> None:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    """``Type: first line of the message``, at most 300 characters (as the local engine)."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return (f"{type(exc).__name__}: {first}" if first else type(exc).__name__)[:300]
 
 
 class DaskEngine:
@@ -99,6 +115,7 @@ class DaskEngine:
         self._cluster: distributed.LocalCluster | None = None
         self._client: distributed.Client | None = None
         self._closed = False
+        self._pending: list[dict[str, distributed.Future[Any]]] = []  # each running map's
         self._restore_logs = _quiet_logs()
         try:
             if options.scheduler is None:
@@ -161,6 +178,7 @@ class DaskEngine:
         window = max(MIN_WINDOW, WINDOW_PER_THREAD * threads)
         index_of: dict[str, int] = {}
         pending: dict[str, distributed.Future[Any]] = {}
+        self._pending.append(pending)
         version = vlab.__version__
         next_index = 0
 
@@ -179,6 +197,8 @@ class DaskEngine:
         )
         try:
             for future, result in completed:
+                if self._closed:  # closed under a map still running (an interrupt)
+                    return
                 key = str(future.key)
                 index = index_of.pop(key)
                 del pending[key]
@@ -188,19 +208,31 @@ class DaskEngine:
                     completed.add(submit())
                 yield index, outcome
         finally:
-            if pending:  # interrupted: the cluster must not go on with abandoned tasks
-                with contextlib.suppress(Exception):  # best effort; close() follows
-                    client.cancel(list(pending.values()))
+            self._pending = [p for p in self._pending if p is not pending]
+            self._cancel(pending)
+
+    def _cancel(self, pending: dict[str, distributed.Future[Any]]) -> None:
+        """Cancel a map's unfinished tasks: an interrupted batch's cluster must not go on
+        with them (best effort: close() follows)."""
+        if pending and self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.cancel(list(pending.values()))
+            pending.clear()
 
     def close(self) -> None:
         """Close the client, then the embedded cluster; idempotent, also after Ctrl-C."""
         if self._closed:
             return
         self._closed = True
+        for pending in self._pending:  # a map the caller left unfinished (an interrupt)
+            self._cancel(pending)
         client, cluster = self._client, self._cluster
         self._client = self._cluster = None
         try:
             # shutting down: nothing is left to save, and Ctrl-C may have torn the loop
+            if client is not None and cluster is not None:
+                with contextlib.suppress(Exception):
+                    client.run(_until_idle, FINISH_GRACE)
             if client is not None:
                 with contextlib.suppress(Exception):
                     client.close(timeout=CLOSE_TIMEOUT)
