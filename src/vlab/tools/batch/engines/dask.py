@@ -4,7 +4,7 @@ Without a scheduler address it starts an embedded ``LocalCluster`` (``jobs`` wor
 processes of one thread each, on 127.0.0.1, no dashboards) and shuts it down in ``close``;
 with ``tcp://HOST:PORT`` it submits to that cluster, whose workers must run the same vlab
 and read the packs at the same paths (decision 282). Each item is one task
-(``Client.submit``, ``pure=False``), at most a window of them in flight; results are yielded
+(``Client.map`` in batches, ``pure=False``), at most a window of them in flight; results are yielded
 as they complete (``as_completed``). A worker that dies hands its task back to the
 scheduler, which runs it again; ``distributed.scheduler.allowed-failures`` deaths later the
 task fails with ``KilledWorker`` and the item is ``Lost`` (the embedded cluster allows
@@ -48,9 +48,10 @@ FINISH_GRACE = 60.0
 
 # Tasks submitted ahead of the results read back, per worker thread (at least MIN_WINDOW):
 # enough to keep every worker busy, few enough that neither the client nor the scheduler
-# holds a whole corpus of tasks at once.
-WINDOW_PER_THREAD = 4
-MIN_WINDOW = 16
+# holds a whole corpus of tasks at once. Refilled half a window at a time, one
+# ``Client.map`` message each (cheaper than a ``submit`` per task).
+WINDOW_PER_THREAD = 8
+MIN_WINDOW = 32
 
 # Above CRITICAL: the distributed loggers print nothing (a batch's stderr carries its own
 # one-line errors only); a worker's death is reported by the Lost it may cause.
@@ -182,18 +183,27 @@ class DaskEngine:
         version = vlab.__version__
         next_index = 0
 
-        def submit() -> distributed.Future[Any]:
+        def submit(count: int) -> list[distributed.Future[Any]]:
+            """The next ``count`` items as tasks, in one message to the scheduler."""
             nonlocal next_index
-            key = f"{prefix}{next_index}"
-            future = client.submit(_attempt, fn, items[next_index], version, key=key, pure=False)
-            index_of[key] = next_index
-            pending[key] = future
-            next_index += 1
-            return future
+            indices = range(next_index, min(next_index + count, len(items)))
+            next_index = indices.stop
+            keys = [f"{prefix}{i}" for i in indices]
+            futures: list[distributed.Future[Any]] = client.map(
+                _attempt,
+                [fn] * len(indices),
+                [items[i] for i in indices],
+                [version] * len(indices),
+                key=keys,
+                pure=False,
+            )
+            for i, key, future in zip(indices, keys, futures, strict=True):
+                index_of[key] = i
+                pending[key] = future
+            return futures
 
-        first = [submit() for _ in range(min(window, len(items)))]
         completed = distributed.as_completed(
-            first, loop=client.loop, with_results=True, raise_errors=False
+            submit(window), loop=client.loop, with_results=True, raise_errors=False
         )
         try:
             for future, result in completed:
@@ -204,8 +214,8 @@ class DaskEngine:
                 del pending[key]
                 future.release()
                 outcome = _outcome(result)
-                if next_index < len(items):
-                    completed.add(submit())
+                if len(pending) <= window // 2 and next_index < len(items):
+                    completed.update(submit(window - len(pending)))  # refill in batches
                 yield index, outcome
         finally:
             self._pending = [p for p in self._pending if p is not pending]
