@@ -305,11 +305,10 @@ def test_the_private_folder_is_private_and_removed(
     from vlab.engine.pipeline import opened_pack
 
     with opened_pack(vectors["archive/pass-tgz"].pack) as reader:
-        (private,) = private_tmp.iterdir()
-        assert stat.S_IMODE(private.stat().st_mode) == 0o700
-        assert reader.root == private
         assert reader.has("manifest.json") is False  # not walked yet
         assert any(f.path == "manifest.json" for f in reader.inventory().files)
+        # a small pack is kept in memory: nothing on disk at all (decision 236)
+        assert list(private_tmp.iterdir()) == []
     assert list(private_tmp.iterdir()) == []
 
 
@@ -371,8 +370,8 @@ def test_a_signal_mid_unpacking_removes_the_private_folder(
     tmp.mkdir()
     (pack,) = (ARCHIVES / name).glob("pack.*")
     child, _ = _paused_child(tmp_path, pack, tmp, 2)
-    (private,) = tmp.iterdir()  # the child is paused with its private folder in place
-    assert len(list(private.rglob("*.json"))) >= 1
+    # two files unpacked, none of them on disk: they are in the reader's store in memory
+    assert list(tmp.iterdir()) == []
     child.send_signal(sig)
     _, err = child.communicate(timeout=LIVENESS_TIMEOUT_S)
     assert child.returncode == status, err
@@ -452,14 +451,43 @@ main(sys.argv[2:])
 """
 
 
+def _large_archive(tmp_path: Path) -> Path:
+    """The starter PASS pack with a file over the reader's memory bound, as a .tgz."""
+    import hashlib
+    import shutil
+
+    from vlab.pack import reader as pack_reader
+    from vlab.pack.archive import write_archive
+    from vlab.pack.seal import seal
+
+    folder = tmp_path / "large" / "pack"
+    shutil.copytree(VECTORS / "starter" / "arb-d1-budget-pass-fixture" / "pack", folder)
+    (folder / "artifacts").mkdir(exist_ok=True)
+    # incompressible (a repeated line would be refused as a bomb), and deterministic
+    (folder / "artifacts" / "blob.txt").write_bytes(
+        b"".join(
+            hashlib.sha256(b"%d" % i).hexdigest().encode() + b"\n"
+            for i in range(pack_reader.MEMORY_FILE_BYTES // 65 + 100)
+        )
+    )
+    seal(folder)
+    write_archive(folder, tmp_path / "large" / "pack.tgz")
+    return tmp_path / "large" / "pack.tgz"
+
+
 @pytest.mark.parametrize(
     "vector_id",
-    ["archive/pass-tgz-top", "archive/pass-zip", "archive/pass-tar", "archive/bomb-tgz"],
+    ["archive/pass-tgz-top", "archive/pass-zip", "archive/pass-tar", "archive/bomb-tgz", "large"],
 )
 def test_nothing_is_written_outside_the_private_folder(tmp_path: Path, vector_id: str) -> None:
+    """A small pack is unpacked into memory: no write at all. A pack with a file over the
+    memory bound spools it into one private folder, and nothing else is written."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    pack = next((VECTORS / vector_id).glob("pack.*"))
+    if vector_id == "large":
+        pack = _large_archive(tmp_path)
+    else:
+        pack = next((VECTORS / vector_id).glob("pack.*"))
     log = tmp_path / "audit.jsonl"
     proc = subprocess.run(
         [sys.executable, "-B", "-c", AUDIT, str(log), "adjudicate", str(pack), "--quiet"],
@@ -472,6 +500,19 @@ def test_nothing_is_written_outside_the_private_folder(tmp_path: Path, vector_id
     assert proc.returncode in (0, 2), proc.stderr
     events = [json.loads(line) for line in log.read_text("utf-8").splitlines()]
     made = [e for e in events if e["event"] == "tempfile.mkdtemp"]
+    writes = [e for e in events if e["write"] and e["event"] != "tempfile.mkdtemp"]
+    # what the unpacking read (rmtree's relative names are under the rmtree event's path,
+    # the private folder)
+    read_by_unpacking = [
+        e for e in events if e["archive_code"] and not e["write"] and not e["rmtree"]
+    ]
+    assert read_by_unpacking, "the archive was seen being opened"
+    allowed = {str(pack.resolve())}
+    if vector_id != "large":
+        assert made == [] and writes == []
+        assert [e for e in read_by_unpacking if e["path"] not in allowed] == []
+        assert list(tmp.iterdir()) == []
+        return
     assert len(made) == 1
     private = made[0]["path"]
     assert Path(private).parent == tmp and Path(private).name.startswith("vlab-archive-")
@@ -480,8 +521,7 @@ def test_nothing_is_written_outside_the_private_folder(tmp_path: Path, vector_id
     def within(path: str | None) -> bool:
         return path is not None and (path == private or path.startswith(inside))
 
-    writes = [e for e in events if e["write"] and e["event"] != "tempfile.mkdtemp"]
-    assert writes, "the unpacking was seen"
+    assert [e for e in writes if e["event"] == "os.rmdir" and e["path"] == private], "removed"
     # Python's tempfile checks once that TMPDIR is writable (a file it makes and removes
     # at once, before the private folder exists): the only write outside it.
     probe = [e for e in writes if e["probe"]]
@@ -490,13 +530,7 @@ def test_nothing_is_written_outside_the_private_folder(tmp_path: Path, vector_id
     assert all(events.index(e) < events.index(made[0]) for e in probe)
     writes = [e for e in writes if not e["probe"]]
     assert [e for e in writes if e["relative"] or not within(e["path"])] == []
-    # what the unpacking read (rmtree's relative names are under the rmtree event's path,
-    # the private folder, checked above)
-    read_by_unpacking = [
-        e for e in events if e["archive_code"] and not e["write"] and not e["rmtree"]
-    ]
-    assert read_by_unpacking, "the archive was seen being opened"
-    allowed = {str(pack.resolve())}
+    assert [e for e in writes if e["event"] == "open" and within(e["path"])], "the spool"
     outside = [e for e in read_by_unpacking if not within(e["path"]) and e["path"] not in allowed]
     assert outside == []
     assert list(tmp.iterdir()) == []
@@ -654,3 +688,69 @@ def test_an_archive_refused_for_sizes_gets_the_folders_refusals(tmp_path: Path, 
 
         with opened_pack(path, limits) as reader:
             assert reader.inventory().refusals == want, order
+
+
+@pytest.mark.parametrize("kind", ["tar", "tgz", "zip"])
+def test_a_large_entry_is_kept_in_the_spool_and_rules_as_the_folder(
+    tmp_path: Path, private_tmp: Path, catalog: Catalog, kind: str
+) -> None:
+    """A file over the reader's memory bound goes to the spool (an unlinked file in the
+    private folder, decision 236); the ruling is still the folder's, and the folder is
+    gone afterwards."""
+    import hashlib
+    import shutil
+
+    from vlab.engine.pipeline import adjudicate, opened_pack
+    from vlab.pack import reader as pack_reader
+    from vlab.pack.archive import write_archive
+    from vlab.pack.seal import seal
+
+    folder = tmp_path / "pack"
+    shutil.copytree(VECTORS / "starter" / "arb-d1-budget-pass-fixture" / "pack", folder)
+    blob = folder / "artifacts" / "blob.txt"
+    blob.parent.mkdir(exist_ok=True)
+    # incompressible (a repeated line would be refused as a bomb), and deterministic
+    blob.write_bytes(
+        b"".join(
+            hashlib.sha256(b"%d" % i).hexdigest().encode() + b"\n"
+            for i in range(pack_reader.MEMORY_FILE_BYTES // 65 + 100)
+        )
+    )
+    seal(folder)
+    archive = tmp_path / f"p.{kind}"
+    write_archive(folder, archive)
+    want = _ruling_bytes(adjudicate(folder, catalog))
+    assert _ruling_bytes(adjudicate(archive, catalog)) == want
+    assert json.loads(want)["topline"] == "PASS"
+    with opened_pack(archive) as reader:
+        reader.inventory()
+        src = reader.source("artifacts/blob.txt")
+        assert src.data is None and src.fd >= 0  # in the spool, not in memory
+        assert src.size == blob.stat().st_size
+        (private,) = private_tmp.iterdir()  # made for the spool
+        assert stat.S_IMODE(private.stat().st_mode) == 0o700
+        assert list(private.iterdir()) == []  # the spool is unlinked: nothing to list
+    assert list(private_tmp.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["tgz", "zip"])
+def test_a_refusal_that_stops_unpacking_names_the_entry_as_it_is(
+    tmp_path: Path, private_tmp: Path, kind: str
+) -> None:
+    """A bomb in the first folder of an archive whose root holds more than that folder:
+    the unpacking stops before it has seen the other entries, so it must not take that
+    folder for the pack's root (the refusal names ``artifacts/blob.txt``, not ``blob.txt``)."""
+    from vlab.engine.pipeline import opened_pack
+    from vlab.pack.archive import write_archive
+
+    folder = tmp_path / "pack"
+    (folder / "artifacts").mkdir(parents=True)
+    (folder / "artifacts" / "blob.txt").write_bytes(b"0" * (4 << 20))
+    (folder / "manifest.json").write_bytes(b"{}")
+    archive = tmp_path / f"p.{kind}"
+    write_archive(folder, archive)
+    with opened_pack(archive) as reader:
+        refusals = reader.inventory().refusals
+    assert [(d.code, d.artifact_path) for d in refusals] == [
+        ("SECURITY-ARCHIVE-BOMB", "artifacts/blob.txt")
+    ]

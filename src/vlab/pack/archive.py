@@ -1,17 +1,22 @@
 """Archive packs (scale.md §1): a ``.tar``, ``.tar.gz``/``.tgz`` or ``.zip`` of a pack
 folder, unpacked into a private temporary folder under every rule of evidence-pack.md.
 
-Every entry is checked from its header before a byte of it is written: a safe relative
+Every entry is checked from its header before a byte of it is kept: a safe relative
 name (no absolute path, ``..``, ``\\``, NUL, control character or drive letter), not equal
 to another entry's name after NFC normalisation or case folding, a regular file or a
 folder (never a link, device, FIFO, or a file where a folder is, or the other way round),
-within the entry and byte limits (the file, folder and depth limits are then the walk's, on
-the unpacked folder, so a pack over them is refused as it is as a folder). Data is streamed
-in bounded chunks
-and counted as it decompresses: a declared size that lies, an entry that decompresses
-more than ``MAX_RATIO`` times its compressed bytes, or a stream that ends early stops the
-unpacking with its own code. The unpacked folder is then read like any folder pack (the
-SECURITY gate's walk runs on it), so an archive's ruling is the folder's ruling.
+within the entry and byte limits (the file, folder and depth limits are then the walk's,
+over the archive's listing, so a pack over them is refused as it is as a folder). Data is
+streamed in bounded chunks and counted as it decompresses: a declared size that lies, an
+entry that decompresses more than ``MAX_RATIO`` times its compressed bytes, or a stream
+that ends early stops the unpacking with its own code.
+
+The entries are unpacked straight into the reader's private store (decision 236): small
+files in memory, larger ones in its spool, an unlinked file in a private folder made for
+this pack alone. No pack file is ever created on disk, so there is nothing another process
+could rewrite, and the bytes the gates hash are the bytes decompressed. The SECURITY walk
+runs over the archive's listing (``listed_inventory``), the same walk a folder gets, so an
+archive's ruling is the folder's ruling.
 
 Python's ``tarfile`` and ``zipfile`` parse the containers; they are only ever given a
 stream that refuses any single read larger than a bound (a pax header or a zip central
@@ -19,14 +24,14 @@ directory of gigabytes is refused, never read into memory). A ``.tar.gz`` is inf
 here with ``zlib`` (a forward-only stream that knows how many compressed bytes each entry
 used: ``gzip.GzipFile`` reads ahead in blocks, which makes per-entry ratios unknowable).
 
-Nothing is written outside the private folder: every path written is joined under it and
-made by this module (``O_EXCL``, ``O_NOFOLLOW``), and no link is ever created there.
+Nothing is written outside the private folder, and nothing in it but the spool.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import os
 import re
 import shutil
@@ -39,14 +44,24 @@ import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
 from vlab.core.errors import UsageError
 from vlab.core.findings import Detail
 from vlab.pack.limits import Kind, Limits, archive_kind, unsafe_path_reason
-from vlab.pack.reader import PackReader, listed_inventory
+from vlab.pack.reader import (
+    Inventory,
+    PackAccessError,
+    PackReader,
+    SealedRead,
+    Source,
+    _LineScan,
+    _Sink,
+    _utf8_sort_key,
+    listed_inventory,
+)
 
 MAX_RATIO = 200  # evidence-pack.md: per-entry compression ratio
 # An entry's ratio counts at least this many compressed bytes: a file under 200 KiB is
@@ -64,7 +79,6 @@ PRIVATE_PREFIX = "vlab-archive-"
 PAUSE_ENV = "VLAB_TEST_ARCHIVE_PAUSE"  # tests only: "N:FIFO" (see _Pause)
 
 _DRIVE = re.compile(r"[A-Za-z]:")
-_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _ZIP_MEMBER_HEADER = 30 + 2 * 0xFFFF  # a local header, its name and extra field
 _UTF8_FLAG = 0x800  # zip general-purpose flag bit 11: the name is UTF-8
 _ENCRYPTED_FLAG = 0x1
@@ -247,37 +261,14 @@ class _Pause:
             wait.read()
 
 
-@dataclass
-class Made:
-    """What an unpacking made (absolute paths, in the order made): what is removed."""
-
-    files: list[str] = field(default_factory=list)
-    folders: list[str] = field(default_factory=list)
-    folder_set: set[str] = field(default_factory=set)  # relative: already made
-
-    def remove(self, private: Path) -> None:
-        """Remove what was made and the private folder; anything else found there (it
-        never is) falls back to ``shutil.rmtree``. Removing by name what this module made
-        costs a third of what ``rmtree``'s walk does (each folder opened, listed)."""
-        try:
-            for path in self.files:
-                os.unlink(path)
-            for path in reversed(self.folders):  # a folder is made before what it holds
-                os.rmdir(path)
-            os.rmdir(private)
-        except OSError:
-            shutil.rmtree(private, ignore_errors=True)
-
-
 class _Unpacker:
-    """One unpacking: the checks every entry passes and the writes into ``root``."""
+    """One unpacking: the checks every entry passes, and each file kept in ``store``."""
 
-    def __init__(self, root: Path, limits: Limits, made: Made | None = None) -> None:
-        self.root = root
+    def __init__(self, store: ArchiveReader, limits: Limits) -> None:
+        self.store = store
         self.limits = limits
         self.refusals: list[Detail] = []
         self.placed: dict[str, _Placed] = {}
-        self.made = made if made is not None else Made()
         self.entries = 0
         self.files = 0
         self.stopped = False  # unpacking stopped before the last entry
@@ -424,44 +415,13 @@ class _Unpacker:
             self.refuse("the same name appears twice", entry)
         return False
 
-    # -- writes (only under root, only what this module made) -------------------------
-
-    def _folder(self, rel: str) -> None:
-        parts = rel.split("/") if rel else []
-        for i in range(1, len(parts) + 1):
-            sub = "/".join(parts[:i])
-            if sub not in self.made.folder_set:
-                path = f"{self.root}/{sub}"
-                os.mkdir(path, 0o700)
-                self.made.folder_set.add(sub)
-                self.made.folders.append(path)
+    # -- keeping (in the reader's private store, never as a file) -----------------------
 
     def folder(self, rel: str) -> None:
-        try:
-            self._folder(rel)
-        except OSError as exc:
-            raise _write_error(exc) from None
+        """A folder entry: nothing to keep (the listing, ``placed``, has it)."""
 
     def file(self, rel: str, chunks: Iterable[bytes]) -> None:
-        parent = rel.rpartition("/")[0]
-        try:
-            self._folder(parent)
-            path = f"{self.root}/{rel}"
-            fd = os.open(path, _WRITE_FLAGS, 0o600)
-        except OSError as exc:
-            raise _write_error(exc) from None
-        self.made.files.append(path)
-        try:
-            for block in chunks:
-                view = memoryview(block)
-                while view:
-                    try:
-                        n = os.write(fd, view)
-                    except OSError as exc:
-                        raise _write_error(exc) from None
-                    view = view[n:]
-        finally:
-            os.close(fd)
+        self.store.keep(rel, self.placed[_key(rel)].size, chunks)
         self.pause.reached(self.files)
 
     # -- counting what an entry produces -----------------------------------------------
@@ -489,13 +449,6 @@ class _Unpacker:
                 " produces more)",
             )
         )
-
-
-def _write_error(exc: OSError) -> UsageError:
-    return UsageError(
-        f"cannot unpack the archive into a private folder in {tempfile.gettempdir()}: "
-        f"{exc.strerror} (set TMPDIR to a folder with room for the pack)"
-    )
 
 
 def _ratio_stop(name: str, produced: int, compressed: int) -> _Stop:
@@ -727,20 +680,113 @@ def _zip_data(
 # -- unpacking ---------------------------------------------------------------------------
 
 
-def unpack(
-    archive: Path, into: Path, limits: Limits, made: Made | None = None
-) -> tuple[Path, list[Detail]]:
-    """Unpack ``archive`` into the folder ``into`` (empty, private); returns the pack's
-    root (``into`` itself, or the archive's one top-level folder) and the refusals (the
-    pack is then NOT_ADMISSIBLE for them and nothing of it is read). ``made`` records
-    every file and folder as it is made (also when unpacking is interrupted)."""
+class ArchiveReader(PackReader):
+    """A reader of an archive pack whose files were unpacked into its own private store
+    (memory, or the spool in ``spool_dir``): listed by the archive, never by a folder."""
+
+    def __init__(self, archive: Path, limits: Limits) -> None:
+        super().__init__(archive, limits)
+        self._kept: dict[str, Source] = {}
+        self._listing: list[tuple[str, bool, int]] = []
+        self.private: Path | None = None  # made when the spool is first needed
+
+    def _spool_fd(self) -> int:
+        """The spool, in a private folder made for it: most archive packs fit in memory
+        and never touch the disk (a folder made and removed per pack costs as much as
+        judging a small pack on a busy disk)."""
+        if self.private is None:
+            try:
+                self.private = Path(tempfile.mkdtemp(prefix=PRIVATE_PREFIX))
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot make a private folder in {tempfile.gettempdir()}: {exc.strerror}"
+                    " (set TMPDIR to a writable folder)"
+                ) from None
+            self._spool_dir = self.private
+        return super()._spool_fd()
+
+    def remove_private(self) -> None:
+        """Close the spool and remove its folder (empty: the spool is an unlinked file)."""
+        self.close()
+        if self.private is not None:
+            try:
+                os.rmdir(self.private)
+            except OSError:
+                shutil.rmtree(self.private, ignore_errors=True)
+            self.private = None
+
+    def keep(self, rel: str, declared: int, chunks: Iterable[bytes]) -> None:
+        """Keep one entry's bytes (at most ``declared``: the readers above stop there)."""
+        sink = _Sink(self, declared)
+        count = 0
+        for block in chunks:
+            sink.write(memoryview(block))
+            count += len(block)
+        self._kept[rel] = sink.source(count)
+
+    def settle(
+        self, listing: list[tuple[str, bool, int]], refused: list[Detail], top: str | None
+    ) -> None:
+        """After unpacking: the pack's listing and kept files, relative to its root (the
+        archive's one top-level folder, when it has one), or why it is refused."""
+        if refused:
+            self._refused = tuple(refused)
+            self._kept.clear()
+            return
+        prefix = f"{top}/" if top else ""
+        self._listing = listing
+        self._kept = {rel[len(prefix) :]: src for rel, src in self._kept.items()}
+
+    def inventory(self) -> Inventory:
+        if self._refused:
+            return super().inventory()  # the refusals, and nothing walked
+        inv = listed_inventory(self._listing, self.limits)
+        inv.files.sort(key=lambda f: _utf8_sort_key(f.path))
+        self._files = {f.path: f for f in inv.files}
+        return inv
+
+    def _open_fd(self, path: str) -> int:
+        raise PackAccessError(f"{path}: an archive pack has no files on disk")
+
+    def source(self, path: str) -> Source:
+        found = self._sources.get(path) or self._kept.get(path)
+        if found is None:
+            raise PackAccessError(f"{path}: not in the archive pack")
+        return found
+
+    def _digest(self, path: str, max_line: int | None) -> tuple[str, int | None]:
+        digest = hashlib.sha256()
+        scan = _LineScan(max_line) if max_line is not None else None
+        for block in self.source(path).chunks():
+            digest.update(block)
+            if scan is not None and scan.too_long is None:
+                scan.feed(block, len(block))
+        return digest.hexdigest(), scan.finish() if scan is not None else None
+
+    def seal_read(self, path: str, max_line: int | None) -> SealedRead:
+        """The kept bytes are already the private copy: hash them where they are."""
+        hexdigest, too_long = self._digest(path, max_line)
+        self._sources[path] = self.source(path)
+        self._sealed = True
+        return SealedRead(hexdigest, too_long, None)
+
+    def hash_file(self, path: str, max_line: int | None) -> tuple[str, int | None]:
+        return self._digest(path, max_line)
+
+
+def unpack(archive: Path, store: ArchiveReader, limits: Limits) -> None:
+    """Unpack ``archive`` into ``store``: its files kept, its listing (relative to the
+    pack's root: the archive's root or its one top-level folder), or the refusals (the
+    pack is then NOT_ADMISSIBLE for them and nothing of it is read)."""
     kind = archive_kind(archive.name)
     assert kind is not None, archive
-    u = _Unpacker(into, limits, made)
+    u = _Unpacker(store, limits)
     try:
         fd = os.open(archive, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        return into, [Detail("SECURITY-UNREADABLE", f"cannot read archive: {exc.strerror}")]
+        detail = Detail("SECURITY-UNREADABLE", f"cannot read archive: {exc.strerror}")
+        store.settle([], [detail], None)
+        return
     with os.fdopen(fd, "rb") as raw:
         try:
             if kind == "zip":
@@ -758,14 +804,17 @@ def unpack(
         except OSError as exc:  # reading the archive itself failed
             u.refusals.append(Detail("SECURITY-UNREADABLE", f"cannot read archive: {exc.strerror}"))
             u.stopped = True
-    if not u.refusals:
-        return _pack_root(into), []
     top = _top(u.tops)
-    if not u.stopped and all(d.code in _SIZE_CODES for d in u.refusals):
+    if not u.refusals:
+        store.settle(list(_listing(u, top)), [], top)
+    elif not u.stopped and all(d.code in _SIZE_CODES for d in u.refusals):
         # Every entry was read and only sizes keep the pack from being unpacked: the walk
         # over its listing refuses it as it refuses the same pack as a folder.
-        return into, listed_inventory(_listing(u, top), limits).refusals
-    return into, _below(u.refusals, top)
+        store.settle([], listed_inventory(_listing(u, top), limits).refusals, top)
+    else:
+        # An unpacking that stopped early has not seen every entry, so it cannot know the
+        # pack's root: its refusals name the archive's entries as they are.
+        store.settle([], _below(u.refusals, None if u.stopped else top), top)
 
 
 _SIZE_CODES = frozenset({"SECURITY-FILE-TOO-LARGE", "SECURITY-PACK-TOO-LARGE"})
@@ -799,16 +848,6 @@ def _below(refusals: list[Detail], top: str | None) -> list[Detail]:
     ]
 
 
-def _pack_root(into: Path) -> Path:
-    """The pack's folder: the archive's root, or its one top-level folder when the root
-    holds that folder and nothing else."""
-    with os.scandir(into) as it:
-        entries = list(it)
-    if len(entries) == 1 and entries[0].is_dir(follow_symlinks=False):
-        return into / entries[0].name
-    return into
-
-
 @contextlib.contextmanager
 def _terminate_as_exit() -> Iterator[None]:
     """While the block runs, SIGTERM ends the process through Python (``SystemExit``,
@@ -833,24 +872,17 @@ def _terminate_as_exit() -> Iterator[None]:
 
 @contextlib.contextmanager
 def unpacked(archive: Path, limits: Limits) -> Iterator[PackReader]:
-    """A reader of the archive pack, unpacked into a private folder (mode 0700, made by
-    ``tempfile``) that is removed when the block ends — also on an error, Ctrl-C or
-    SIGTERM. The reader's own private copies (its spool) live in that folder too."""
+    """A reader of the archive pack, unpacked into its private store. The store's spool
+    (files over the reader's memory bounds) is an unlinked file in a private folder (mode
+    0700, made by ``tempfile`` when first needed) that is removed when the block ends:
+    also on an error, Ctrl-C or SIGTERM."""
     with _terminate_as_exit():
+        store = ArchiveReader(archive, limits)
         try:
-            private = Path(tempfile.mkdtemp(prefix=PRIVATE_PREFIX))
-        except OSError as exc:
-            raise UsageError(
-                f"cannot make a private folder in {tempfile.gettempdir()}: {exc.strerror}"
-                " (set TMPDIR to a writable folder)"
-            ) from None
-        made = Made()
-        try:
-            # The spool (an O_TMPFILE, or a file unlinked at once) never shows in a listing.
-            root, refusals = unpack(archive, private, limits, made)
-            yield PackReader(root, limits, refused=refusals, spool_dir=private)
+            unpack(archive, store, limits)
+            yield store
         finally:
-            made.remove(private)
+            store.remove_private()
 
 
 # -- writing an archive of a pack folder (vlab import --out, golden vectors) -------------
