@@ -21,7 +21,7 @@ def trivial(x: int) -> int:
     return x + 1
 
 
-def _dask_round(tasks: int) -> tuple[float, float, float]:
+def _dask_round(tasks: int) -> tuple[float, ...]:
     from vlab.tools.batch.engines import EngineOptions
     from vlab.tools.batch.engines.dask import DaskEngine
 
@@ -30,16 +30,16 @@ def _dask_round(tasks: int) -> tuple[float, float, float]:
     t1 = time.perf_counter()
     for _ in engine.map_unordered(trivial, range(50)):  # warm the workers' imports
         pass
-    t2 = time.perf_counter()
+    t2, cpu2 = time.perf_counter(), time.process_time()
     n = sum(1 for _ in engine.map_unordered(trivial, range(tasks)))
-    t3 = time.perf_counter()
+    t3, cpu3 = time.perf_counter(), time.process_time()
     engine.close()
     t4 = time.perf_counter()
     assert n == tasks
-    return t1 - t0, tasks / (t3 - t2), t4 - t3
+    return t1 - t0, tasks / (t3 - t2), t4 - t3, (cpu3 - cpu2) / tasks * 1000
 
 
-def _pool_round(tasks: int) -> tuple[float, float, float]:
+def _pool_round(tasks: int) -> tuple[float, ...]:
     t0 = time.perf_counter()
     pool = ProcessPoolExecutor(2)
     for f in as_completed([pool.submit(trivial, i) for i in range(50)]):
@@ -50,7 +50,7 @@ def _pool_round(tasks: int) -> tuple[float, float, float]:
     pool.shutdown()
     t4 = time.perf_counter()
     assert n == tasks
-    return t2 - t0, tasks / (t3 - t2), t4 - t3
+    return t2 - t0, tasks / (t3 - t2), t4 - t3, 0.0
 
 
 def main() -> None:
@@ -66,14 +66,15 @@ def main() -> None:
         load.append(os.getloadavg()[0])
     ratios = [d[1] / p[1] for d, p in zip(dask_rows, pool_rows, strict=True)]
 
-    def med(rows: list[tuple[float, float, float]], i: int) -> str:
+    def med(rows: list[tuple[float, ...]], i: int) -> str:
         values = sorted(r[i] for r in rows)
         return f"{statistics.median(values):.3g} (min {values[0]:.3g}, max {values[-1]:.3g})"
 
     print(f"{args.rounds} paired rounds of {args.tasks} trivial tasks, 2 workers; "
           f"load average {min(load):.2f}-{max(load):.2f}")  # fmt: skip
     print(f"dask embedded: start-up s {med(dask_rows, 0)}; tasks/s {med(dask_rows, 1)}; "
-          f"shutdown s {med(dask_rows, 2)}")  # fmt: skip
+          f"shutdown s {med(dask_rows, 2)}; CPU ms a task in the batch process "
+          f"(scheduler, client, nannies) {med(dask_rows, 3)}")  # fmt: skip
     print(f"process pool:  start-up s {med(pool_rows, 0)}; tasks/s {med(pool_rows, 1)}; "
           f"shutdown s {med(pool_rows, 2)}")  # fmt: skip
     print(f"dask/pool tasks/s, pair by pair: median {statistics.median(ratios):.3f} "

@@ -49,7 +49,7 @@ FINISH_GRACE = 60.0
 # Tasks submitted ahead of the results read back, per worker thread (at least MIN_WINDOW):
 # enough to keep every worker busy, few enough that neither the client nor the scheduler
 # holds a whole corpus of tasks at once. Refilled half a window at a time, one
-# ``Client.map`` message each (cheaper than a ``submit`` per task).
+# ``Client.map`` message each rather than a message per task.
 WINDOW_PER_THREAD = 8
 MIN_WINDOW = 32
 
