@@ -16,9 +16,13 @@ import pytest
 
 pytest.importorskip("distributed")
 pytest.importorskip("vlab.tools.batch.runner")  # `vlab batch` (another branch of issue 17)
+batch_tests = pytest.importorskip("test_batch")  # its corpus, victim pack and test hook
+VICTIM = batch_tests.VICTIM
+_hook_attempts = batch_tests._hook_attempts
+_picked = batch_tests._picked
+make_corpus = batch_tests.make_corpus
 
-from test_batch import VICTIM, _hook_attempts, _picked, make_corpus
-from test_batch_dask import CLUSTER_ENV, processes, start_scheduler, start_worker
+from test_batch_dask import CLUSTER_ENV, processes, start_scheduler, start_worker  # noqa: E402
 
 if TYPE_CHECKING:
     from conftest import Runner
