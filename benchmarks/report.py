@@ -7,8 +7,13 @@ from typing import Any
 from benchmarks.suites.archive import TARGET_ARCHIVE_RATIO
 from benchmarks.suites.big import TARGET_BIG_RATIO, TARGET_BIG_RSS_MB
 from benchmarks.suites.cold import TARGET_COLD_RATIO, TARGET_TYPER_RATIO
-from benchmarks.suites.regress import TARGET_REGRESS_PER_S
-from benchmarks.suites.replay import REPLAYS, TARGET_REPLAY_GROWTH, TARGET_REPLAY_RSS_MB
+from benchmarks.suites.regress import TARGET_REGRESS_PER_S, TARGET_REGRESS_SPEEDUP
+from benchmarks.suites.replay import (
+    REPLAYS,
+    TARGET_REPLAY_FLOOR_RATIO,
+    TARGET_REPLAY_GROWTH,
+    TARGET_REPLAY_RSS_MB,
+)
 
 
 def verdict(value: float, limit: float, strict: bool = False) -> str:
@@ -105,6 +110,16 @@ def replay_rows(t: Table, kind: str, group: dict[str, Any], results: dict[str, A
         t.row("  vlab CPU user+sys", f"{a['median_cpu_s']:.3f} s")
         t.row("  sha256sum -c", f"{b['median_wall_s']:.3f} s")
         t.row("  ratio vlab / sha256sum", f"{run['ratio']:.2f}x")
+        if "floor_ratio" in run:
+            f = run["parse_floor"]
+            t.row("  parse floor (read lines, orjson.loads each)", f"{f['median_wall_s']:.3f} s")
+            t.row(
+                "  ratio vlab / parse floor",
+                f"{run['floor_ratio']:.2f}x",
+                TARGET_REPLAY_FLOOR_RATIO,
+                "x",
+                run["floor_ratio"],
+            )
         rss = run["vlab_peak_rss_mb"]
         t.row(
             f"  vlab peak RSS{floored(rss, results)}",
@@ -140,6 +155,11 @@ def regress_rows(t: Table, reg: dict[str, Any]) -> None:
             )
         else:
             t.row("  --jobs 1 packs/s", f"{rate:,.0f}")
+    speedup = reg["jobs2"]["packs_per_s"] / reg["jobs1"]["packs_per_s"]
+    status = "OK" if speedup >= TARGET_REGRESS_SPEEDUP else "UNDER"
+    t.rows.append(
+        ("  --jobs 2 / --jobs 1", f"{speedup:.2f}x", f">= {TARGET_REGRESS_SPEEDUP:g}x", status)
+    )
 
 
 def archive_rows(t: Table, arc: dict[str, Any]) -> None:

@@ -374,7 +374,9 @@ def _run_budget_work(
 def test_runbudget_huge_trial_count_is_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # a 17-record log: about 500 lines of replay, whatever the matrix size
+    # a 17-record log: about 500 lines of replay, whatever the matrix size. The general
+    # replay (the compact pass, decision 258, is bounded by MAX_COMPACT_CELLS: next test)
+    monkeypatch.setattr(vlab.domains.run_budget, "MAX_COMPACT_CELLS", 0)
     measure = _run_budget_work(monkeypatch, max_lines=20_000)
     seen: dict[int, tuple[int, ...]] = {}
     # Small sizes first, each checked at once: work that scales with trials fails at 2000,
@@ -385,6 +387,23 @@ def test_runbudget_huge_trial_count_is_bounded(
         seen[trials] = measure(pack)
         assert min(seen[trials]) > 0, seen
         assert seen[trials] == seen[1000], f"(records, keys, memberships, lines) grow: {seen}"
+
+
+def test_runbudget_compact_pass_work_does_not_grow_with_the_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The compact pass keeps a byte per planned trial (C passes over it, no Python loop):
+    # its Python work is the log's, and a plan past MAX_COMPACT_CELLS goes to the general
+    # replay, which the test above bounds.
+    measure = _run_budget_work(monkeypatch, max_lines=20_000)
+    seen: dict[int, tuple[int, ...]] = {}
+    for trials in (1000, 2000, 1000000000):
+        pack = _seed(tmp_path / str(trials), MATRIX_SEED)
+        _edit(pack, EVENTS, '"trials":2', f'"trials":{trials}')
+        seen[trials] = measure(pack)
+        assert seen[trials][0] > 0 and seen[trials][3] > 0, seen
+    assert seen[2000] == seen[1000], f"(records, keys, memberships, lines) grow: {seen}"
+    assert seen[1000000000][3] < 20_000, seen
 
 
 # -- hostile inputs that already work (keep them working) ------------------------------------

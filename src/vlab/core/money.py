@@ -17,6 +17,7 @@ from typing import Any
 MONEY_DIGITS = 18
 EXACT = Context(prec=60)
 _MONEY = re.compile(r"-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,18})?")  # the money bound, as text
+MONEY_TEXT = _MONEY  # for loops that inline ``money`` of a str: Decimal(s) when it matches
 
 
 @contextmanager

@@ -45,8 +45,74 @@ def is_rfc3339(value: Any) -> bool:
     return _parts(value) is not None
 
 
+# The canonical shape machine-written logs use, ``YYYY-MM-DDTHH:MM:SS[.f+]Z``, is read by
+# slicing (decision 256); any other text, and any value the slices cannot vouch for, goes to
+# the full grammar above, so both paths give one answer for every input (tests compare them).
+_MINUTES: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM" -> epoch seconds, valid prefixes only
+_MAX_MINUTES = 4096  # cleared when full: a bounded memo, never a different answer
+_SECONDS = {f"{s:02d}": s for s in range(61)}  # 60: a leap second
+
+
+def _minute_base(prefix: str) -> int | None:
+    """Epoch seconds of a valid ``YYYY-MM-DDTHH:MM`` (UTC), else None."""
+    if (
+        not prefix.isascii()
+        or prefix[4] != "-"
+        or prefix[7] != "-"
+        or prefix[10] != "T"
+        or prefix[13] != ":"
+    ):
+        return None
+    digits = prefix[:4] + prefix[5:7] + prefix[8:10] + prefix[11:13] + prefix[14:16]
+    if not digits.isdigit():
+        return None
+    h, mi = int(digits[8:10]), int(digits[10:])
+    if h > 23 or mi > 59:
+        return None
+    try:
+        ordinal = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8])).toordinal()
+    except ValueError:
+        return None
+    base = (ordinal - _EPOCH) * 86400 + h * 3600 + mi * 60
+    if len(_MINUTES) >= _MAX_MINUTES:
+        _MINUTES.clear()
+    _MINUTES[prefix] = base
+    return base
+
+
 def utc_micros(value: Any) -> int | None:
-    """Microseconds since the epoch, in UTC, of an RFC 3339 timestamp (None if invalid)."""
+    """Microseconds since the epoch, in UTC, of an RFC 3339 timestamp (None if invalid).
+
+    A canonical UTC value is read here by slicing; anything else, or anything the slices
+    cannot vouch for, is answered by the full grammar (``_full_micros``)."""
+    if type(value) is not str:
+        return _full_micros(value)
+    n = len(value)
+    if n < 20 or value[-1] != "Z" or value[16] != ":":
+        return _full_micros(value)
+    base = _MINUTES.get(value[:16])
+    if base is None:
+        base = _minute_base(value[:16])
+        if base is None:
+            return _full_micros(value)
+    second = _SECONDS.get(value[17:19])
+    if second is None:
+        return _full_micros(value)
+    if n == 20:
+        frac = 0
+    else:
+        digits = value[20:-1]
+        if value[19] != "." or not (digits.isdigit() and digits.isascii()):  # "" too
+            return _full_micros(value)
+        frac = int(digits) * 1000 if len(digits) == 3 else int((digits + "000000")[:6])
+    seconds = base + second
+    if second == 60 and seconds // 86400 + _EPOCH > _LAST_DAY:  # 9999-12-31T23:59:60Z
+        return None
+    return seconds * 1_000_000 + frac
+
+
+def _full_micros(value: Any) -> int | None:
+    """``utc_micros`` by the full grammar (any offset, ``t``/``z``, every check)."""
     parts = _parts(value)
     if parts is None:
         return None

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from vlab.core.findings import Detail, finding
+from vlab.core.memo import parse_once
 from vlab.core.money import exact, fmt, money
 from vlab.core.paths import (
     Pattern,
@@ -113,7 +114,12 @@ def _flow_depth(data: bytes) -> int:
 
 
 def load_policy(data: bytes) -> tuple[dict[str, Any] | None, list[str]]:
-    """The policy mapping (money as exact Decimal), or None with what is wrong with it."""
+    """The policy mapping (money as exact Decimal), or None with what is wrong with it
+    (parsed once per process for the same bytes: core/memo.py)."""
+    return parse_once("mission_policy@1", data, _load_policy)
+
+
+def _load_policy(data: bytes) -> tuple[dict[str, Any] | None, list[str]]:
     if len(data) > MAX_POLICY_BYTES:
         return None, [f"the policy is {len(data)} bytes; at most {MAX_POLICY_BYTES} are read"]
     if _flow_depth(data) > MAX_POLICY_NESTING:
@@ -641,6 +647,10 @@ def parse_policy(data: bytes, fmt: str = "yaml") -> tuple[dict[str, Any] | None,
 
 
 def _parse_yaml_policy(data: bytes) -> tuple[dict[str, Any] | None, list[str]]:
+    return parse_once("mission_policy@2 yaml", data, _parse_yaml_text)
+
+
+def _parse_yaml_text(data: bytes) -> tuple[dict[str, Any] | None, list[str]]:
     try:
         policy = _policy_yaml().load(data.decode("utf-8"))
     except RecursionError:

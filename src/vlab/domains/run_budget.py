@@ -5,13 +5,14 @@ spend, exhaustion, skipped trials and the run's own final report
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from vlab.core.findings import Detail, finding, quote
-from vlab.core.money import exact, fmt, money, native_money
+from vlab.core.money import MONEY_TEXT, exact, fmt, money, native_money
 from vlab.core.tokens import key
 from vlab.domains.registry import Argument, DomainCheck
 from vlab.domains.view import EvidenceView
@@ -49,8 +50,277 @@ class _Plan:
 
 
 def replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> list[Detail]:
+    """run_budget@1's findings. ``events`` should be re-iterable (a list, or a view that
+    streams the log again): the compact pass may give way to the general one, which reads
+    it again; a one-shot iterator is held as a list first."""
+    if iter(events) is events:
+        events = list(events)
     with exact():
-        return _replay(events, log_path=log_path)
+        compact = _replay_compact(events, log_path=log_path)
+        return compact if compact is not None else _replay(events, log_path=log_path)
+
+
+# -- the compact pass (decision 258) -------------------------------------------------------------
+#
+# A log written the way RunGuard writes it (run.config before any trial event, string
+# targets and tests without "/", every dispatch named "<target>/<test>/<trial>" of a planned
+# trial, every skip a planned trial) is replayed with one byte of flags per planned trial
+# instead of dicts and sets of tuples: memory is the plan's size, not the log's. Any other
+# log returns None at the first event that breaks the shape, and ``_replay`` (the general
+# reading, unchanged) judges it. Both give the same details for every log
+# (tests/test_replay_differential.py).
+
+MAX_COMPACT_CELLS = 1 << 24  # planned trials held as flags (16 MiB); a larger plan: general
+_DISPATCHED, _COMPLETED, _SKIPPED, _LATE = 1, 2, 4, 8
+
+
+def _count(flags: bytearray, mask: int, unless: int = 0) -> int:
+    """How many cells have a bit of ``mask`` and none of ``unless`` (a C pass)."""
+    table = bytes(1 if b & mask and not b & unless else 0 for b in range(256))
+    return flags.translate(table).count(1)
+
+
+def _replay_compact(
+    events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str
+) -> list[Detail] | None:
+    found: list[Detail] = []
+
+    def add(code: str, message: str, line: int | None = None, advisory: bool = False) -> None:
+        found.append(finding(code, message, line=line, artifact_path=log_path, advisory=advisory))
+
+    config_count = 0
+    second_config_line = 0
+    cap: Decimal | None = None
+    spent = Decimal(0)
+    exhausted_line: int | None = None
+    completed = 0
+    reported = False
+    exhaustion_decision = False
+    final: tuple[int, dict[str, Any]] | None = None
+    flags: bytearray | None = None
+    target_index: dict[str, int] = {}
+    test_index: dict[str, int] = {}
+    targets: list[str] = []
+    tests: list[str] = []
+    trials = 0
+    skip_lines: array[int] = array("q")
+    skip_cells: array[int] = array("q")
+    money_text = MONEY_TEXT.fullmatch
+
+    def cell_of(trial_id: Any) -> int | None:
+        """The planned cell a canonical trial id names, else None."""
+        if type(trial_id) is not str:
+            return None
+        parts = trial_id.split("/")
+        if len(parts) != 3:
+            return None
+        ti, si, number = target_index.get(parts[0]), test_index.get(parts[1]), parts[2]
+        if (
+            ti is None
+            or si is None
+            or not (number.isdigit() and number.isascii())
+            or number[0] == "0"
+            or len(number) > 10
+        ):
+            return None
+        trial = int(number)
+        if trial > trials:
+            return None
+        return (ti * len(tests) + si) * trials + trial - 1
+
+    for line, event in events:
+        kind = event.get("event_type")
+        if kind == "trial.dispatched":
+            trial_id = event.get("trial_id")
+            if exhausted_line is not None:
+                add(
+                    "RUNBUDGET-DISPATCH-AFTER-EXHAUSTION",
+                    f"trial {trial_id!r} dispatched after the budget was exhausted "
+                    f"(line {exhausted_line})",
+                    line,
+                )
+            if flags is None:
+                return None
+            target, test, trial = event.get("target"), event.get("test"), event.get("trial")
+            ti = target_index.get(target) if type(target) is str else None
+            si = test_index.get(test) if type(test) is str else None
+            if (
+                ti is None
+                or si is None
+                or type(trial) is not int
+                or not 1 <= trial <= trials
+                or trial_id != f"{target}/{test}/{trial}"
+            ):
+                return None
+            cell = (ti * len(tests) + si) * trials + trial - 1
+            flags[cell] |= _DISPATCHED if exhausted_line is None else _DISPATCHED | _LATE
+        elif kind == "trial.completed":
+            raw_cost = event.get("cost_usd")
+            cost = (
+                Decimal(raw_cost)
+                if type(raw_cost) is str and money_text(raw_cost) is not None
+                else money(raw_cost)
+            )
+            if cost is None:
+                add(
+                    "RUNBUDGET-SPEND-MISREPORTED",
+                    f"trial {event.get('trial_id')!r} completed without a money cost_usd",
+                    line,
+                )
+                cost = Decimal(0)
+            completed += 1
+            named_cell = cell_of(event.get("trial_id")) if flags is not None else None
+            state = flags[named_cell] if flags is not None and named_cell is not None else 0
+            if state & _DISPATCHED:
+                assert flags is not None and named_cell is not None
+                flags[named_cell] = state | _COMPLETED
+            if exhausted_line is not None and not state & _LATE:
+                add(
+                    "RUNBUDGET-INFLIGHT-OVERSHOOT",
+                    f"trial {event.get('trial_id')!r} dispatched before exhaustion completed "
+                    f"after it (cost {fmt(cost)})",
+                    line,
+                    advisory=True,
+                )
+            spent += cost
+            if exhausted_line is None and cap is not None and spent >= cap:
+                exhausted_line = line
+        elif kind == "trial.skipped":
+            if flags is None:
+                return None
+            target, test, trial = event.get("target"), event.get("test"), event.get("trial")
+            ti = target_index.get(target) if type(target) is str else None
+            si = test_index.get(test) if type(test) is str else None
+            if ti is None or si is None or type(trial) is not int or not 1 <= trial <= trials:
+                return None
+            cell = (ti * len(tests) + si) * trials + trial - 1
+            flags[cell] |= _SKIPPED
+            skip_lines.append(line)
+            skip_cells.append(cell)
+            if event.get("reason") == EXHAUSTED:
+                reported = True
+        elif kind == "run.config":
+            config_count += 1
+            if config_count == 2:
+                second_config_line = line
+            if config_count != 1:
+                continue
+            cap = money(event.get("total_budget_usd"))
+            raw_targets, raw_tests = event.get("targets"), event.get("tests")
+            trials_value, raw_cap = event.get("trials"), event.get("total_budget_usd")
+            if (
+                not isinstance(raw_targets, list)
+                or not raw_targets
+                or not isinstance(raw_tests, list)
+                or not raw_tests
+                or not isinstance(trials_value, int)
+                or isinstance(trials_value, bool)
+                or not 1 <= trials_value <= MAX_TRIALS
+                or (raw_cap is not None and (cap is None or cap < 0))
+                or not all(type(t) is str and "/" not in t for t in raw_targets + raw_tests)
+            ):
+                return None
+            targets, tests = list(dict.fromkeys(raw_targets)), list(dict.fromkeys(raw_tests))
+            trials = trials_value
+            if len(targets) * len(tests) * trials > MAX_COMPACT_CELLS:
+                return None
+            target_index = {t: i for i, t in enumerate(targets)}
+            test_index = {t: i for i, t in enumerate(tests)}
+            flags = bytearray(len(targets) * len(tests) * trials)
+        elif kind == "budget.decision":
+            if event.get("reason") == EXHAUSTED:
+                reported = exhaustion_decision = True
+        elif kind == "run.completed":
+            final = (line, event)
+            if event.get("status") == "budget_exhausted":
+                reported = True
+
+    if config_count != 1:
+        add(
+            "RUNBUDGET-CONFIG-MISSING",
+            "no run.config event" if not config_count else f"{config_count} run.config events",
+            second_config_line if config_count > 1 else None,
+        )
+        return found
+    assert flags is not None
+
+    def named(cell: int) -> list[Any]:
+        unit, trial = divmod(cell, trials)
+        ti, si = divmod(unit, len(tests))
+        return [targets[ti], tests[si], trial + 1]
+
+    size = len(flags)
+    dispatched_planned = _count(flags, _DISPATCHED)
+    never_dispatched = size - dispatched_planned
+    exhausted = exhausted_line is not None
+    stopped = exhausted and never_dispatched > 0
+    skipped_undispatched = _count(flags, _SKIPPED, unless=_DISPATCHED)
+    wrong_skips = [
+        (line, cell)
+        for line, cell in zip(skip_lines, skip_cells, strict=True)
+        if flags[cell] & _DISPATCHED
+    ]
+    if stopped:
+        missing_skips = never_dispatched - skipped_undispatched
+        if not exhaustion_decision or missing_skips or wrong_skips:
+            why = (
+                "no budget.decision with reason run_budget_exhausted"
+                if not exhaustion_decision
+                else f"{missing_skips} never-dispatched trial(s) have no trial.skipped record"
+                if missing_skips
+                else f"trial.skipped names {named(wrong_skips[0][1])!r}, which was dispatched "
+                "or is not planned"
+            )
+            add(
+                "RUNBUDGET-TERMINATION-NOT-SURFACED",
+                f"{never_dispatched} planned trial(s) never ran: {why}",
+            )
+        if final is None or final[1].get("status") != "budget_exhausted":
+            add(
+                "RUNBUDGET-STATUS-NOT-SURFACED",
+                "budget stopped the run but run.completed.status is not budget_exhausted",
+                final[0] if final else None,
+            )
+    if reported and not exhausted:
+        add(
+            "RUNBUDGET-SPURIOUS-TERMINATION",
+            "the run reports budget exhaustion but the cap was never reached"
+            if cap is not None
+            else "the run reports budget exhaustion but no cap is configured",
+        )
+    for line, cell in wrong_skips if not stopped else []:
+        add(
+            "RUNBUDGET-SPEND-MISREPORTED",
+            f"trial.skipped names {named(cell)!r}, which was dispatched or is not planned",
+            line,
+        )
+    if final is None:
+        add("RUNBUDGET-SPEND-MISREPORTED", "no run.completed report")
+    else:
+        line, report = final
+        stated = {
+            "spent_usd": money(report.get("spent_usd")),
+            "trials_run": report.get("trials_run"),
+            "trials_skipped": report.get("trials_skipped"),
+        }
+        actual = {"spent_usd": spent, "trials_run": completed, "trials_skipped": never_dispatched}
+        wrong = [
+            f"{k} {report.get(k)!r} (recomputed {fmt(v) if isinstance(v, Decimal) else v})"
+            for k, v in actual.items()
+            if stated[k] is None or stated[k] != v or isinstance(stated[k], bool)
+        ]
+        if wrong:
+            add("RUNBUDGET-SPEND-MISREPORTED", "run.completed reports " + "; ".join(wrong), line)
+    ran = _count(flags, _COMPLETED)
+    accounted = _count(flags, _COMPLETED | _SKIPPED)
+    not_run, unaccounted = size - ran, size - accounted
+    if not exhausted and not_run and unaccounted:
+        add(
+            "RUNBUDGET-INCOMPLETE-MATRIX",
+            f"{ran} of {size} planned trials ran, the cap was not hit, and "
+            f"{unaccounted} trial(s) are not accounted for",
+        )
+    return found
 
 
 def _replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> list[Detail]:
@@ -233,7 +503,7 @@ def _replay(events: Iterable[tuple[int, dict[str, Any]]], *, log_path: str) -> l
 def _run_budget_v1(view: EvidenceView | None, *, pointer: Any) -> list[Detail]:
     assert view is not None
     path = pointer["artifact_path"]
-    return replay(view.ndjson_records(path), log_path=path)
+    return replay(_Reread(view, path), log_path=path)
 
 
 # -- run_budget@2: case-level dispatch, per-target caps, logs ordered per target ----------------

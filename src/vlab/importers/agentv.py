@@ -42,6 +42,7 @@ from typing import Any
 
 from vlab.core import strictjson
 from vlab.core.errors import UsageError
+from vlab.core.memo import parse_once
 from vlab.core.money import bounded, fmt, money
 from vlab.core.timestamps import utc_micros
 from vlab.importers.base import (
@@ -273,7 +274,12 @@ def _targets(execution: dict[str, Any]) -> list[str]:
 
 
 def _load_yaml(data: bytes) -> Any:
-    """YAML with floats as the exact decimals of their text; ValueError when unreadable."""
+    """YAML with floats as the exact decimals of their text; ValueError when unreadable
+    (parsed once per process for the same bytes: core/memo.py)."""
+    return parse_once("agentv yaml", data, _parse_yaml)
+
+
+def _parse_yaml(data: bytes) -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -363,15 +363,39 @@ def iter_exact_records(
         return
     import orjson
 
-    for number, raw in _iter_lines(reader, index, start_line):
+    if start_line > index.line_count:
+        return
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
+    # physical_lines and _iter_lines, inlined: one generator frame a record, not three.
+    number = start_line - 1
+    carry = b""
+    for block in reader.chunks(index.path, index.offsets[start_line - 1]):
+        pieces = (carry + block).split(b"\n") if carry else block.split(b"\n")
+        carry = pieces.pop()
+        for raw in pieces:
+            number += 1
+            if raw[-1:] == b"\r":
+                raw = raw[:-1]
+            if not raw or not raw.strip(b" \t"):
+                continue
+            try:
+                record = loads(raw)
+            except decode_error:  # e.g. 1e400: valid, beyond a double
+                record = strictjson.loads(raw)
+            else:
+                if float in map(type, record.values()):
+                    record = strictjson.loads(raw)
+            yield number, record
+    raw = _strip_cr(carry)
+    if raw and not is_blank(raw):  # a last line without its newline
         try:
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError:  # e.g. 1e400: valid, beyond a double
+            record = loads(raw)
+        except decode_error:
             record = strictjson.loads(raw)
         else:
-            if any(type(v) is float for v in record.values()):
+            if float in map(type, record.values()):
                 record = strictjson.loads(raw)
-        yield number, record
+        yield number + 1, record
 
 
 def physical_lines(

@@ -51,6 +51,7 @@ def load_policy(path: Path) -> TrustPolicy:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from vlab.core.memo import parse_once
     from vlab.pack.signatures import load_public_key, load_public_key_file, require_trust
 
     require_trust()
@@ -62,7 +63,11 @@ def load_policy(path: Path) -> TrustPolicy:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read trust policy {where}: {exc}") from None
     try:
-        doc = YAML(typ="safe", pure=True).load(text)
+        doc = parse_once(  # once per process for the same text (core/memo.py)
+            "trust policy",
+            text.encode("utf-8"),
+            lambda b: YAML(typ="safe", pure=True).load(b.decode("utf-8")),
+        )
     except YAMLError as exc:
         raise UsageError(f"{where}: not YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(doc, dict) or set(doc) - {"keys", "require"}:
