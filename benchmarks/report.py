@@ -224,6 +224,16 @@ def batch_rows(t: Table, b: dict[str, Any]) -> None:
             TARGET_DASK_RATIO,
             "x",
         )
+    arc = b.get("archives")
+    if arc:
+        t.row(f"batch --jobs 2, the same {arc['packs']:,} packs as folders and archives", "")
+        for name, stats in arc.items():
+            if not isinstance(stats, dict):
+                continue
+            t.row(f"  {name} packs/s", f"{stats['packs_per_s']:,.0f}")
+            if "ratio" in stats:
+                ratio = stats["ratio"]
+                t.row(f"  {name} / folders, wall", f"{ratio:.2f}x", arc["target_ratio"], "x", ratio)
 
 
 def report(results: dict[str, Any]) -> None:

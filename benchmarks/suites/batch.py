@@ -24,6 +24,8 @@ BATCH_PACKS = 10_000
 TARGET_BATCH_PER_S = 1000.0  # 2 workers, at least
 TARGET_SCALING = 1.8  # 1-worker wall / 2-worker wall, at least
 TARGET_DASK_RATIO = 0.8  # dask packs/s / local packs/s at 2 workers, at least
+ARCHIVE_BATCH_PACKS = 2_000  # the archive corpora of the archive group (folder, .tgz, .zip)
+TARGET_ARCHIVE_RATIO = 1.3  # archive wall / folder wall, at most
 
 
 def dask_available() -> bool:
@@ -93,4 +95,57 @@ def bench_batch(count: int, rounds: int, force: bool) -> dict[str, Any]:
     if "dask-2" in samples:
         pairs = zip(samples["local-2"], samples["dask-2"], strict=True)
         out["dask_ratio"] = statistics.median(a.wall / b.wall for a, b in pairs)
+    out["archives"] = bench_batch_archives(min(count, ARCHIVE_BATCH_PACKS), rounds, force, work)
+    return out
+
+
+def _rulings(path: Path) -> list[bytes]:
+    """The rulings of a results file, in order (the paths differ: pack/ or pack.tgz)."""
+    import orjson
+
+    return [orjson.dumps(orjson.loads(line)["ruling"]) for line in path.read_bytes().splitlines()]
+
+
+def bench_batch_archives(count: int, rounds: int, force: bool, work: Path) -> dict[str, Any]:
+    """``batch --jobs 2`` over the same packs as folders, .tgz and .zip (scale.md §3)."""
+    from benchmarks.generators.archives import ensure_archive_corpora
+
+    print(f"batch: the same {count:,} packs as folders and as archives")
+    corpora = ensure_archive_corpora(count, force)
+    argv = {
+        kind: vlab_argv(
+            "batch",
+            str(corpus),
+            "--results",
+            str(work / f"archive-{kind.lstrip('.')}.jsonl"),
+            "--jobs",
+            "2",
+            "--quiet",
+        )
+        for kind, corpus in corpora.items()
+    }
+    names = list(argv)
+    for name in names:  # warm-up
+        run_child(argv[name], stdout=subprocess.DEVNULL)
+    samples: dict[str, list[Sample]] = {name: [] for name in names}
+    for n in range(rounds):
+        for name in rotated(names, n):
+            sample = run_child(argv[name], stdout=subprocess.DEVNULL)
+            if sample.code != 0:
+                raise BenchError(f"vlab batch ({name}) exited {sample.code}")
+            samples[name].append(sample)
+        walls = "  ".join(f"{name} {samples[name][-1].wall:.2f} s" for name in names)
+        print(f"    round {n + 1}/{rounds}: {walls}", flush=True)
+    folder = names[0]
+    first = _rulings(work / f"archive-{folder.lstrip('.')}.jsonl")
+    for name in names[1:]:
+        if _rulings(work / f"archive-{name.lstrip('.')}.jsonl") != first:
+            raise BenchError(f"vlab batch over {name} ruled otherwise than over {folder}")
+    out: dict[str, Any] = {"packs": count, "target_ratio": TARGET_ARCHIVE_RATIO}
+    for name in names:
+        stats = summary(samples[name])
+        out[name] = {**stats, "packs_per_s": count / stats["median_wall_s"]}
+        if name != folder:
+            pairs = zip(samples[name], samples[folder], strict=True)
+            out[name]["ratio"] = statistics.median(a.wall / b.wall for a, b in pairs)
     return out
