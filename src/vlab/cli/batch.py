@@ -21,7 +21,6 @@ HELP = (
     "canonical ruling a line in --results, in CORPUS then path order, and a summary."
 )
 EPILOG = c.epilog("0 every pack was judged (whatever the verdicts)", "1 a pack could not be judged")
-OUT_FORMATS = ("table", "json", "md", "junit", "sarif", "html")
 
 
 def batch(
@@ -146,7 +145,9 @@ def batch(
     from vlab.tools.batch.work import HOOK_ENV, Settings
 
     s = c.session(ctx, quiet, no_color)
-    outs = c.parse_outs(out, OUT_FORMATS)
+    from vlab.tools.batch.summary import FORMATS
+
+    outs = c.parse_outs(out, FORMATS)
     if any(fmt == "html" for fmt, _ in outs):
         _need_jinja2()
     if engine not in ENGINES:  # the registry: an engine added there is a choice here

@@ -342,6 +342,26 @@ def ruling_digest(document: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical_bytes(body)).hexdigest()
 
 
+def sealed_json(ruling: Ruling) -> tuple[Ruling, bytes]:
+    """The ruling sealed and its canonical bytes, each top-level value canonicalised once:
+    RFC 8785 sorts an object's members and is compositional, so with ASCII member names the
+    body's bytes (what the digest covers) and the document's (the body plus ``digest`` and
+    ``engine``) are the same parts joined in name order. ``Ruling.sealed`` then
+    ``canonical_bytes(to_json())`` would canonicalise every value twice (decision 248)."""
+    body = ruling.body()
+    parts = {name: canonical_bytes(value) for name, value in body.items()}
+    digest = "sha256:" + hashlib.sha256(_joined(parts)).hexdigest()
+    sealed = replace(ruling, digest=digest)
+    doc = sealed.to_json()
+    parts.update((name, canonical_bytes(doc[name])) for name in doc if name not in parts)
+    return sealed, _joined(parts)
+
+
+def _joined(parts: dict[str, bytes]) -> bytes:
+    assert all(name.isascii() for name in parts)  # UTF-16 order is byte order
+    return b"{" + b",".join(b'"%s":%s' % (n.encode(), parts[n]) for n in sorted(parts)) + b"}"
+
+
 def ruling_json(ruling: Ruling) -> bytes:
     """The ``--format json`` bytes: RFC 8785 canonical form plus one newline."""
     return canonical_bytes(ruling.to_json()) + b"\n"

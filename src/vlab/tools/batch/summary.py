@@ -12,7 +12,7 @@ each located under its CORPUS argument's base id (decision 247).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,6 @@ from vlab.core.vocabulary import STATUSES
 
 SUMMARY_VERSION = "1"
 TOPLINES = ("PASS", "FAIL", "NOT_ADMISSIBLE", "NOT_EVALUATED")
-FORMATS = ("table", "json", "md", "junit", "sarif", "html")
 
 
 @dataclass(frozen=True)
@@ -320,20 +319,27 @@ def html(summary: dict[str, Any], rows: Sequence[Row]) -> bytes:
     return render_batch_html(shown, results)
 
 
-def report(batch: Batch, fmt: str) -> bytes:
-    """The batch as ``fmt`` (one of ``FORMATS``)."""
+def _json(batch: Batch) -> bytes:
     from vlab.core.canonical import canonical_bytes
 
-    if fmt == "json":
-        return canonical_bytes(batch.summary) + b"\n"
-    if fmt == "table":
-        return table_text(batch.summary)
-    if fmt == "md":
-        return markdown(batch.summary, batch.rows)
-    if fmt == "junit":
-        return junit(batch.summary, batch.rows)
-    if fmt == "sarif":
-        return sarif(batch.summary, batch.results)
-    if fmt == "html":
-        return html(batch.summary, batch.rows)
-    raise ValueError(f"unknown format {fmt!r}")
+    return canonical_bytes(batch.summary) + b"\n"
+
+
+# The batch's report formats (``--out FMT=PATH``): name -> the batch as bytes. A format is
+# one function and one entry here.
+BATCH_REPORTS: dict[str, Callable[[Batch], bytes]] = {
+    "table": lambda b: table_text(b.summary),
+    "json": _json,
+    "md": lambda b: markdown(b.summary, b.rows),
+    "junit": lambda b: junit(b.summary, b.rows),
+    "sarif": lambda b: sarif(b.summary, b.results),
+    "html": lambda b: html(b.summary, b.rows),
+}
+FORMATS = tuple(BATCH_REPORTS)
+
+
+def report(batch: Batch, fmt: str) -> bytes:
+    """The batch as ``fmt`` (one of ``FORMATS``)."""
+    if fmt not in BATCH_REPORTS:
+        raise ValueError(f"unknown format {fmt!r}")
+    return BATCH_REPORTS[fmt](batch)

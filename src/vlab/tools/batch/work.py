@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from vlab.core.canonical import canonical_bytes
+from vlab.tools.batch.engines import ERROR_CHARS
 
 if TYPE_CHECKING:
-    from vlab.engine.ruling import Ruling
     from vlab.engine.waivers import WaiverSet
     from vlab.pack.signatures import Signer
     from vlab.ruleset.catalog import Catalog
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 # "FILE:PATH:N" also ends the worker (os._exit) while PATH has been attempted at most N times;
 # "FILE:PATH:pause" holds PATH's worker until FILE.go exists (at most PAUSE_LIMIT_S).
 HOOK_ENV = "VLAB_TEST_BATCH_HOOK"
-ERROR_CHARS = 300  # an error record's one line is at most this long
 BUNDLE_SUFFIX = ".intoto.jsonl"
 PAUSE_LIMIT_S = 120.0  # a liveness bound for the test pause, never reached by a passing test
 NAME_BYTES = 200  # a bundle name longer than this is named by a digest of the path
@@ -111,13 +110,15 @@ def bundle_name(corpus: int, rel: str) -> str:
 
 
 def one_line(exc: BaseException) -> str:
+    """An error record's line: the engines' ``Type: first line``, but vlab's own usage
+    errors as their message alone (they are written for people)."""
     from vlab.core.errors import UsageError
+    from vlab.tools.batch.engines import one_line as typed_line
 
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
     if not isinstance(exc, UsageError):
-        first = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    return first[:ERROR_CHARS]
+        return typed_line(exc)
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else "")[:ERROR_CHARS]
 
 
 # -- per process: the catalog, the override ruleset, the signer ---------------------------
@@ -199,6 +200,7 @@ def _judged(
     signer: Signer | None,
 ) -> Record:
     from vlab.engine.pipeline import judge, opened_pack
+    from vlab.engine.ruling import sealed_json
 
     with opened_pack(Path(item.path)) as reader:  # sealed below, once
         ruling = judge(reader, catalog, override=override, digest=False).ruling
@@ -206,7 +208,7 @@ def _judged(
         from vlab.engine.waivers import apply_waivers
 
         ruling = apply_waivers(ruling, settings.waivers, settings.as_of)
-    ruling, ruling_bytes = sealed_bytes(ruling)
+    ruling, ruling_bytes = sealed_json(ruling)
     attestation = None
     if signer is not None and settings.attest_dir is not None:
         from vlab.tools.attest import attestation_bundle
@@ -223,28 +225,6 @@ def _judged(
         reason_codes=ruling.reason_codes,
         attestation=attestation,
     )
-
-
-def sealed_bytes(ruling: Ruling) -> tuple[Ruling, bytes]:
-    """The ruling sealed and its canonical bytes, each top-level value canonicalised once:
-    RFC 8785 sorts an object's members and is compositional, so with ASCII member names the
-    body's bytes (what the digest covers) and the document's (the body plus ``digest`` and
-    ``engine``) are the same parts joined in name order. ``Ruling.sealed`` then
-    ``canonical_bytes(to_json())`` would canonicalise every value twice (decision 248)."""
-    from dataclasses import replace
-
-    body = ruling.body()
-    parts = {name: canonical_bytes(value) for name, value in body.items()}
-    digest = "sha256:" + hashlib.sha256(_joined(parts)).hexdigest()
-    sealed = replace(ruling, digest=digest)
-    doc = sealed.to_json()
-    parts.update((name, canonical_bytes(doc[name])) for name in doc if name not in parts)
-    return sealed, _joined(parts)
-
-
-def _joined(parts: dict[str, bytes]) -> bytes:
-    assert all(name.isascii() for name in parts)  # UTF-16 order is byte order
-    return b"{" + b",".join(b'"%s":%s' % (n.encode(), parts[n]) for n in sorted(parts)) + b"}"
 
 
 def write_whole(path: Path, data: bytes) -> None:

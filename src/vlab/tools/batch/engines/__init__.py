@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from vlab.core.errors import UsageError
 
 MAX_ATTEMPTS = 3  # submissions of one item before it is Lost (the first plus two retries)
+ERROR_CHARS = 300  # an error's one line, in a Lost or an error record, is at most this long
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,14 @@ class Lost:
     """An item no worker could finish: why, in one line."""
 
     reason: str
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line, ``Type: first line`` (at most ``ERROR_CHARS``): the words
+    every engine gives a failed item, so results never depend on the engine."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return (f"{type(exc).__name__}: {first}" if first else type(exc).__name__)[:ERROR_CHARS]
 
 
 class Engine(Protocol):

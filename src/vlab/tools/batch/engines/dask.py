@@ -33,7 +33,7 @@ import distributed
 
 import vlab
 from vlab.core.errors import UsageError
-from vlab.tools.batch.engines import MAX_ATTEMPTS, EngineOptions, Lost
+from vlab.tools.batch.engines import MAX_ATTEMPTS, EngineOptions, Lost, one_line
 
 # Seconds to reach an external scheduler (and for its first worker to appear) before the
 # address is a usage error: a scheduler answers in milliseconds on a LAN; ten seconds
@@ -84,7 +84,7 @@ def _attempt(fn: Callable[[Any], Any], item: Any, version: str) -> tuple[int, An
     try:
         return _OK, fn(item)
     except Exception as exc:  # fn should not raise; if it does, the item is Lost
-        return _ERROR, _one_line(exc)
+        return _ERROR, one_line(exc)
 
 
 async def _until_idle(seconds: float, dask_worker: Any) -> None:
@@ -100,13 +100,6 @@ def dask_setup(worker: object) -> None:
     batch's group, and the batch alone handles it (it closes the cluster, which stops the
     workers); a worker left to its default would print a KeyboardInterrupt traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _one_line(exc: BaseException) -> str:
-    """``Type: first line of the message``, at most 300 characters (as the local engine)."""
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
-    return (f"{type(exc).__name__}: {first}" if first else type(exc).__name__)[:300]
 
 
 class DaskEngine:
@@ -155,7 +148,7 @@ class DaskEngine:
             client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except Exception as exc:
             raise UsageError(
-                f"cannot reach the dask scheduler at {address}: {_one_line(exc)}"
+                f"cannot reach the dask scheduler at {address}: {one_line(exc)}"
             ) from None
         try:
             client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
@@ -280,6 +273,6 @@ def _outcome(result: Any) -> Any:
     if isinstance(result, distributed.KilledWorker):
         return Lost(f"its dask worker died {result.allowed_failures + 1} times (KilledWorker)")
     if isinstance(result, BaseException):
-        return Lost(f"dask task failed: {_one_line(result)}")
+        return Lost(f"dask task failed: {one_line(result)}")
     tag, value = result
     return value if tag == _OK else Lost(str(value))

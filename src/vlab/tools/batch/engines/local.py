@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from vlab.tools.batch.engines import MAX_ATTEMPTS, EngineOptions, Lost
+from vlab.tools.batch.engines import MAX_ATTEMPTS, EngineOptions, Lost, one_line
 
 PRELOAD = ["vlab.tools.batch.work"]  # imported once by the fork server
 GRACE_SECONDS = 2.0  # an idle worker told to stop leaves by itself within this
@@ -39,12 +39,6 @@ def _context() -> Any:
         ctx.set_forkserver_preload(PRELOAD)
         return ctx
     return multiprocessing.get_context("spawn")
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
-    return (f"{type(exc).__name__}: {first}" if first else type(exc).__name__)[:300]
 
 
 def _serve(conn: Connection, fn: Callable[[Any], Any]) -> None:
@@ -62,12 +56,12 @@ def _serve(conn: Connection, fn: Callable[[Any], Any]) -> None:
         try:
             reply = (index, True, fn(item))
         except Exception as exc:  # fn must not raise; if it does: Lost, why
-            reply = (index, False, _one_line(exc))
+            reply = (index, False, one_line(exc))
         try:
             conn.send(reply)
         except Exception as exc:  # a result that cannot travel back
             try:
-                conn.send((index, False, _one_line(exc)))
+                conn.send((index, False, one_line(exc)))
             except Exception:
                 return
 
@@ -116,7 +110,7 @@ class LocalEngine:
             try:
                 result = fn(item)
             except Exception as exc:  # as a worker would report it
-                result = Lost(_one_line(exc))
+                result = Lost(one_line(exc))
             yield index, result
 
     def _pooled(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
