@@ -143,3 +143,25 @@ def against_sha256sum(pack: Path, rounds: int) -> tuple[dict[str, Any], dict[str
 
 def pack_mb(pack: Path) -> float:
     return sum(p.stat().st_size for p in pack.rglob("*") if p.is_file()) / MB
+
+
+def rotated_rounds(
+    argv: dict[str, list[str]], rounds: int, ok: tuple[int, ...] = (0,)
+) -> dict[str, list[Sample]]:
+    """Each command once to warm up, then ``rounds`` rounds of all of them, the order
+    rotated each round (so no command always runs first or right after another); a
+    command that exits other than ``ok`` stops the benchmark."""
+    names = list(argv)
+    for name in names:  # warm-up
+        run_child(argv[name], stdout=subprocess.DEVNULL)
+    samples: dict[str, list[Sample]] = {name: [] for name in names}
+    for n in range(rounds):
+        k = n % len(names)
+        for name in names[k:] + names[:k]:
+            sample = run_child(argv[name], stdout=subprocess.DEVNULL)
+            if sample.code not in ok:
+                raise BenchError(f"{' '.join(argv[name])} exited {sample.code}")
+            samples[name].append(sample)
+        walls = "  ".join(f"{name} {samples[name][-1].wall:.3f} s" for name in names)
+        print(f"    round {n + 1}/{rounds}: {walls}", flush=True)
+    return samples

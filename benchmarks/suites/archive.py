@@ -10,12 +10,10 @@ Two figures, each an A/B of the same packs:
 
 from __future__ import annotations
 
-import subprocess
 from typing import Any
 
 from benchmarks.generators.archives import KINDS, ensure_archive_corpora, one_pack
-from benchmarks.harness import BenchError, Sample, run_child, summary, vlab_argv
-from benchmarks.suites.cold import rotated
+from benchmarks.harness import BenchError, rotated_rounds, summary, vlab_argv
 
 ARCHIVE_PACKS = 2_000
 ARCHIVE_ROUNDS = 3
@@ -25,18 +23,8 @@ ONE_PACK = "starter/arb-d1-budget-pass-fixture"
 
 
 def _rounds(argv: dict[str, list[str]], rounds: int) -> dict[str, dict[str, Any]]:
-    names = list(argv)
-    for name in names:  # warm-up
-        run_child(argv[name], stdout=subprocess.DEVNULL)
-    samples: dict[str, list[Sample]] = {name: [] for name in names}
-    for n in range(rounds):
-        for name in rotated(names, n):
-            sample = run_child(argv[name], stdout=subprocess.DEVNULL)
-            if sample.code not in (0, 1):  # regress 0; the starter pack's topline PASS
-                raise BenchError(f"{' '.join(argv[name])} exited {sample.code}")
-            samples[name].append(sample)
-        walls = "  ".join(f"{name} {samples[name][-1].wall:.3f}" for name in names)
-        print(f"    round {n + 1}/{rounds}: {walls}", flush=True)
+    # regress exits 0; the starter pack's adjudicate 0 too (topline PASS), 1 allowed
+    samples = rotated_rounds(argv, rounds, ok=(0, 1))
     return {name: summary(group) for name, group in samples.items()}
 
 

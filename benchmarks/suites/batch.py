@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import importlib.util
 import statistics
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from benchmarks.generators.corpus import ensure_regress_corpus
-from benchmarks.harness import OUT, BenchError, Sample, run_child, summary, vlab_argv
-from benchmarks.suites.cold import rotated
+from benchmarks.harness import OUT, BenchError, rotated_rounds, summary, vlab_argv
 
 BATCH_PACKS = 10_000
 TARGET_BATCH_PER_S = 1000.0  # 2 workers, at least
@@ -64,17 +62,7 @@ def bench_batch(count: int, rounds: int, force: bool) -> dict[str, Any]:
         for name, (engine, jobs) in runs.items()
     }
     names = list(argv)
-    for name in names:  # warm-up
-        run_child(argv[name], stdout=subprocess.DEVNULL)
-    samples: dict[str, list[Sample]] = {name: [] for name in names}
-    for n in range(rounds):
-        for name in rotated(names, n):
-            sample = run_child(argv[name], stdout=subprocess.DEVNULL)
-            if sample.code != 0:
-                raise BenchError(f"vlab batch ({name}) exited {sample.code}")
-            samples[name].append(sample)
-        walls = "  ".join(f"{name} {samples[name][-1].wall:.2f} s" for name in names)
-        print(f"    round {n + 1}/{rounds}: {walls}", flush=True)
+    samples = rotated_rounds(argv, rounds)
     first = Path(work / f"{names[0]}.jsonl").read_bytes()
     for name in names[1:]:
         if Path(work / f"{name}.jsonl").read_bytes() != first:
@@ -125,17 +113,7 @@ def bench_batch_archives(count: int, rounds: int, force: bool, work: Path) -> di
         for kind, corpus in corpora.items()
     }
     names = list(argv)
-    for name in names:  # warm-up
-        run_child(argv[name], stdout=subprocess.DEVNULL)
-    samples: dict[str, list[Sample]] = {name: [] for name in names}
-    for n in range(rounds):
-        for name in rotated(names, n):
-            sample = run_child(argv[name], stdout=subprocess.DEVNULL)
-            if sample.code != 0:
-                raise BenchError(f"vlab batch ({name}) exited {sample.code}")
-            samples[name].append(sample)
-        walls = "  ".join(f"{name} {samples[name][-1].wall:.2f} s" for name in names)
-        print(f"    round {n + 1}/{rounds}: {walls}", flush=True)
+    samples = rotated_rounds(argv, rounds)
     folder = names[0]
     first = _rulings(work / f"archive-{folder.lstrip('.')}.jsonl")
     for name in names[1:]:
